@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Net;
+
+/// <summary>An inbound connection attempt: a connection, or why its handshake failed.</summary>
+public sealed record InboundConnection(EndPoint Remote, SecureConnection? Connection, Exception? Failure);
+
+/// <summary>
+/// Accepts TCP connections and runs the responder handshake on each, a bounded number at a time;
+/// results come out of <see cref="AcceptAsync"/> in the order the handshakes finish.
+/// </summary>
+public sealed class ChannelListener : IAsyncDisposable
+{
+    private readonly TcpListener _listener;
+    private readonly LocalIdentity _identity;
+    private readonly PeerVerifier _verify;
+    private readonly ChannelOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<InboundConnection> _inbound = Channel.CreateBounded<InboundConnection>(16);
+    private readonly SemaphoreSlim _handshakeSlots;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _acceptLoop;
+
+    private ChannelListener(TcpListener listener, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, ILogger logger)
+    {
+        _listener = listener;
+        _identity = identity;
+        _verify = verify;
+        _options = options;
+        _logger = logger;
+        _handshakeSlots = new SemaphoreSlim(options.MaxConcurrentHandshakes);
+        LocalEndPoint = (IPEndPoint)listener.LocalEndpoint;
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Binds <paramref name="host"/>:<paramref name="port"/> (port 0 picks a free one) and starts accepting.</summary>
+    public static ChannelListener Start(string host, int port, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(verify);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        if (!IPAddress.TryParse(host, out var address))
+        {
+            address = host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                ? IPAddress.Loopback
+                : throw new NetworkException(NetworkError.InvalidAddress, $"'{host}' is not an IP address this machine can listen on: use an address such as 127.0.0.1, 0.0.0.0 or ::.");
+        }
+
+        if (port is < 0 or > 65535)
+        {
+            throw new NetworkException(NetworkError.InvalidAddress, $"{port} is not a valid port: use a number from 1 to 65535 (or 0 for any free port).");
+        }
+
+        var listener = new TcpListener(address, port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException ex)
+        {
+            listener.Dispose();
+            throw ex.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => new NetworkException(NetworkError.AddressInUse, $"Port {port} on {host} is already in use: choose another with --port, or stop the program that holds it.", ex),
+                SocketError.AddressNotAvailable => new NetworkException(NetworkError.AddressNotAvailable, $"{host} is not an address of this machine: listen on one of its own addresses, or on 0.0.0.0 for all.", ex),
+                SocketError.AccessDenied => new NetworkException(NetworkError.PermissionDenied, $"Listening on port {port} needs privileges: choose a port above 1023.", ex),
+                _ => new NetworkException(NetworkError.Other, $"Listening on {host}:{port} failed: {ex.Message}.", ex),
+            };
+        }
+
+        return new ChannelListener(listener, identity, verify, options, logger);
+    }
+
+    /// <summary>The next inbound connection attempt, successful or not.</summary>
+    public ValueTask<InboundConnection> AcceptAsync(CancellationToken cancellationToken = default) =>
+        _inbound.Reader.ReadAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        await _acceptLoop.ConfigureAwait(false);
+        _inbound.Writer.TryComplete();
+        while (_inbound.Reader.TryRead(out var pending))
+        {
+            if (pending.Connection is not null)
+            {
+                await pending.Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        _listener.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var token = _stopping.Token;
+        var handshakes = new List<Task>();
+        while (!token.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                await _handshakeSlots.WaitAsync(token).ConfigureAwait(false);
+                socket = await _listener.AcceptSocketAsync(token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException ex)
+            {
+                _handshakeSlots.Release();
+                _logger.LogWarning("Accepting a connection failed: {Reason}", ex.SocketErrorCode);
+                continue;
+            }
+
+            socket.NoDelay = true;
+            handshakes.RemoveAll(t => t.IsCompleted);
+            handshakes.Add(HandshakeAsync(socket, token));
+        }
+
+        await Task.WhenAll(handshakes).ConfigureAwait(false);
+    }
+
+    private async Task HandshakeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var remote = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        InboundConnection result;
+        try
+        {
+            var connection = await SecureConnection.HandshakeAsync(socket, _identity, ReadOnlyMemory<byte>.Empty, initiator: false, _verify, _options, cancellationToken).ConfigureAwait(false);
+            result = new InboundConnection(remote, connection, null);
+        }
+        catch (Exception ex) when (ex is ChannelException or OperationCanceledException)
+        {
+            _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, (ex as ChannelException)?.Error.ToString() ?? "stopped");
+            result = new InboundConnection(remote, null, ex);
+        }
+        finally
+        {
+            _handshakeSlots.Release();
+        }
+
+        try
+        {
+            await _inbound.Writer.WriteAsync(result, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+        {
+            if (result.Connection is not null)
+            {
+                await result.Connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

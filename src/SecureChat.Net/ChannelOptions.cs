@@ -1,0 +1,28 @@
+namespace SecureChat.Net;
+
+/// <summary>Limits and timeouts of secure connections.</summary>
+public sealed record ChannelOptions
+{
+    /// <summary>How long a TCP connect may take.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the whole handshake may take, from the first byte to the last message.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a clean close waits for the peer's close frame.</summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest frame accepted from a peer (the protocol's own limit is 65535).</summary>
+    public int MaxFrameSize { get; init; } = Protocol.Channel.FrameReader.MaxFrameSize;
+
+    /// <summary>Messages sent under one key before rotating it.</summary>
+    public int RekeyAfterMessages { get; init; } = 10_000;
+
+    /// <summary>Time under one sending key before rotating it.</summary>
+    public TimeSpan RekeyInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Inbound handshakes in progress at once; further connections wait.</summary>
+    public int MaxConcurrentHandshakes { get; init; } = 64;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}

@@ -1,0 +1,45 @@
+namespace SecureChat.Storage;
+
+/// <summary>Why the data directory could not be used.</summary>
+public enum StoreError
+{
+    NotInitialized,
+    AlreadyInitialized,
+    PassphraseRequired,
+    WrongPassphrase,
+    Corrupt,
+    Unreadable,
+}
+
+/// <summary>A failure of the data directory, with a sentence a person can act on.</summary>
+public sealed class StoreException : Exception
+{
+    public StoreException(StoreError error, string message)
+        : base(message)
+    {
+        Error = error;
+    }
+
+    public StoreException(StoreError error, string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Error = error;
+    }
+
+    public StoreException()
+        : this(StoreError.Corrupt, "The data directory could not be used.")
+    {
+    }
+
+    public StoreException(string message)
+        : this(StoreError.Corrupt, message)
+    {
+    }
+
+    public StoreException(string message, Exception innerException)
+        : this(StoreError.Corrupt, message, innerException)
+    {
+    }
+
+    public StoreError Error { get; }
+}

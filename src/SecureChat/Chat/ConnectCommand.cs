@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Logging;
+using SecureChat.Cli;
+using SecureChat.Net;
+using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Chat;
+
+/// <summary>
+/// <c>securechat connect [ID@]HOST:PORT</c>: dials a peer and chats with it on the terminal until
+/// either side closes, or standard input ends (then pending lines are delivered and the channel
+/// closes cleanly).
+/// </summary>
+internal static class ConnectCommand
+{
+    public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        var (endpoint, expected) = ParseTarget(target);
+        var terminal = new Terminal(Console.Out);
+        using var node = NodeHome.OpenOrCreate(directory, Console.Out);
+        var known = expected is not null ? node.Peers.Find(expected) : node.Peers.FindByEndpoint(endpoint.ToString());
+        var knownKey = known?.DecodeCertificate().DeviceAgreementKey.ToArray() ?? [];
+        await using var connection = await ChannelDialer.ConnectAsync(
+            endpoint, node.Identity, knownKey, PeerTrust.ForDial(node.Peers, endpoint, expected), options, cancellationToken);
+        logger.LogInformation("Connected to {Endpoint} with {Pattern}", endpoint, connection.Pattern);
+
+        var conversation = new PeerConversation(connection, terminal, options.Time);
+        Greet(node, connection, terminal, conversation.Label, $"at {endpoint}", endpoint.ToString(), options.Time);
+        var receiving = conversation.ReceiveAllAsync();
+        var sending = SendTypedLinesAsync(Terminal.ReadLines(Console.In), [conversation], terminal, cancellationToken);
+
+        if (await Task.WhenAny(sending, receiving) == sending)
+        {
+            await sending;
+            await connection.CloseAsync(cancellationToken.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Normal, "goodbye", CancellationToken.None);
+            var ended = await receiving;
+            terminal.Announce($"disconnected from {conversation.Label}");
+            return ended.Clean || connection.PeerClose is not null ? ExitCodes.Ok : ExitCodes.Failure;
+        }
+
+        var end = await receiving;
+        terminal.Announce($"disconnected: {conversation.Label} {end.Reason}");
+        if (!end.Clean)
+        {
+            await Console.Error.WriteLineAsync($"securechat: the chat with {conversation.Label} ended: {end.Reason}");
+        }
+
+        return end.Clean ? ExitCodes.Ok : ExitCodes.Failure;
+    }
+
+    /// <summary>Pins the peer, then announces it: new contacts get their safety number to compare.</summary>
+    public static void Greet(NodeHome node, SecureConnection connection, Terminal terminal, string label, string where, string? endpoint, TimeProvider time)
+    {
+        var isNew = node.Peers.Find(connection.PeerAccount) is null;
+        node.Peers.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow());
+        terminal.Announce($"connected: {label} {where}");
+        if (isNew)
+        {
+            terminal.Announce($"new contact, key pinned; safety number {SafetyNumber.Compute(node.Identity.Account, connection.PeerAccount)} (compare it with theirs by another channel)");
+        }
+    }
+
+    /// <summary>Sends each typed line to every conversation; returns at end of input or on cancellation.</summary>
+    public static async Task SendTypedLinesAsync(
+        System.Threading.Channels.ChannelReader<string> lines, IEnumerable<PeerConversation> conversations, Terminal terminal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var line in lines.ReadAllAsync(cancellationToken))
+            {
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+
+                if (ChatLine.TryEncode(line) is not { } bytes)
+                {
+                    terminal.Announce($"that line is longer than {ChatLine.MaxBytes} bytes and was not sent; split it");
+                    continue;
+                }
+
+                var recipients = conversations.ToList();
+                if (recipients.Count == 0)
+                {
+                    terminal.Announce("nobody is connected yet; the line was not sent");
+                    continue;
+                }
+
+                foreach (var conversation in recipients)
+                {
+                    await conversation.TrySendAsync(bytes, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C or SIGTERM: stop reading and close cleanly like at end of input.
+        }
+    }
+
+    /// <summary>Parses <c>HOST:PORT</c> or <c>ID@HOST:PORT</c>.</summary>
+    public static (PeerEndpoint Endpoint, AccountId? Expected) ParseTarget(string target)
+    {
+        AccountId? expected = null;
+        var address = target;
+        var at = target.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            if (!AccountId.TryParse(target[..at], out expected))
+            {
+                throw new UsageException($"'{target[..at]}' is not a SecureChat ID: an ID is {AccountId.TextLength} characters, as `securechat id` prints it.");
+            }
+
+            address = target[(at + 1)..];
+        }
+
+        return PeerEndpoint.TryParse(address, out var endpoint, out var error)
+            ? (endpoint, expected)
+            : throw new UsageException(error);
+    }
+}

@@ -1,0 +1,53 @@
+using SecureChat.Net;
+using SecureChat.Protocol.Channel;
+
+namespace SecureChat.Chat;
+
+/// <summary>How a conversation with one peer ended.</summary>
+/// <param name="Clean">True when the peer closed the channel with a close frame.</param>
+/// <param name="Reason">A sentence for the announcement.</param>
+internal sealed record ConversationEnd(bool Clean, string Reason);
+
+/// <summary>One connected peer in a terminal chat: prints what it says until the channel ends.</summary>
+internal sealed class PeerConversation(SecureConnection connection, Terminal terminal, TimeProvider time)
+{
+    public SecureConnection Connection => connection;
+
+    public string Label { get; } = Terminal.Describe(connection.Peer.DisplayName, connection.PeerAccount);
+
+    /// <summary>Prints received lines until the peer closes or the connection fails.</summary>
+    public async Task<ConversationEnd> ReceiveAllAsync()
+    {
+        try
+        {
+            while (await connection.ReceiveAsync() is { } message)
+            {
+                terminal.Received(time.GetLocalNow(), connection.Peer.DisplayName, ChatLine.Decode(message));
+            }
+
+            var close = connection.PeerClose;
+            return close is null || close.Reason == CloseReason.Normal
+                ? new ConversationEnd(true, "closed the chat")
+                : new ConversationEnd(false, $"closed the channel ({close.Reason}{(close.Text.Length > 0 ? ": " + Terminal.Sanitize(close.Text) : string.Empty)})");
+        }
+        catch (ChannelException ex)
+        {
+            return new ConversationEnd(false, ex.Message);
+        }
+    }
+
+    /// <summary>Sends a line; false (with an announcement) when the connection is gone.</summary>
+    public async Task<bool> TrySendAsync(byte[] line, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.SendAsync(line, cancellationToken);
+            return true;
+        }
+        catch (ChannelException ex)
+        {
+            terminal.Announce($"not delivered to {Label}: {ex.Message}");
+            return false;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using SecureChat.Net;
+using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Identity;
+using SecureChat.Storage;
+
+namespace SecureChat.Chat;
+
+/// <summary>
+/// Trust on first use: judges a peer's certificate against the pins, and explains a refusal in
+/// words that tell the person what it may mean and how to re-verify.
+/// </summary>
+internal static class PeerTrust
+{
+    /// <summary>A verifier for a connection this node dials to <paramref name="endpoint"/>.</summary>
+    public static PeerVerifier ForDial(PeerBook peers, PeerEndpoint endpoint, AccountId? expected) =>
+        payload => Judge(peers.Check(payload.Certificate, endpoint.ToString(), expected), payload, endpoint.ToString());
+
+    /// <summary>A verifier for connections this node accepts.</summary>
+    public static PeerVerifier ForInbound(PeerBook peers) =>
+        payload => Judge(peers.Check(payload.Certificate, null, null), payload, null);
+
+    private static PeerRejection? Judge(PinCheck check, HandshakePayload payload, string? endpoint)
+    {
+        var presented = payload.Certificate.Account;
+        var pinnedName = check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.DisplayName)}' ({pin.Account})" : "the pinned contact";
+        return check.Verdict switch
+        {
+            PinVerdict.AccountChanged => new PeerRejection(
+                ChannelError.PeerKeyMismatch,
+                $"Refused: {endpoint} used to be {pinnedName}, but now presents another key, {presented} "
+                + $"(fingerprint {presented.Fingerprint}). Someone may be intercepting the connection, or the contact reinstalled SecureChat "
+                + $"or moved away from this address. Ask the contact for their ID by another channel (in person, by phone) and, if it is {presented}, "
+                + $"connect with `securechat connect {presented}@{endpoint}` to trust it.",
+                "your key differs from the one pinned for this address"),
+            PinVerdict.NotTheExpectedAccount => new PeerRejection(
+                ChannelError.PeerKeyMismatch,
+                $"Refused: you asked for {ExpectedText(check)}, but {endpoint} presents {presented} (fingerprint {presented.Fingerprint}). "
+                + "Check the ID and the address with the contact by another channel before trying again.",
+                "you are not the account that was asked for"),
+            PinVerdict.DeviceKeyChanged => new PeerRejection(
+                ChannelError.PeerKeyMismatch,
+                $"Refused: {pinnedName} presents a device key other than the one pinned on first contact. "
+                + "The contact may have reinstalled SecureChat or restored it on another device, or someone may hold a copy of their account key. "
+                + $"Verify their safety number by another channel, then connect with `securechat connect {presented}@HOST:PORT` to trust the new key.",
+                "your device key differs from the one pinned for your account"),
+            _ => null,
+        };
+    }
+
+    private static string ExpectedText(PinCheck check) =>
+        check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.DisplayName)}' ({pin.Account})" : "another ID";
+}

@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using SecureChat.Crypto;
+using SecureChat.Protocol.Identity;
+using SecureChat.Storage;
+
+namespace SecureChat.Cli;
+
+/// <summary>An unlocked data directory: this node's identity and its pinned peers.</summary>
+internal sealed class NodeHome : IDisposable
+{
+    private readonly SecretBytes _dataKey;
+
+    private NodeHome(string directory, LocalIdentity identity, SecretBytes dataKey)
+    {
+        Directory = directory;
+        Identity = identity;
+        _dataKey = dataKey;
+        Peers = PeerBook.Open(directory, dataKey, identity.Account);
+    }
+
+    public string Directory { get; }
+
+    public LocalIdentity Identity { get; }
+
+    public PeerBook Peers { get; }
+
+    /// <summary>Unlocks the identity in <paramref name="directory"/>, creating one first if there is none.</summary>
+    public static NodeHome OpenOrCreate(string directory, TextWriter announcements)
+    {
+        if (!IdentityFile.Exists(directory))
+        {
+            var created = Create(directory, DefaultName(), protect: true);
+            announcements.WriteLine($"* created a new identity in {directory}");
+            announcements.WriteLine($"* your ID: {created.Identity.Account}");
+            return created;
+        }
+
+        return Open(directory);
+    }
+
+    public static NodeHome Open(string directory)
+    {
+        byte[] passphrase = IdentityFile.ReadProtection(directory) == KeyProtection.Passphrase
+            ? PassphraseSource.ReadExisting(directory)
+            : [];
+        try
+        {
+            var (identity, dataKey) = IdentityFile.Unlock(directory, passphrase);
+            return new NodeHome(directory, identity, dataKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+    }
+
+    public static NodeHome Create(string directory, string displayName, bool protect)
+    {
+        if (IdentityFile.Exists(directory))
+        {
+            throw new StoreException(StoreError.AlreadyInitialized, $"An identity already exists in {directory}; it was left as it is. Use another --home for a second identity.");
+        }
+
+        byte[] passphrase = protect ? PassphraseSource.ReadNew() : [];
+        try
+        {
+            var (identity, dataKey) = IdentityFile.Create(directory, displayName, passphrase, protect, Argon2idParameters.Default, DateTimeOffset.UtcNow);
+            return new NodeHome(directory, identity, dataKey);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+    }
+
+    /// <summary>The name people see when none was chosen: the login name, if it is a valid display name.</summary>
+    public static string DefaultName()
+    {
+        var name = Environment.UserName;
+        return Protocol.Channel.HandshakePayload.IsValidDisplayName(name) && name.Length > 0 ? name : "anonymous";
+    }
+
+    public void Dispose()
+    {
+        Peers.Dispose();
+        Identity.Dispose();
+        _dataKey.Dispose();
+    }
+}
