@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using SecureChat.Crypto.Interop;
+
+namespace SecureChat.Crypto;
+
+/// <summary>
+/// X25519 Diffie-Hellman (RFC 7748 section 5) through libsodium, with raw 32-byte keys and raw
+/// shared secrets, as the Noise handshake needs them.
+/// </summary>
+public static class X25519
+{
+    /// <summary>Size of private keys, public keys and shared secrets, in bytes.</summary>
+    public const int KeySize = 32;
+
+    /// <summary>Creates a key pair from the operating system's CSPRNG.</summary>
+    /// <exception cref="ArgumentException">A buffer is not <see cref="KeySize"/> bytes.</exception>
+    public static void GenerateKeyPair(Span<byte> privateKey, Span<byte> publicKey)
+    {
+        CheckSize(privateKey.Length, nameof(privateKey));
+        CheckSize(publicKey.Length, nameof(publicKey));
+        RandomNumberGenerator.Fill(privateKey);
+        DerivePublicKey(privateKey, publicKey);
+    }
+
+    /// <summary>Computes the public key X25519(privateKey, 9) of a private key.</summary>
+    /// <exception cref="ArgumentException">A buffer is not <see cref="KeySize"/> bytes.</exception>
+    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey)
+    {
+        CheckSize(privateKey.Length, nameof(privateKey));
+        CheckSize(publicKey.Length, nameof(publicKey));
+        Libsodium.EnsureInitialized();
+        if (Libsodium.crypto_scalarmult_curve25519_base(ref publicKey[0], in privateKey[0]) != 0)
+        {
+            // Unreachable: the clamped scalar (RFC 7748 section 5) is never zero modulo the group order.
+            throw new CryptographicException("X25519 public key derivation failed.");
+        }
+    }
+
+    /// <summary>
+    /// Computes the shared secret X25519(privateKey, publicKey). Returns false, with
+    /// <paramref name="sharedSecret"/> wiped, when the result is all zero: the public key is a point
+    /// of small order, which RFC 7748 section 6.1 allows a party to reject. Hostile input is not an
+    /// exception.
+    /// </summary>
+    /// <exception cref="ArgumentException">A buffer is not <see cref="KeySize"/> bytes.</exception>
+    public static bool TryAgree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> sharedSecret)
+    {
+        CheckSize(privateKey.Length, nameof(privateKey));
+        CheckSize(publicKey.Length, nameof(publicKey));
+        CheckSize(sharedSecret.Length, nameof(sharedSecret));
+        Libsodium.EnsureInitialized();
+        if (Libsodium.crypto_scalarmult_curve25519(ref sharedSecret[0], in privateKey[0], in publicKey[0]) != 0)
+        {
+            CryptographicOperations.ZeroMemory(sharedSecret);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// True when <paramref name="publicKey"/> is 32 bytes and not a point of small order, i.e. when
+    /// an agreement with it can never yield the all-zero secret. Costs one scalar multiplication.
+    /// </summary>
+    /// <remarks>
+    /// Every X25519 scalar is clamped to a multiple of the cofactor 8 (RFC 7748 section 5), so
+    /// exactly the small-order inputs, on the curve and on its twist, map to zero under any private
+    /// key; a fixed scalar therefore decides the question for all of them.
+    /// </remarks>
+    public static bool IsValidPublicKey(ReadOnlySpan<byte> publicKey)
+    {
+        if (publicKey.Length != KeySize)
+        {
+            return false;
+        }
+
+        Span<byte> probe = stackalloc byte[KeySize];
+        Span<byte> result = stackalloc byte[KeySize];
+        probe.Fill(0x55);
+        try
+        {
+            return TryAgree(probe, publicKey, result);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(result);
+        }
+    }
+
+    private static void CheckSize(int actual, string name)
+    {
+        if (actual != KeySize)
+        {
+            throw new ArgumentException($"Expected {KeySize} bytes, got {actual}.", name);
+        }
+    }
+}
