@@ -50,6 +50,11 @@ public sealed record DeviceCertificate
         ReadOnlySpan<byte> deviceSigningKey,
         DateTimeOffset issuedAt)
     {
+        if (deviceAgreementKey.Length != X25519.KeySize || deviceSigningKey.Length != Ed25519.PublicKeySize)
+        {
+            throw new ArgumentException("Device keys are 32 bytes each.", deviceAgreementKey.Length != X25519.KeySize ? nameof(deviceAgreementKey) : nameof(deviceSigningKey));
+        }
+
         var encoded = new byte[Size];
         encoded[0] = CurrentVersion;
         Ed25519.DerivePublicKey(accountPrivateKey, encoded.AsSpan(1, 32));
