@@ -140,11 +140,14 @@ public sealed class ChannelListener : IAsyncDisposable
         try
         {
             var connection = await SecureConnection.HandshakeAsync(socket, _identity, ReadOnlyMemory<byte>.Empty, initiator: false, _verify, _options, cancellationToken).ConfigureAwait(false);
+            _logger.LogInformation("Accepted {Remote} with {Pattern}", remote, connection.Pattern);
             result = new InboundConnection(remote, connection, null);
         }
-        catch (Exception ex) when (ex is ChannelException or OperationCanceledException)
+        catch (Exception ex)
         {
-            _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, (ex as ChannelException)?.Error.ToString() ?? "stopped");
+            // Whatever stopped this handshake (the peer, a timeout, or the verifier's own store)
+            // is reported as this attempt's result; the listener goes on with the others.
+            _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, (ex as ChannelException)?.Error.ToString() ?? ex.GetType().Name);
             result = new InboundConnection(remote, null, ex);
         }
         finally

@@ -12,7 +12,11 @@ public sealed record ChannelOptions
     /// <summary>How long a clean close waits for the peer's close frame.</summary>
     public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>The largest frame accepted from a peer (the protocol's own limit is 65535).</summary>
+    /// <summary>
+    /// The largest frame accepted from a peer. The protocol lets peers send frames up to 65535
+    /// bytes and negotiates no lower limit, so a lower value is for tests and hardened setups
+    /// that accept refusing large messages; anything above is refused with a stated reason.
+    /// </summary>
     public int MaxFrameSize { get; init; } = Protocol.Channel.FrameReader.MaxFrameSize;
 
     /// <summary>Messages sent under one key before rotating it.</summary>

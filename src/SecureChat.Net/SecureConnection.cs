@@ -35,6 +35,8 @@ public sealed class SecureConnection : IAsyncDisposable
     private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _receiving;
     private bool _receiveDone;
+    private bool _broken;
+    private int _disposed;
 
     private SecureConnection(Socket socket, NetworkStream stream, PipeReader reader, ChannelSession session, ChannelOptions options)
     {
@@ -105,12 +107,14 @@ public sealed class SecureConnection : IAsyncDisposable
                 {
                     throw new ChannelException(failure, failure == ChannelError.InvalidPeerCertificate
                         ? "The peer's certificate is invalid: it does not prove that its key belongs to its account."
-                        : "The handshake failed: a message did not authenticate. The peer may use another key than expected, or the connection was tampered with.");
+                        : "The handshake failed: a message did not authenticate. The peer may hold an old key for this node (and then retries with a full handshake), or the connection was tampered with.");
                 }
 
-                if (handshake.Peer is { } peer && rejection is null && (rejection = verify(peer)) is not null && initiator)
+                if (handshake.Peer is { } peer && rejection is null && (rejection = verify(peer)) is not null && !handshake.IsComplete && initiator)
                 {
-                    // The initiator refuses before its own payload (its identity) is ever sent.
+                    // XX: the initiator refuses before message 3, so its identity is never sent. (In
+                    // IK it went out in message 1; the handshake is complete then, and the refusal
+                    // travels in a close frame like the responder's.)
                     throw new ChannelException(rejection.Error, rejection.Message);
                 }
             }
@@ -121,8 +125,15 @@ public sealed class SecureConnection : IAsyncDisposable
             var connection = new SecureConnection(socket, stream, reader, session, options);
             if (rejection is not null)
             {
-                await connection.CloseAsync(CloseReason.PeerKeyRejected, rejection.RemoteText, CancellationToken.None).ConfigureAwait(false);
-                await connection.DisposeAsync().ConfigureAwait(false);
+                try
+                {
+                    await connection.CloseAsync(CloseReason.PeerKeyRejected, rejection.RemoteText, CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+
                 throw new ChannelException(rejection.Error, rejection.Message);
             }
 
@@ -155,7 +166,7 @@ public sealed class SecureConnection : IAsyncDisposable
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_session.CloseSent)
+            if (_session.CloseSent || _broken || Volatile.Read(ref _disposed) != 0)
             {
                 throw new ChannelException(ChannelError.ConnectionLost, "The channel is closed; nothing more can be sent on it.");
             }
@@ -164,8 +175,15 @@ public sealed class SecureConnection : IAsyncDisposable
             _session.WriteMessage(output, message.Span);
             await _stream.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException)
+        {
+            // A write cancelled part-way may have left half a frame on the wire: nothing can follow it.
+            Break();
+            throw;
+        }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
+            Break();
             throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} was lost while sending.", ex);
         }
         finally
@@ -202,7 +220,21 @@ public sealed class SecureConnection : IAsyncDisposable
     /// </summary>
     public async ValueTask CloseAsync(CloseReason reason = CloseReason.Normal, string text = "", CancellationToken cancellationToken = default)
     {
-        await SendCloseAsync(reason, text).ConfigureAwait(false);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await SendCloseAsync(reason, text).ConfigureAwait(false);
+        }
+        catch (ChannelException)
+        {
+            // The connection is already gone: there is no one left to tell or to wait for.
+            return;
+        }
+
         using var timeout = new CancellationTokenSource(_options.CloseTimeout, _options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
@@ -238,12 +270,20 @@ public sealed class SecureConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _receiveEnded.TrySetResult();
         await _reader.CompleteAsync().ConfigureAwait(false);
         await _stream.DisposeAsync().ConfigureAwait(false);
         _socket.Dispose();
+
+        // The session's keys are wiped once no writer can be using them.
+        await _writeLock.WaitAsync().ConfigureAwait(false);
         _session.Dispose();
-        _writeLock.Dispose();
+        _writeLock.Release();
     }
 
     private async ValueTask<byte[]?> ReceiveCoreAsync(CancellationToken cancellationToken)
@@ -297,9 +337,9 @@ public sealed class SecureConnection : IAsyncDisposable
                     continue;
                 case ChannelReadKind.Closed:
                     PeerClose = new PeerClose(read.Reason, read.Text);
-                    await SendCloseAsync(CloseReason.Normal, string.Empty).ConfigureAwait(false);
                     _receiveDone = true;
                     _receiveEnded.TrySetResult();
+                    await FailAsync(CloseReason.Normal, string.Empty).ConfigureAwait(false);
                     return null;
                 default:
                     var authentication = read.Error == ChannelError.AuthenticationFailed;
@@ -320,6 +360,24 @@ public sealed class SecureConnection : IAsyncDisposable
         return error;
     }
 
+    private void Break()
+    {
+        _broken = true;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already disconnected.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed.
+        }
+    }
+
+    /// <summary>Best effort: tells the peer why (or answers its close); a vanished peer is no error here.</summary>
     private async ValueTask FailAsync(CloseReason reason, string text)
     {
         try
@@ -340,6 +398,11 @@ public sealed class SecureConnection : IAsyncDisposable
             if (_session.CloseSent)
             {
                 return;
+            }
+
+            if (_broken || Volatile.Read(ref _disposed) != 0)
+            {
+                throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} is already closed.");
             }
 
             var output = new ArrayBufferWriter<byte>();

@@ -21,9 +21,6 @@ public enum ChannelError
     /// <summary>The peer presented a key other than the one pinned for it.</summary>
     PeerKeyMismatch,
 
-    /// <summary>The peer refused this node (for example because its key changed).</summary>
-    RejectedByPeer,
-
     /// <summary>A frame announced a length above the maximum frame size.</summary>
     FrameTooLarge,
 

@@ -124,9 +124,12 @@ public sealed class ChannelHandshake : IDisposable
         }
 
         var peer = HandshakePayload.TryDecode(payload.AsSpan(0, length));
-        if (peer is null
-            || peer.ProtocolVersion != Channel.Preamble.ProtocolVersion
-            || !peer.Certificate.DeviceAgreementKey.SequenceEqual(_state.RemoteStaticPublicKey))
+        if (peer is not null && peer.ProtocolVersion != Channel.Preamble.ProtocolVersion)
+        {
+            return Fail(ChannelError.UnsupportedPeer);
+        }
+
+        if (peer is null || !peer.Certificate.DeviceAgreementKey.SequenceEqual(_state.RemoteStaticPublicKey))
         {
             return Fail(ChannelError.InvalidPeerCertificate);
         }
