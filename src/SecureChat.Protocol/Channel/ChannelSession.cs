@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Noise;
 
 namespace SecureChat.Protocol.Channel;
@@ -13,7 +14,6 @@ public enum CloseReason : byte
     AuthenticationFailed = 3,
     Shutdown = 4,
     PeerKeyRejected = 5,
-    HandshakeTimeout = 6,
 }
 
 /// <summary>What one transport frame turned out to be.</summary>
@@ -126,10 +126,13 @@ public sealed class ChannelSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         EnsureCanSend();
-        var bytes = Encoding.UTF8.GetBytes(text);
-        var body = new byte[1 + Math.Min(bytes.Length, MaxCloseTextBytes)];
-        body[0] = (byte)reason;
-        bytes.AsSpan(0, body.Length - 1).CopyTo(body.AsSpan(1));
+        // Cut at a character boundary, so the peer never sees half a character.
+        while (Encoding.UTF8.GetByteCount(text) > MaxCloseTextBytes)
+        {
+            text = text[..^(char.IsLowSurrogate(text[^1]) ? 2 : 1)];
+        }
+
+        byte[] body = [(byte)reason, .. Encoding.UTF8.GetBytes(text)];
         WriteFrame(output, CloseType, body);
         CloseSent = true;
     }
@@ -159,7 +162,7 @@ public sealed class ChannelSession : IDisposable
                 return new ChannelRead(ChannelReadKind.Rekeyed, []);
             case CloseType when body.Length >= 1 && body.Length <= 1 + MaxCloseTextBytes:
                 _dead = true;
-                var text = new string(Encoding.UTF8.GetString(body[1..]).Where(c => !char.IsControl(c)).ToArray());
+                var text = new string(Encoding.UTF8.GetString(body[1..]).Where(c => !DisplayText.IsDeceptive(c)).ToArray());
                 return new ChannelRead(ChannelReadKind.Closed, [], (CloseReason)body[0], text);
             default:
                 return Die(ChannelError.ProtocolViolation);

@@ -10,7 +10,7 @@ namespace SecureChat.Protocol.Channel;
 /// message HandshakePayload {
 ///   uint32 protocol_version   = 1;  // 1
 ///   bytes  device_certificate = 2;  // DeviceCertificate, 169 bytes
-///   string display_name       = 3;  // at most 64 UTF-8 bytes, no control characters
+///   string display_name       = 3;  // at most 64 UTF-8 bytes, nothing DisplayText.IsDeceptive
 /// }
 /// </code>
 /// Unknown fields are skipped, so later versions can add to it.
@@ -97,7 +97,7 @@ public sealed record HandshakePayload(uint ProtocolVersion, DeviceCertificate Ce
         return new HandshakePayload(version, certificate, name);
     }
 
-    /// <summary>Display names are short and printable: they end up on terminals and web pages.</summary>
+    /// <summary>Display names are short and show what they say: they end up on terminals and web pages.</summary>
     public static bool IsValidDisplayName(string name) =>
-        Encoding.UTF8.GetByteCount(name) <= MaxDisplayNameBytes && !name.Any(char.IsControl);
+        Encoding.UTF8.GetByteCount(name) <= MaxDisplayNameBytes && !name.Any(DisplayText.IsDeceptive);
 }

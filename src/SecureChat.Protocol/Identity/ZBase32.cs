@@ -47,7 +47,9 @@ public static class ZBase32
         int buffer = 0, bits = 0, index = 0;
         foreach (var c in text)
         {
-            var value = Alphabet.IndexOf(char.ToLowerInvariant(c), StringComparison.Ordinal);
+            // ASCII case folding only: a look-alike such as U+212A KELVIN SIGN is not a 'k'.
+            var lower = c is >= 'A' and <= 'Z' ? (char)(c | 0x20) : c;
+            var value = Alphabet.IndexOf(lower, StringComparison.Ordinal);
             if (value < 0)
             {
                 return false;
