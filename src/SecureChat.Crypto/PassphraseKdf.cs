@@ -13,7 +13,8 @@ public sealed record Argon2idParameters(int MemoryKiB, int Passes)
     /// <summary>The smallest accepted cost; anything cheaper is refused when read back from disk.</summary>
     public static Argon2idParameters Minimum { get; } = new(8 * 1024, 1);
 
-    public bool IsAtLeastMinimum => MemoryKiB >= Minimum.MemoryKiB && Passes >= Minimum.Passes && MemoryKiB <= 4 * 1024 * 1024 && Passes <= 64;
+    /// <summary>Within bounds: at least <see cref="Minimum"/>, at most 1 GiB and 16 passes (a tampered file cannot make unlocking take forever).</summary>
+    public bool IsWithinBounds => MemoryKiB >= Minimum.MemoryKiB && Passes >= Minimum.Passes && MemoryKiB <= 1024 * 1024 && Passes <= 16;
 }
 
 /// <summary>Derives a 32-byte key from a passphrase with Argon2id (RFC 9106).</summary>
@@ -30,7 +31,7 @@ public static class PassphraseKdf
             throw new ArgumentException($"Expected a {SaltSize}-byte salt.", nameof(salt));
         }
 
-        if (!parameters.IsAtLeastMinimum)
+        if (!parameters.IsWithinBounds)
         {
             throw new ArgumentException("Argon2id parameters are outside the accepted range.", nameof(parameters));
         }

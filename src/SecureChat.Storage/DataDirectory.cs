@@ -22,10 +22,24 @@ public static class DataDirectory
         }
 
         var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-        var dataHome = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)
-            ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
-        return Path.Combine(dataHome, "securechat");
+        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg))
+        {
+            return Path.Combine(xdg, "securechat");
+        }
+
+        // $HOME as given, even if it does not exist: never a path relative to the working directory.
+        var userHome = Environment.GetEnvironmentVariable("HOME");
+        if (string.IsNullOrWhiteSpace(userHome) || !Path.IsPathRooted(userHome))
+        {
+            userHome = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile, Environment.SpecialFolderOption.DoNotVerify);
+        }
+
+        if (string.IsNullOrWhiteSpace(userHome) || !Path.IsPathRooted(userHome))
+        {
+            throw new StoreException(StoreError.Unreadable, $"There is no home directory to keep data in: choose a data directory with --home DIR or ${EnvironmentVariable}.");
+        }
+
+        return Path.Combine(userHome, ".local", "share", "securechat");
     }
 
     /// <summary>Creates the directory readable by its owner only (0700).</summary>
@@ -45,9 +59,12 @@ public static class DataDirectory
     public static void WriteAtomically(string path, ReadOnlySpan<byte> contents)
     {
         var temporary = path + ".tmp";
+
+        // A leftover temporary file (or a planted link) would keep its own mode or redirect the write.
+        File.Delete(temporary);
         var options = new FileStreamOptions
         {
-            Mode = FileMode.Create,
+            Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };

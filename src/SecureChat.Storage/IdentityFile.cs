@@ -85,6 +85,10 @@ public sealed class IdentityFile
             var certificate = DecodeBase64(record.Certificate);
             var account = DeviceCertificate.TryDecode(certificate)?.Account
                 ?? throw Corrupt(directory, "its certificate does not verify");
+            if (account.Text != record.Account)
+            {
+                throw Corrupt(directory, "its account does not match its certificate");
+            }
             using var keys = SecretBox.TryOpen(dataKey.Span, SealAssociatedData(account), DecodeBase64(record.SealedKeys))
                 ?? throw Corrupt(directory, "its sealed keys do not open under its data key");
             if (keys.Length < 96)
@@ -124,7 +128,7 @@ public sealed class IdentityFile
         }
 
         var parameters = new Argon2idParameters(record.Argon2MemoryKiB, record.Argon2Passes);
-        if (!parameters.IsAtLeastMinimum)
+        if (!parameters.IsWithinBounds)
         {
             throw Corrupt(null, "its Argon2id parameters are out of range");
         }

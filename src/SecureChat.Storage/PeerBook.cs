@@ -60,6 +60,7 @@ public sealed class PeerBook : IDisposable
     private readonly byte[] _dataKey;
     private readonly byte[] _associatedData;
     private readonly Dictionary<string, PinnedPeer> _peers;
+    private bool _disposed;
 
     private PeerBook(string path, byte[] dataKey, byte[] associatedData, Dictionary<string, PinnedPeer> peers)
     {
@@ -168,6 +169,7 @@ public sealed class PeerBook : IDisposable
         ArgumentNullException.ThrowIfNull(certificate);
         lock (_lock)
         {
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var key = certificate.Account.Text;
             var existing = _peers.GetValueOrDefault(key);
             var endpoints = existing?.Endpoints ?? [];
@@ -198,7 +200,14 @@ public sealed class PeerBook : IDisposable
     }
 
     /// <summary>Wipes this book's copy of the data key.</summary>
-    public void Dispose() => System.Security.Cryptography.CryptographicOperations.ZeroMemory(_dataKey);
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _disposed = true;
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(_dataKey);
+        }
+    }
 
     private void Save()
     {
