@@ -45,7 +45,7 @@ internal static class ConnectCommand
             await Console.Error.WriteLineAsync($"securechat: the chat with {conversation.Label} ended: {end.Reason}");
         }
 
-        return end.Clean ? ExitCodes.Ok : ExitCodes.Failure;
+        return end.Clean ? ExitCodes.Ok : end.RefusedByPeer ? ExitCodes.PeerKeyRefused : ExitCodes.Failure;
     }
 
     /// <summary>Pins the peer, then announces it: new contacts get their safety number to compare.</summary>
@@ -88,7 +88,7 @@ internal static class ConnectCommand
 
                 foreach (var conversation in recipients)
                 {
-                    await conversation.TrySendAsync(bytes, cancellationToken);
+                    await conversation.TrySendAsync(bytes);
                 }
             }
         }

@@ -15,6 +15,11 @@ internal static class ListenCommand
 {
     public static async Task<int> RunAsync(string directory, string host, int port, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
     {
+        if (port is < 0 or > 65535)
+        {
+            throw new UsageException($"{port} is not a valid port: use a number from 1 to 65535, or 0 for any free port.");
+        }
+
         var terminal = new Terminal(Console.Out);
         using var node = NodeHome.OpenOrCreate(directory, Console.Out);
         var conversations = new ConcurrentDictionary<PeerConversation, Task>();
@@ -54,20 +59,23 @@ internal static class ListenCommand
 
             if (inbound.Connection is not { } connection)
             {
-                var why = inbound.Failure is ChannelException channel ? channel.Message : "the handshake was interrupted";
+                var why = inbound.Failure?.Message ?? "the handshake was interrupted";
                 terminal.Announce($"refused a connection from {inbound.Remote}: {why}");
                 continue;
             }
 
+            // Registered before it is announced: a line typed once "connected" shows reaches this peer.
             var conversation = new PeerConversation(connection, terminal, time);
+            var greeted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            conversations[conversation] = RunConversationAsync(conversation, greeted.Task, terminal, conversations);
             ConnectCommand.Greet(node, connection, terminal, conversation.Label, $"from {inbound.Remote}", null, time);
-            conversations[conversation] = RunConversationAsync(conversation, terminal, conversations);
+            greeted.SetResult();
         }
     }
 
-    private static async Task RunConversationAsync(PeerConversation conversation, Terminal terminal, ConcurrentDictionary<PeerConversation, Task> conversations)
+    private static async Task RunConversationAsync(PeerConversation conversation, Task greeted, Terminal terminal, ConcurrentDictionary<PeerConversation, Task> conversations)
     {
-        await Task.Yield();
+        await greeted;
         var end = await conversation.ReceiveAllAsync();
         terminal.Announce($"disconnected: {conversation.Label} {end.Reason}");
         conversations.TryRemove(conversation, out _);

@@ -6,7 +6,8 @@ namespace SecureChat.Chat;
 /// <summary>How a conversation with one peer ended.</summary>
 /// <param name="Clean">True when the peer closed the channel with a close frame.</param>
 /// <param name="Reason">A sentence for the announcement.</param>
-internal sealed record ConversationEnd(bool Clean, string Reason);
+/// <param name="RefusedByPeer">True when the peer refused this node's key.</param>
+internal sealed record ConversationEnd(bool Clean, string Reason, bool RefusedByPeer = false);
 
 /// <summary>One connected peer in a terminal chat: prints what it says until the channel ends.</summary>
 internal sealed class PeerConversation(SecureConnection connection, Terminal terminal, TimeProvider time)
@@ -26,9 +27,17 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
             }
 
             var close = connection.PeerClose;
-            return close is null || close.Reason == CloseReason.Normal
-                ? new ConversationEnd(true, "closed the chat")
-                : new ConversationEnd(false, $"closed the channel ({close.Reason}{(close.Text.Length > 0 ? ": " + Terminal.Sanitize(close.Text) : string.Empty)})");
+            return close switch
+            {
+                null or { Reason: CloseReason.Normal } => new ConversationEnd(true, "closed the chat"),
+                { Reason: CloseReason.Shutdown } => new ConversationEnd(true, $"stopped ({Terminal.Sanitize(close.Text)})"),
+                { Reason: CloseReason.PeerKeyRejected } => new ConversationEnd(
+                    false,
+                    $"refused this node ({Terminal.Sanitize(close.Text)}). It pinned another key for you: if you reinstalled SecureChat or moved to a new "
+                    + "device, give them your new ID (`securechat id`) by another channel so they can verify it.",
+                    RefusedByPeer: true),
+                _ => new ConversationEnd(false, $"closed the channel ({close.Reason}{(close.Text.Length > 0 ? ": " + Terminal.Sanitize(close.Text) : string.Empty)})"),
+            };
         }
         catch (ChannelException ex)
         {
@@ -37,11 +46,13 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
     }
 
     /// <summary>Sends a line; false (with an announcement) when the connection is gone.</summary>
-    public async Task<bool> TrySendAsync(byte[] line, CancellationToken cancellationToken)
+    public async Task<bool> TrySendAsync(byte[] line)
     {
         try
         {
-            await connection.SendAsync(line, cancellationToken);
+            // A line in flight is finished even if the person presses Ctrl+C meanwhile: cutting a
+            // write short would leave half a frame on the wire.
+            await connection.SendAsync(line, CancellationToken.None);
             return true;
         }
         catch (ChannelException ex)

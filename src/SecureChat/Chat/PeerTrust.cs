@@ -39,9 +39,9 @@ internal static class PeerTrust
                 "you are not the account that was asked for"),
             PinVerdict.DeviceKeyChanged => new PeerRejection(
                 ChannelError.PeerKeyMismatch,
-                $"Refused: {pinnedName} presents a device key other than the one pinned on first contact. "
-                + "The contact may have reinstalled SecureChat or restored it on another device, or someone may hold a copy of their account key. "
-                + $"Verify their safety number by another channel, then connect with `securechat connect {presented}@HOST:PORT` to trust the new key.",
+                $"Refused: {pinnedName} presents a device key other than the one pinned on first contact, certified by the same account. "
+                + "That happens when the contact restores their account on a new device, and also if someone copied their account key. "
+                + $"Ask the contact by another channel (in person, by phone) whether they changed devices; if so, connect with `securechat connect {presented}@HOST:PORT` to trust the new device key.",
                 "your device key differs from the one pinned for your account"),
             _ => null,
         };

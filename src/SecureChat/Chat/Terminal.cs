@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Threading.Channels;
 using SecureChat.Protocol.Identity;
 
@@ -53,17 +52,8 @@ internal sealed class Terminal
         return lines.Reader;
     }
 
-    /// <summary>Replaces control characters (escape sequences, new lines) a peer could use to forge screen output.</summary>
-    public static string Sanitize(string text)
-    {
-        var builder = new StringBuilder(text.Length);
-        foreach (var c in text)
-        {
-            builder.Append(char.IsControl(c) ? '\uFFFD' : c);
-        }
-
-        return builder.ToString();
-    }
+    /// <summary>Replaces characters a peer could use to forge screen output or disguise text.</summary>
+    public static string Sanitize(string text) => DisplayText.Sanitize(text);
 
     public static string Describe(string name, AccountId account) =>
         $"{Sanitize(name.Length == 0 ? "(no name)" : name)} ({account.Fingerprint})";

@@ -31,7 +31,6 @@ internal sealed class NodeHome : IDisposable
         {
             var created = Create(directory, DefaultName(), protect: true);
             announcements.WriteLine($"* created a new identity in {directory}");
-            announcements.WriteLine($"* your ID: {created.Identity.Account}");
             return created;
         }
 
