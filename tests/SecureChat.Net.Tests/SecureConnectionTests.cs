@@ -77,6 +77,39 @@ public sealed class SecureConnectionTests
     }
 
     [Fact]
+    public async Task ConnectAsync_IkInitiatorRefusesTheResponder_TellsItInACloseFrame()
+    {
+        // In IK the initiator's identity went out in message 1 and the handshake is complete when it
+        // judges the responder: it refuses with a close frame, as a responder does.
+        await using var loop = new Loopback();
+        var listener = loop.Listen();
+
+        var error = await Assert.ThrowsAsync<ChannelException>(() => loop.DialAsync(
+            listener, loop.Bob.Certificate.DeviceAgreementKey.ToArray(), _ => new PeerRejection(ChannelError.PeerKeyMismatch, "no", "not you")));
+        var bob = await loop.AcceptAsync(listener);
+
+        Assert.Equal(ChannelError.PeerKeyMismatch, error.Error);
+        Assert.Null(await bob.ReceiveAsync(loop.Token));
+        Assert.Equal(new PeerClose(CloseReason.PeerKeyRejected, "not you"), bob.PeerClose);
+    }
+
+    [Fact]
+    public async Task CloseAsync_AfterDisposeOrAfterThePeerVanished_DoesNotThrow()
+    {
+        await using var loop = new Loopback();
+        var listener = loop.Listen();
+        var alice = await loop.DialAsync(listener);
+        var bob = await loop.AcceptAsync(listener);
+
+        await bob.DisposeAsync();
+        await alice.CloseAsync(CloseReason.Normal, "bye", loop.Token);
+        await bob.CloseAsync(CloseReason.Normal, "bye", loop.Token);
+        await bob.DisposeAsync();
+
+        await Assert.ThrowsAsync<ChannelException>(async () => await bob.SendAsync(new byte[1], loop.Token));
+    }
+
+    [Fact]
     public async Task ReceiveAsync_OversizeFrame_ClosesWithAStatedReason()
     {
         await using var loop = new Loopback();

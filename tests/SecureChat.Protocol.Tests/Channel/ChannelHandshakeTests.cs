@@ -153,6 +153,21 @@ public sealed class ChannelHandshakeTests : IDisposable
         Assert.False(initiator.IsMyTurnToWrite);
     }
 
+    [Fact]
+    public void ReadMessage_PeerSpeaksAnotherProtocolVersionInItsPayload_IsUnsupported()
+    {
+        using var initiator = ChannelHandshake.StartInitiator(_parties.Alice);
+        using var forged = new HandshakeState(
+            NoiseProtocol.Parse(ChannelHandshake.XXProtocolName), initiator: false, Preamble.Prologue(initiator.Preamble), _parties.Bob.DeviceAgreementPrivateKey);
+        var first = initiator.WriteMessage();
+        Assert.Equal(NoiseReadResult.Ok, forged.ReadMessage(first, new byte[first.Length], out _));
+        var payload = new HandshakePayload(2, _parties.Bob.Certificate, "bob").Encode();
+        var second = new byte[forged.GetMaxMessageLength(payload.Length)];
+        var length = forged.WriteMessage(payload, second);
+
+        Assert.Equal(ChannelError.UnsupportedPeer, initiator.ReadMessage(second.AsSpan(0, length)));
+    }
+
     private List<int> MessageSizes(ChannelPattern pattern)
     {
         using var initiator = ChannelParties.StartInitiator(_parties.Alice, _parties.Bob, pattern);

@@ -167,6 +167,22 @@ public sealed class ChannelSessionTests : IDisposable
     }
 
     [Fact]
+    public void WriteClose_LongText_IsCutAtACharacterBoundary()
+    {
+        var (alice, bob) = _parties.Connect(ChannelPattern.XX);
+        using (alice)
+        using (bob)
+        {
+            var output = new ArrayBufferWriter<byte>();
+            alice.WriteClose(output, CloseReason.Normal, new string('a', 199) + "é" + "🌱");
+
+            var read = ReadOne(bob, output.WrittenMemory.ToArray());
+
+            Assert.Equal(new string('a', 199), read.Text);
+        }
+    }
+
+    [Fact]
     public void Read_UnknownFrameType_IsAProtocolViolation()
     {
         // A foreign peer (raw Noise, as another implementation would be) sends a frame type this

@@ -54,6 +54,9 @@ public sealed class HandshakePayloadTests : IDisposable
     [Theory]
     [InlineData("evil\u001b[31m")]
     [InlineData("line\nbreak")]
+    [InlineData("alice\u202Eecila")]
+    [InlineData("bo\u200Bb")]
+    [InlineData("\u2066bob\u2069")]
     [InlineData("a name that is far too long to be shown anywhere at all, really, truly")]
     public void TryDecode_UnacceptableDisplayName_ReturnsNull(string name)
     {
@@ -68,6 +71,15 @@ public sealed class HandshakePayloadTests : IDisposable
         output.Flush();
 
         Assert.Null(HandshakePayload.TryDecode(stream.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("👨\u200D👩\u200D👧")]
+    [InlineData("Zoë")]
+    [InlineData("李小龍")]
+    public void IsValidDisplayName_JoinersAndOtherScripts_AreAllowed(string name)
+    {
+        Assert.True(HandshakePayload.IsValidDisplayName(name));
     }
 
     [Fact]

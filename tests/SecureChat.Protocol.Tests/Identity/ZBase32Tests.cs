@@ -98,6 +98,18 @@ public sealed class ZBase32Tests
     }
 
     [Fact]
+    public void TryDecode_LookAlikeOfAnAlphabetLetter_ReturnsFalse()
+    {
+        // U+212A KELVIN SIGN lower-cases to 'k' in Unicode, but it is not the letter a person typed.
+        var text = ZBase32.Encode(new byte[] { 0x52, 0x52 });
+        Assert.Contains('k', text);
+        var disguised = text.Replace('k', '\u212A');
+
+        Assert.True(ZBase32.TryDecode(text.ToUpperInvariant(), new byte[2]));
+        Assert.False(ZBase32.TryDecode(disguised, new byte[2]));
+    }
+
+    [Fact]
     public void TryDecode_NonZeroPaddingBits_ReturnsFalse()
     {
         // One byte is 8 bits in 2 characters: the second character's low 2 bits are padding, so of
