@@ -105,9 +105,12 @@ public sealed class SecureConnection : IAsyncDisposable
                 var frame = await ReadHandshakeFrameAsync(reader, linked.Token).ConfigureAwait(false);
                 if (handshake.ReadMessage(frame) is { } failure)
                 {
-                    throw new ChannelException(failure, failure == ChannelError.InvalidPeerCertificate
-                        ? "The peer's certificate is invalid: it does not prove that its key belongs to its account."
-                        : "The handshake failed: a message did not authenticate. The peer may hold an old key for this node (and then retries with a full handshake), or the connection was tampered with.");
+                    throw new ChannelException(failure, failure switch
+                    {
+                        ChannelError.InvalidPeerCertificate => "The peer's certificate is invalid: it does not prove that its key belongs to its account.",
+                        ChannelError.UnsupportedPeer => "The peer speaks a protocol version this node does not support: one of you needs to update SecureChat.",
+                        _ => "The handshake failed: a message did not authenticate. The peer may hold an old key for this node (and then retries with a full handshake), or the connection was tampered with.",
+                    });
                 }
 
                 if (handshake.Peer is { } peer && rejection is null && (rejection = verify(peer)) is not null && !handshake.IsComplete && initiator)

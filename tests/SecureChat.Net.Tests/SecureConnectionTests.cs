@@ -110,6 +110,24 @@ public sealed class SecureConnectionTests
     }
 
     [Fact]
+    public async Task CloseAsync_PeerNeverAnswers_GivesUpAfterTheCloseTimeoutAndReceiveCanBeAbandoned()
+    {
+        await using var loop = new Loopback();
+        var options = new ChannelOptions { CloseTimeout = TimeSpan.FromMilliseconds(200) };
+        var listener = loop.Listen(options);
+        using var raw = await loop.DialRawAsync(listener);
+        var bob = await loop.AcceptAsync(listener);
+        using var abandon = new CancellationTokenSource();
+        var receiving = bob.ReceiveAsync(abandon.Token).AsTask();
+
+        await bob.CloseAsync(CloseReason.Normal, "bye", loop.Token);
+        await abandon.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => receiving);
+        Assert.Equal(CloseReason.Normal, raw.Session.Read(await raw.ReadFrameAsync(loop.Token)).Reason);
+    }
+
+    [Fact]
     public async Task ReceiveAsync_OversizeFrame_ClosesWithAStatedReason()
     {
         await using var loop = new Loopback();

@@ -39,7 +39,7 @@ public sealed record HandshakePayload(uint ProtocolVersion, DeviceCertificate Ce
 
     /// <summary>
     /// Decodes a payload received from a peer. Null for malformed protobuf, a missing or invalid
-    /// certificate, or a display name that is too long or contains control characters.
+    /// certificate, or a display name that is too long or contains a character <see cref="DisplayText.IsDeceptive"/> refuses.
     /// </summary>
     public static HandshakePayload? TryDecode(ReadOnlySpan<byte> encoded)
     {

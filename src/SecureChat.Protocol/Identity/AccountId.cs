@@ -48,7 +48,7 @@ public sealed class AccountId : IEquatable<AccountId>
         return new AccountId(publicKey.ToArray());
     }
 
-    /// <summary>Parses a typed ID; surrounding white space is ignored, letters are case-insensitive.</summary>
+    /// <summary>Parses a typed ID; surrounding white space is ignored, ASCII letters may be upper or lower case.</summary>
     public static bool TryParse(string? text, [NotNullWhen(true)] out AccountId? id)
     {
         id = null;

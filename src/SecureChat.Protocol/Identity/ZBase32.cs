@@ -35,7 +35,7 @@ public static class ZBase32
 
     /// <summary>
     /// Decodes exactly <paramref name="output"/>.Length bytes. False for a wrong length, a character
-    /// outside the alphabet (case-insensitive), or non-zero padding bits (so each value has one spelling).
+    /// outside the alphabet (ASCII letters in either case; nothing else), or non-zero padding bits (so each value has one spelling).
     /// </summary>
     public static bool TryDecode(ReadOnlySpan<char> text, Span<byte> output)
     {

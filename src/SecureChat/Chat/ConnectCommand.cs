@@ -26,16 +26,23 @@ internal static class ConnectCommand
 
         var conversation = new PeerConversation(connection, terminal, options.Time);
         Greet(node, connection, terminal, conversation.Label, $"at {endpoint}", endpoint.ToString(), options.Time);
-        var receiving = conversation.ReceiveAllAsync();
+        using var abandon = new CancellationTokenSource();
+        var receiving = conversation.ReceiveAllAsync(abandon.Token);
         var sending = SendTypedLinesAsync(Terminal.ReadLines(Console.In), [conversation], terminal, cancellationToken);
 
         if (await Task.WhenAny(sending, receiving) == sending)
         {
             await sending;
             await connection.CloseAsync(cancellationToken.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Normal, "goodbye", CancellationToken.None);
+
+            // CloseAsync waited for the peer's close as long as it should: stop waiting for it.
+            await abandon.CancelAsync();
             var ended = await receiving;
-            terminal.Announce($"disconnected from {conversation.Label}");
-            return ended.Clean || connection.PeerClose is not null ? ExitCodes.Ok : ExitCodes.Failure;
+            if (!ended.RefusedByPeer)
+            {
+                terminal.Announce($"disconnected from {conversation.Label}");
+                return ended.Clean || connection.PeerClose is not null ? ExitCodes.Ok : ExitCodes.Failure;
+            }
         }
 
         var end = await receiving;

@@ -23,13 +23,14 @@ internal static class ListenCommand
         var terminal = new Terminal(Console.Out);
         using var node = NodeHome.OpenOrCreate(directory, Console.Out);
         var conversations = new ConcurrentDictionary<PeerConversation, Task>();
+        using var abandon = new CancellationTokenSource();
         using var stopAccepting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task accepting;
         await using (var listener = ChannelListener.Start(host, port, node.Identity, PeerTrust.ForInbound(node.Peers), options, logger))
         {
             terminal.Announce($"listening on {FormatEndpoint(listener.LocalEndPoint)} as {Terminal.Describe(node.Identity.DisplayName, node.Identity.Account)}");
             terminal.Announce($"your ID: {node.Identity.Account}");
-            accepting = AcceptAllAsync(listener, node, terminal, conversations, options.Time, stopAccepting.Token);
+            accepting = AcceptAllAsync(listener, node, terminal, conversations, options.Time, abandon.Token, stopAccepting.Token);
             await ConnectCommand.SendTypedLinesAsync(Terminal.ReadLines(Console.In), conversations.Select(c => c.Key), terminal, cancellationToken);
             await stopAccepting.CancelAsync();
             await accepting;
@@ -37,13 +38,22 @@ internal static class ListenCommand
 
         var reason = cancellationToken.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Normal;
         await Task.WhenAll(conversations.Keys.Select(c => c.Connection.CloseAsync(reason, "the listener stopped", CancellationToken.None).AsTask()));
+
+        // Every close waited for its peer as long as it should: stop waiting for the silent ones.
+        await abandon.CancelAsync();
         await Task.WhenAll(conversations.Values);
         terminal.Announce("stopped listening");
         return ExitCodes.Ok;
     }
 
     private static async Task AcceptAllAsync(
-        ChannelListener listener, NodeHome node, Terminal terminal, ConcurrentDictionary<PeerConversation, Task> conversations, TimeProvider time, CancellationToken cancellationToken)
+        ChannelListener listener,
+        NodeHome node,
+        Terminal terminal,
+        ConcurrentDictionary<PeerConversation, Task> conversations,
+        TimeProvider time,
+        CancellationToken abandon,
+        CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -67,16 +77,17 @@ internal static class ListenCommand
             // Registered before it is announced: a line typed once "connected" shows reaches this peer.
             var conversation = new PeerConversation(connection, terminal, time);
             var greeted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            conversations[conversation] = RunConversationAsync(conversation, greeted.Task, terminal, conversations);
+            conversations[conversation] = RunConversationAsync(conversation, greeted.Task, terminal, conversations, abandon);
             ConnectCommand.Greet(node, connection, terminal, conversation.Label, $"from {inbound.Remote}", null, time);
             greeted.SetResult();
         }
     }
 
-    private static async Task RunConversationAsync(PeerConversation conversation, Task greeted, Terminal terminal, ConcurrentDictionary<PeerConversation, Task> conversations)
+    private static async Task RunConversationAsync(
+        PeerConversation conversation, Task greeted, Terminal terminal, ConcurrentDictionary<PeerConversation, Task> conversations, CancellationToken abandon)
     {
         await greeted;
-        var end = await conversation.ReceiveAllAsync();
+        var end = await conversation.ReceiveAllAsync(abandon);
         terminal.Announce($"disconnected: {conversation.Label} {end.Reason}");
         conversations.TryRemove(conversation, out _);
         await conversation.Connection.DisposeAsync();

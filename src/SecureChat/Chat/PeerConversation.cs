@@ -16,12 +16,15 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
 
     public string Label { get; } = Terminal.Describe(connection.Peer.DisplayName, connection.PeerAccount);
 
-    /// <summary>Prints received lines until the peer closes or the connection fails.</summary>
-    public async Task<ConversationEnd> ReceiveAllAsync()
+    /// <summary>
+    /// Prints received lines until the peer closes, the connection fails, or
+    /// <paramref name="abandon"/> fires (after a close the peer did not answer in time).
+    /// </summary>
+    public async Task<ConversationEnd> ReceiveAllAsync(CancellationToken abandon)
     {
         try
         {
-            while (await connection.ReceiveAsync() is { } message)
+            while (await connection.ReceiveAsync(abandon) is { } message)
             {
                 terminal.Received(time.GetLocalNow(), connection.Peer.DisplayName, ChatLine.Decode(message));
             }
@@ -42,6 +45,10 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
         catch (ChannelException ex)
         {
             return new ConversationEnd(false, ex.Message);
+        }
+        catch (OperationCanceledException) when (abandon.IsCancellationRequested)
+        {
+            return new ConversationEnd(false, "did not answer the close in time; the connection was dropped");
         }
     }
 
