@@ -23,7 +23,7 @@ public sealed class NoiseProtocolNpmInteropTests(ITestOutputHelper output)
     private const string ProtocolName = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
     private const int XxMessageCount = 3;
     private const int HandshakeHashLength = 64; // BLAKE2b's HASHLEN (Noise spec 12.8).
-    private const int TagLength = 16; // ChaChaPoly's tag (Noise spec 12.5).
+    private const int TagLength = 16; // ChaChaPoly's tag (Noise spec 12.3).
     private const string Prologue = "SecureChat interop";
     private static readonly TimeSpan SessionTimeout = TimeSpan.FromSeconds(30);
 
