@@ -9,6 +9,15 @@ public enum StoreError
     WrongPassphrase,
     Corrupt,
     Unreadable,
+
+    /// <summary>A sealed value failed authentication: the database was modified outside SecureChat.</summary>
+    Tampered,
+
+    /// <summary>A name or ID the person typed matches no contact, or more than one.</summary>
+    NoSuchContact,
+
+    /// <summary>A name or ID is already taken by another contact.</summary>
+    Conflict,
 }
 
 /// <summary>A failure of the data directory, with a sentence a person can act on.</summary>

@@ -1,0 +1,376 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Storage;
+
+/// <summary>
+/// A contact: an account this node knows, by introduction (<c>contacts add</c>) or by meeting it.
+/// Its keys are pinned on first contact (trust on first use).
+/// </summary>
+public sealed record Contact
+{
+    /// <summary>The database row; not part of the sealed record.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public long Id { get; init; }
+
+    public required string Account { get; init; }
+
+    /// <summary>The pinned device certificate (base64); null until the contact has been met.</summary>
+    public string? Certificate { get; init; }
+
+    /// <summary>The name the contact gives itself.</summary>
+    public string DisplayName { get; init; } = string.Empty;
+
+    /// <summary>The name this node's person knows the contact by; unique among contacts.</summary>
+    public required string Name { get; init; }
+
+    public string Notes { get; init; } = string.Empty;
+
+    public required DateTimeOffset FirstSeen { get; init; }
+
+    public required DateTimeOffset LastSeen { get; init; }
+
+    public DateTimeOffset? VerifiedAt { get; init; }
+
+    public IReadOnlyList<string> Endpoints { get; init; } = [];
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public AccountId AccountId => AccountId.TryParse(Account, out var id) ? id : throw new StoreException(StoreError.Corrupt, "A contact's account ID is damaged.");
+
+    /// <summary>The pinned certificate, or null when the contact was added by ID and not met yet.</summary>
+    public DeviceCertificate? DecodeCertificate() =>
+        Certificate is null
+            ? null
+            : DeviceCertificate.TryDecode(Convert.FromBase64String(Certificate))
+              ?? throw new StoreException(StoreError.Tampered, "A pinned certificate no longer verifies: the database was modified outside SecureChat.");
+}
+
+/// <summary>What a presented certificate means against the pins.</summary>
+public enum PinVerdict
+{
+    /// <summary>Never seen: pin it.</summary>
+    New,
+
+    /// <summary>Matches the pin (or the account is known and no device was pinned yet).</summary>
+    Known,
+
+    /// <summary>The dialed address belongs to a pinned peer, but another account answered.</summary>
+    AccountChanged,
+
+    /// <summary>The account is pinned, but it presents a device key other than the pinned one.</summary>
+    DeviceKeyChanged,
+
+    /// <summary>The person dialing named the ID to expect, and another one answered.</summary>
+    NotTheExpectedAccount,
+}
+
+/// <summary>The verdict, with the contact it was checked against.</summary>
+public sealed record PinCheck(PinVerdict Verdict, Contact? Pinned);
+
+/// <summary>
+/// The contacts table. Each row is one sealed record (names, notes, keys, addresses), bound by its
+/// associated data to the row's lookup, a keyed digest of the account key: a thief learns how many
+/// contacts there are, not who they are. Records are few, so all are kept decrypted in memory.
+/// </summary>
+public sealed class ContactBook
+{
+    public const int MaxNameBytes = 64;
+    private const string LookupPurpose = "contact";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly LocalStore _store;
+    private readonly AccountId _self;
+    private readonly Dictionary<string, Contact> _contacts = new(StringComparer.Ordinal);
+
+    internal ContactBook(LocalStore store, AccountId self)
+    {
+        _store = store;
+        _self = self;
+    }
+
+    public IReadOnlyList<Contact> All => _store.Run(_ => _contacts.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Id).ToList());
+
+    public Contact? Find(AccountId account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return _store.Run(_ => _contacts.GetValueOrDefault(account.Text));
+    }
+
+    /// <summary>The contact last reached at <paramref name="endpoint"/>, if any.</summary>
+    public Contact? FindByEndpoint(string endpoint) =>
+        _store.Run(_ => _contacts.Values
+            .Where(c => c.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
+            .MaxBy(c => c.LastSeen));
+
+    /// <summary>
+    /// The contact a person means by <paramref name="nameOrId"/>: its name (case-insensitive), its
+    /// full ID, or a unique beginning of its ID (at least 4 characters).
+    /// </summary>
+    public Contact Resolve(string nameOrId)
+    {
+        ArgumentNullException.ThrowIfNull(nameOrId);
+        var text = nameOrId.Trim();
+        return _store.Run(_ =>
+        {
+            var byName = _contacts.Values.Where(c => string.Equals(c.Name, text, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (byName.Count == 1)
+            {
+                return byName[0];
+            }
+
+            var byId = text.Length >= 4
+                ? _contacts.Values.Where(c => c.Account.StartsWith(text.ToLowerInvariant(), StringComparison.Ordinal)).ToList()
+                : [];
+            return byId.Count switch
+            {
+                1 => byId[0],
+                0 => throw new StoreException(StoreError.NoSuchContact, $"No contact is called '{text}': `securechat contacts list` shows their names."),
+                _ => throw new StoreException(StoreError.NoSuchContact, $"'{text}' matches {byId.Count} contacts: type more of the ID, or use the name."),
+            };
+        });
+    }
+
+    /// <summary>
+    /// Checks a presented certificate. <paramref name="dialedEndpoint"/> is the address this side
+    /// dialed (null for inbound); <paramref name="expected"/> the ID the person said to expect.
+    /// </summary>
+    public PinCheck Check(DeviceCertificate presented, string? dialedEndpoint, AccountId? expected)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        var pinned = Find(presented.Account);
+        if (expected is not null && !expected.Equals(presented.Account))
+        {
+            return new PinCheck(PinVerdict.NotTheExpectedAccount, Find(expected));
+        }
+
+        if (expected is null && dialedEndpoint is not null && FindByEndpoint(dialedEndpoint) is { } atEndpoint && atEndpoint.Account != presented.Account.Text)
+        {
+            return new PinCheck(PinVerdict.AccountChanged, atEndpoint);
+        }
+
+        if (pinned is null)
+        {
+            return new PinCheck(PinVerdict.New, null);
+        }
+
+        // With an explicit expected ID the person has verified the account out of band, and the
+        // account key itself signed this device certificate: a new device key is then accepted.
+        // A contact added by ID and never met has no device pinned yet: the first one is pinned.
+        if (expected is null && pinned.DecodeCertificate() is { } pinnedCertificate
+            && !pinnedCertificate.DeviceAgreementKey.SequenceEqual(presented.DeviceAgreementKey))
+        {
+            return new PinCheck(PinVerdict.DeviceKeyChanged, pinned);
+        }
+
+        return new PinCheck(PinVerdict.Known, pinned);
+    }
+
+    /// <summary>Pins (or refreshes) a peer met on a connection and records where it was reached.</summary>
+    public Contact Pin(DeviceCertificate certificate, string displayName, string? endpoint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return _store.Run(connection =>
+        {
+            var key = certificate.Account.Text;
+            var existing = _contacts.GetValueOrDefault(key);
+            if (endpoint is not null)
+            {
+                // An address belongs to one contact at a time: the newest one reached there.
+                foreach (var other in _contacts.Values.Where(c => c.Account != key && c.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase)).ToList())
+                {
+                    Save(connection, other with { Endpoints = [.. other.Endpoints.Where(e => !string.Equals(e, endpoint, StringComparison.OrdinalIgnoreCase))] });
+                }
+            }
+
+            var contact = (existing ?? NewContact(certificate.Account, displayName, now)) with
+            {
+                Certificate = Convert.ToBase64String(certificate.Encoded),
+                DisplayName = displayName,
+                LastSeen = now,
+                Endpoints = WithEndpoint(existing?.Endpoints ?? [], endpoint),
+            };
+            return Save(connection, contact);
+        });
+    }
+
+    /// <summary>Adds a contact by ID, before meeting it. Its device is pinned when it is first met.</summary>
+    public Contact Add(AccountId account, string? name, string? endpoint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        if (account.Equals(_self))
+        {
+            throw new StoreException(StoreError.Conflict, "That is this node's own ID; a contact is someone else.");
+        }
+
+        return _store.Run(connection =>
+        {
+            if (_contacts.TryGetValue(account.Text, out var existing))
+            {
+                throw new StoreException(StoreError.Conflict, $"{account} is already a contact, named '{existing.Name}'.");
+            }
+
+            if (name is not null)
+            {
+                ValidateName(name);
+            }
+
+            var contact = NewContact(account, name ?? account.Text[..8], now) with { Endpoints = WithEndpoint([], endpoint) };
+            if (name is not null && NameTaken(name, null))
+            {
+                throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.");
+            }
+
+            return Save(connection, contact);
+        });
+    }
+
+    public Contact Rename(Contact contact, string name)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ValidateName(name);
+        return _store.Run(connection => NameTaken(name, contact.Account)
+            ? throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.")
+            : Save(connection, _contacts[contact.Account] with { Name = name }));
+    }
+
+    public Contact MarkVerified(Contact contact, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _store.Run(connection => Save(connection, _contacts[contact.Account] with { VerifiedAt = now }));
+    }
+
+    /// <summary>Removes a contact and its conversation; returns how many messages went with it.</summary>
+    public long Remove(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            using var count = connection.CreateCommand();
+            count.Transaction = transaction;
+            count.CommandText = "SELECT count(*) FROM messages WHERE contact_id = $id";
+            count.Parameters.AddWithValue("$id", contact.Id);
+            var messages = (long)count.ExecuteScalar()!;
+            using var delete = connection.CreateCommand();
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM messages WHERE contact_id = $id; DELETE FROM contacts WHERE id = $id;";
+            delete.Parameters.AddWithValue("$id", contact.Id);
+            delete.ExecuteNonQuery();
+            transaction.Commit();
+            _contacts.Remove(contact.Account);
+            return messages;
+        });
+    }
+
+    public const string NameRule = "A contact name is 1 to 64 bytes of UTF-8, with no control or invisible characters.";
+
+    public static bool IsValidName(string name) =>
+        !string.IsNullOrWhiteSpace(name) && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxNameBytes && !name.Any(DisplayText.IsDeceptive);
+
+    private static void ValidateName(string name)
+    {
+        if (!IsValidName(name))
+        {
+            throw new ArgumentException(NameRule, nameof(name));
+        }
+    }
+
+    internal void Load() => _store.Run(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, lookup, record FROM contacts";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var id = reader.GetInt64(0);
+            var lookup = (byte[])reader[1];
+            var plain = _store.Keys.Fields.TryOpen(AssociatedData(lookup), (byte[])reader[2])
+                ?? throw new StoreException(StoreError.Tampered, "A contact record failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
+            var contact = JsonSerializer.Deserialize<Contact>(plain, Json) ?? throw new StoreException(StoreError.Corrupt, "A contact record is empty.");
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
+            if (!_store.Keys.Lookup(LookupPurpose, contact.AccountId.PublicKey).AsSpan().SequenceEqual(lookup))
+            {
+                throw new StoreException(StoreError.Tampered, "A contact record is stored under another contact's key: the database was modified outside SecureChat.");
+            }
+
+            _contacts[contact.Account] = contact with { Id = id };
+        }
+
+        return 0;
+    });
+
+    /// <summary>Moves the pins of the file-based store of earlier versions (<c>peers.sealed</c>) into the database.</summary>
+    internal void ImportLegacyPins(string directory, Crypto.SecretBytes dataKey)
+    {
+        var path = Path.Combine(directory, "peers.sealed");
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        byte[] associatedData = [.. "SecureChat peers v1"u8, .. _self.PublicKey];
+        using var plain = Crypto.SecretBox.TryOpen(dataKey.Span, associatedData, File.ReadAllBytes(path))
+            ?? throw new StoreException(StoreError.Corrupt, $"{path} does not open under this identity's key: it is damaged or belongs to another identity.");
+        foreach (var legacy in JsonSerializer.Deserialize<List<Contact>>(plain.Span, Json) ?? [])
+        {
+            if (Find(legacy.AccountId) is null)
+            {
+                _store.Run(connection => Save(connection, legacy with { Name = UniqueName(legacy.DisplayName.Length > 0 ? legacy.DisplayName : legacy.Account[..8], legacy.Account) }));
+            }
+        }
+
+        File.Delete(path);
+    }
+
+    internal long IdOf(Contact contact) => _store.Run(_ => _contacts.TryGetValue(contact.Account, out var known) ? known.Id : throw new StoreException(StoreError.NoSuchContact, "That contact was removed."));
+
+    private Contact NewContact(AccountId account, string name, DateTimeOffset now) => new()
+    {
+        Account = account.Text,
+        Name = UniqueName(name, account.Text),
+        FirstSeen = now,
+        LastSeen = now,
+    };
+
+    private bool NameTaken(string name, string? except) =>
+        _contacts.Values.Any(c => c.Account != except && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The name, or the name with " (2)", " (3)"… when another contact already uses it.</summary>
+    private string UniqueName(string name, string account)
+    {
+        var candidate = string.IsNullOrWhiteSpace(name) || name.Any(DisplayText.IsDeceptive) ? account[..8] : name;
+        for (var n = 2; NameTaken(candidate, account); n++)
+        {
+            candidate = $"{name} ({n})";
+        }
+
+        return candidate;
+    }
+
+    private static IReadOnlyList<string> WithEndpoint(IReadOnlyList<string> endpoints, string? endpoint) =>
+        endpoint is null
+            ? endpoints
+            : [endpoint, .. endpoints.Where(e => !string.Equals(e, endpoint, StringComparison.OrdinalIgnoreCase)).Take(7)];
+
+    private Contact Save(SqliteConnection connection, Contact contact)
+    {
+        var lookup = _store.Keys.Lookup(LookupPurpose, contact.AccountId.PublicKey);
+        var plain = JsonSerializer.SerializeToUtf8Bytes(contact, Json);
+        var sealedRecord = _store.Keys.Fields.Seal(AssociatedData(lookup), plain);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO contacts (lookup, record) VALUES ($lookup, $record)
+            ON CONFLICT (lookup) DO UPDATE SET record = excluded.record
+            RETURNING id
+            """;
+        command.Parameters.AddWithValue("$lookup", lookup);
+        command.Parameters.AddWithValue("$record", sealedRecord);
+        var saved = contact with { Id = (long)command.ExecuteScalar()! };
+        _contacts[saved.Account] = saved;
+        return saved;
+    }
+
+    private static byte[] AssociatedData(byte[] lookup) => [.. "SecureChat contact v1"u8, .. lookup];
+}

@@ -1,0 +1,105 @@
+using Microsoft.Data.Sqlite;
+using SecureChat.Crypto;
+using SecureChat.Protocol.Identity;
+using SecureChat.Storage.Database;
+
+namespace SecureChat.Storage;
+
+/// <summary>
+/// The node's database, <c>securechat.db</c> in the data directory: contacts and their pins, and
+/// every message. SQLite in WAL mode with <c>synchronous=FULL</c>: a write that returned is on disk,
+/// whatever happens to the process next. Every sensitive field is sealed (XChaCha20-Poly1305) under
+/// a key derived from the data key and bound to its row. Thread-safe: one connection, one lock.
+/// </summary>
+public sealed class LocalStore : IDisposable
+{
+    public const string FileName = "securechat.db";
+
+    private readonly SqliteConnection _connection;
+    private readonly StoreKeys _keys;
+    private readonly Lock _lock = new();
+
+    private LocalStore(SqliteConnection connection, StoreKeys keys, AccountId self, TimeProvider time)
+    {
+        _connection = connection;
+        _keys = keys;
+        Contacts = new ContactBook(this, self);
+        Messages = new MessageLog(this, time);
+    }
+
+    public ContactBook Contacts { get; }
+
+    public MessageLog Messages { get; }
+
+    internal StoreKeys Keys => _keys;
+
+    /// <summary>Opens (creating and migrating as needed) the store of <paramref name="self"/>.</summary>
+    public static LocalStore Open(string directory, SecretBytes dataKey, AccountId self, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(dataKey);
+        ArgumentNullException.ThrowIfNull(self);
+        ArgumentNullException.ThrowIfNull(time);
+        DataDirectory.EnsureExists(directory);
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            // Created 0600 before SQLite opens it; the -wal and -shm files inherit the mode.
+            DataDirectory.WriteAtomically(path, []);
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = false,
+        }.ToString());
+        var keys = new StoreKeys(dataKey);
+        try
+        {
+            connection.Open();
+            Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;");
+            Schema.Migrate(connection);
+            var store = new LocalStore(connection, keys, self, time);
+            store.Contacts.Load();
+            store.Contacts.ImportLegacyPins(directory, dataKey);
+            return store;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            keys.Dispose();
+            throw new StoreException(StoreError.Corrupt, $"{path} could not be opened as a SecureChat database ({ex.Message.TrimEnd('.')}). Restore it from a backup.", ex);
+        }
+        catch
+        {
+            connection.Dispose();
+            keys.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> under the store's lock with its connection.</summary>
+    internal T Run<T>(Func<SqliteConnection, T> work)
+    {
+        lock (_lock)
+        {
+            return work(_connection);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _connection.Dispose();
+            _keys.Dispose();
+        }
+    }
+
+    internal static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}
