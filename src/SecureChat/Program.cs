@@ -27,7 +27,34 @@ var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@H
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
 connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(Directory(parse), parse.GetValue(target)!, new ChannelOptions(), Logger(), token)));
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect };
+var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
+var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it." };
+var contactName = new Option<string?>("--name") { Description = "The name to know the contact by." };
+var contactEndpoint = new Option<string?>("--endpoint") { Description = "Where to reach the contact: HOST:PORT." };
+var contactsAdd = new Command("add", "Add a contact by ID.") { contactId, contactName, contactEndpoint };
+contactsAdd.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Add(Directory(parse), parse.GetValue(contactId)!, parse.GetValue(contactName), parse.GetValue(contactEndpoint)))));
+var contactsList = new Command("list", "List contacts.") { json };
+contactsList.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.List(Directory(parse), parse.GetValue(json)))));
+var who = new Argument<string>("contact") { Description = "The contact's name, or its ID (or the ID's beginning)." };
+var newName = new Argument<string>("new-name") { Description = "The new name." };
+var contactsRename = new Command("rename", "Rename a contact.") { who, newName };
+contactsRename.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Rename(Directory(parse), parse.GetValue(who)!, parse.GetValue(newName)!))));
+var contactsRemove = new Command("remove", "Remove a contact and your conversation with it.") { who };
+contactsRemove.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Remove(Directory(parse), parse.GetValue(who)!))));
+var yes = new Option<bool>("--yes") { Description = "Record the verification without asking (the numbers were compared)." };
+var contactsVerify = new Command("verify", "Show the safety number and record that it was verified.") { who, yes };
+contactsVerify.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Verify(Directory(parse), parse.GetValue(who)!, parse.GetValue(yes)))));
+var contacts = new Command("contacts", "Add, list, rename, remove and verify contacts.") { contactsAdd, contactsList, contactsRename, contactsRemove, contactsVerify };
+
+var limit = new Option<int>("--limit") { Description = "How many messages.", DefaultValueFactory = _ => 20 };
+var before = new Option<string?>("--before") { Description = "Show the messages before this message ID." };
+var history = new Command("history", "Page through a conversation, newest last.") { who, limit, before, json };
+history.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.History(Directory(parse), parse.GetValue(who)!, parse.GetValue(limit), parse.GetValue(before), parse.GetValue(json)))));
+
+var passwd = new Command("passwd", "Change the passphrase (re-wraps the data key; nothing else is re-encrypted).") { noPassphrase };
+passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(Directory(parse), parse.GetValue(noPassphrase)))));
+
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, passwd };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

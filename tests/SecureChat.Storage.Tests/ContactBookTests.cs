@@ -1,14 +1,12 @@
-using System.Text;
 using SecureChat.Crypto;
 using SecureChat.Protocol.Identity;
 
 namespace SecureChat.Storage.Tests;
 
 /// <summary>
-/// <c>peers.sealed</c>: trust-on-first-use pins, sealed under the data key and bound to this
-/// identity. Alice keeps the book; Bob and Carol are peers, each an account key with device certificates.
+/// The contact book's trust-on-first-use pins, sealed in the store under the data key. Alice keeps the book; Bob and Carol are peers, each an account key with device certificates.
 /// </summary>
-public sealed class PeerBookTests : IDisposable
+public sealed class ContactBookTests : IDisposable
 {
     private const string BobAddress = "bob.example:7000";
     private static readonly DateTimeOffset T0 = new(2025, 5, 1, 9, 0, 0, TimeSpan.Zero);
@@ -19,7 +17,7 @@ public sealed class PeerBookTests : IDisposable
     private readonly Peer _bob = Peer.Create();
     private readonly Peer _carol = Peer.Create();
 
-    public PeerBookTests()
+    public ContactBookTests()
     {
         DataDirectory.EnsureExists(_home.Path);
     }
@@ -35,7 +33,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_NeverSeen_IsNewThenKnownOncePinned()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var certificate = _bob.Certificate();
 
         var first = book.Check(certificate, BobAddress, null);
@@ -53,7 +52,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_InboundKnownPeer_IsKnown()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var certificate = _bob.Certificate();
         book.Pin(certificate, "Bob", BobAddress, T0);
 
@@ -64,7 +64,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_AnotherAccountAtAPinnedAddress_IsAccountChanged()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var bobPin = book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         var check = book.Check(_carol.Certificate(), BobAddress, null);
@@ -76,7 +77,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_AnotherAccountAtAPinnedAddressDifferentlyCased_IsAccountChanged()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         Assert.Equal(PinVerdict.AccountChanged, book.Check(_carol.Certificate(), BobAddress.ToUpperInvariant(), null).Verdict);
@@ -85,7 +87,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_AnotherAccountThanTheExpectedOne_IsNotTheExpectedAccount()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var bobPin = book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         var check = book.Check(_carol.Certificate(), BobAddress, _bob.Account);
@@ -98,7 +101,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_ExpectedAccountAtAnotherPeersAddress_IsNew()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         Assert.Equal(PinVerdict.New, book.Check(_carol.Certificate(), BobAddress, _carol.Account).Verdict);
@@ -107,7 +111,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_SameAccountWithANewDeviceKey_IsDeviceKeyChanged()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var bobPin = book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
         var newDevice = _bob.CertificateForNewDevice();
 
@@ -121,7 +126,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_NewDeviceKeyWithTheAccountExpected_IsKnown()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         var bobPin = book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         var check = book.Check(_bob.CertificateForNewDevice(), BobAddress, _bob.Account);
@@ -132,7 +138,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Check_SameDeviceKeysReissuedLater_IsKnown()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         Assert.Equal(PinVerdict.Known, book.Check(_bob.Certificate(T0.AddDays(30)), BobAddress, null).Verdict);
@@ -141,14 +148,16 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Open_AfterPinning_FindsTheSamePins()
     {
-        PinnedPeer bobPin, carolPin;
-        using (var book = Open())
+        Contact bobPin, carolPin;
+        using (var bookStore = Open())
         {
+            var book = bookStore.Contacts;
             bobPin = book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
             carolPin = book.Pin(_carol.Certificate(), "Carol", null, T0.AddMinutes(1));
         }
 
-        using var reopened = Open();
+        using var reopenedStore = Open();
+        var reopened = reopenedStore.Contacts;
 
         Assert.Equal(bobPin.Endpoints, reopened.Find(_bob.Account)!.Endpoints);
         Assert.Equal(bobPin with { Endpoints = [] }, reopened.Find(_bob.Account)! with { Endpoints = [] });
@@ -160,127 +169,11 @@ public sealed class PeerBookTests : IDisposable
     }
 
     [Fact]
-    public void Open_NoFileYet_IsEmpty()
-    {
-        using var book = Open();
-
-        Assert.Empty(book.All);
-        Assert.Null(book.Find(_bob.Account));
-        Assert.Null(book.FindByEndpoint(BobAddress));
-        Assert.False(File.Exists(_home.File(PeerBook.FileName)));
-    }
-
-    [Fact]
-    public void Open_WithAnotherDataKey_ThrowsCorrupt()
-    {
-        using (var book = Open())
-        {
-            book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
-        }
-
-        using var otherKey = SecretBytes.Random(SecretBox.KeySize);
-
-        var error = Assert.Throws<StoreException>(() => PeerBook.Open(_home.Path, otherKey, _self));
-
-        Assert.Equal(StoreError.Corrupt, error.Error);
-    }
-
-    [Fact]
-    public void Open_ForAnotherIdentity_ThrowsCorrupt()
-    {
-        using (var book = Open())
-        {
-            book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
-        }
-
-        var error = Assert.Throws<StoreException>(() => PeerBook.Open(_home.Path, _dataKey, _carol.Account));
-
-        Assert.Equal(StoreError.Corrupt, error.Error);
-    }
-
-    [Fact]
-    public void Open_AnySingleBitFlipInTheFile_ThrowsCorrupt()
-    {
-        using (var book = Open())
-        {
-            book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
-        }
-
-        var path = _home.File(PeerBook.FileName);
-        var original = File.ReadAllBytes(path);
-        for (var bit = 0; bit < original.Length * 8; bit += 7)
-        {
-            var flipped = (byte[])original.Clone();
-            flipped[bit / 8] ^= (byte)(1 << (bit % 8));
-            File.WriteAllBytes(path, flipped);
-
-            Assert.Equal(StoreError.Corrupt, Assert.Throws<StoreException>(() => PeerBook.Open(_home.Path, _dataKey, _self)).Error);
-        }
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(SecretBox.Overhead - 1)]
-    public void Open_TruncatedFile_ThrowsCorrupt(int length)
-    {
-        File.WriteAllBytes(_home.File(PeerBook.FileName), new byte[length]);
-
-        Assert.Equal(StoreError.Corrupt, Assert.Throws<StoreException>(() => PeerBook.Open(_home.Path, _dataKey, _self)).Error);
-    }
-
-    [Theory]
-    [InlineData("")]
-    [InlineData("{}")]
-    [InlineData("[{}]")]
-    [InlineData("[{\"account\":\"x\"}]")]
-    [InlineData("not json")]
-    public void Open_SealedContentThatIsNotAPeerList_ThrowsCorrupt(string json)
-    {
-        byte[] associatedData = [.. "SecureChat peers v1"u8, .. _self.PublicKey];
-        File.WriteAllBytes(_home.File(PeerBook.FileName), SecretBox.Seal(_dataKey.Span, associatedData, Encoding.UTF8.GetBytes(json)));
-
-        Assert.Equal(StoreError.Corrupt, Assert.Throws<StoreException>(() => PeerBook.Open(_home.Path, _dataKey, _self)).Error);
-    }
-
-    [Fact]
-    public void Pin_File_HoldsNoNameAddressOrAccountInTheClear()
-    {
-        const string name = "Bartholomew Quux";
-        using (var book = Open())
-        {
-            book.Pin(_bob.Certificate(), name, BobAddress, T0);
-        }
-
-        var file = File.ReadAllBytes(_home.File(PeerBook.FileName));
-        var asText = Encoding.Latin1.GetString(file);
-
-        Assert.Equal(-1, file.AsSpan().IndexOf(Encoding.UTF8.GetBytes(name)));
-        Assert.Equal(-1, file.AsSpan().IndexOf(Encoding.Unicode.GetBytes(name)));
-        Assert.DoesNotContain("Bartholomew", asText, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("bob.example", asText, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain(_bob.Account.Text[..12], asText, StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(-1, file.AsSpan().IndexOf(_bob.Account.PublicKey));
-    }
-
-    [Fact]
-    public void Pin_File_Is0600AndLeavesNoTemporaryFile()
-    {
-        using var book = Open();
-
-        book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
-        book.Pin(_carol.Certificate(), "Carol", null, T0);
-
-        var path = _home.File(PeerBook.FileName);
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
-        Assert.Equal([path], Directory.GetFiles(_home.Path));
-    }
-
-    [Fact]
     public void Pin_AnotherPeerAtTheSameAddress_TakesTheAddressOver()
     {
-        using (var book = Open())
+        using (var bookStore = Open())
         {
+            var book = bookStore.Contacts;
             book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
             book.Pin(_bob.Certificate(), "Bob", "bob.other:1", T0.AddMinutes(1));
 
@@ -292,7 +185,8 @@ public sealed class PeerBookTests : IDisposable
             Assert.Equal(PinVerdict.Known, book.Check(_carol.Certificate(), BobAddress, null).Verdict);
         }
 
-        using var reopened = Open();
+        using var reopenedStore = Open();
+        var reopened = reopenedStore.Contacts;
         Assert.Equal(_carol.Account.Text, reopened.FindByEndpoint(BobAddress)!.Account);
         Assert.Equal(["bob.other:1"], reopened.Find(_bob.Account)!.Endpoints);
     }
@@ -300,7 +194,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Pin_Again_KeepsFirstSeenAndPutsTheLatestAddressFirst()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", "a:1", T0);
         book.Pin(_bob.Certificate(), "Bob", "b:1", T0.AddHours(1));
 
@@ -316,7 +211,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Pin_WithoutAddress_KeepsTheKnownAddresses()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
 
         var pin = book.Pin(_bob.Certificate(), "Bob", null, T0.AddHours(1));
@@ -327,7 +223,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Pin_ManyAddresses_KeepsTheEightLatest()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         for (var i = 0; i < 12; i++)
         {
             book.Pin(_bob.Certificate(), "Bob", $"host{i}:1", T0.AddMinutes(i));
@@ -339,7 +236,8 @@ public sealed class PeerBookTests : IDisposable
     [Fact]
     public void Pin_NewDeviceCertificate_ReplacesThePinnedOne()
     {
-        using var book = Open();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
         book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
         var newDevice = _bob.CertificateForNewDevice();
 
@@ -349,22 +247,7 @@ public sealed class PeerBookTests : IDisposable
         Assert.Equal(PinVerdict.Known, book.Check(newDevice, BobAddress, null).Verdict);
     }
 
-    [Fact]
-    public void Pin_AfterDispose_ThrowsAndLeavesTheBookReadable()
-    {
-        var book = Open();
-        book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
-        book.Dispose();
-
-        var misuse = Record.Exception(() => book.Pin(_carol.Certificate(), "Carol", null, T0));
-        var reopening = Record.Exception(() => Open().Dispose());
-
-        // A disposed book has wiped its copy of the data key: it must not seal the pins under zeros.
-        Assert.Null(reopening);
-        Assert.IsType<ObjectDisposedException>(misuse);
-    }
-
-    private PeerBook Open() => PeerBook.Open(_home.Path, _dataKey, _self);
+    private LocalStore Open() => LocalStore.Open(_home.Path, _dataKey, _self, TimeProvider.System);
 
     /// <summary>A peer's account key, and its first device's keys.</summary>
     private sealed class Peer : IDisposable

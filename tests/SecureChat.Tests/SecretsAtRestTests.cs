@@ -33,9 +33,9 @@ public sealed class SecretsAtRestTests : IClassFixture<SecretsAtRestTests.Chatte
             }
         }
 
-        Assert.Equal(
-            [IdentityFile.FileName, IdentityFile.FileName, PeerBook.FileName, PeerBook.FileName],
-            places.Select(p => Path.GetFileName(p.Where)).Order());
+        // identity.json and the database (with its WAL files while open; none are left after a clean exit).
+        Assert.All(places, p => Assert.Matches(@"^(identity\.json|securechat\.db(-wal|-shm)?)$", Path.GetFileName(p.Where)));
+        Assert.Equal(2, places.Count(p => Path.GetFileName(p.Where) == LocalStore.FileName));
         places.AddRange(_homes.Transcripts.Select(t => ("output of " + t.Label, Encoding.UTF8.GetBytes(t.Text))));
         Assert.Contains(_homes.Transcripts, t => t.Text.Contains("dbug:", StringComparison.Ordinal) || t.Text.Contains("info:", StringComparison.Ordinal));
 
@@ -54,13 +54,13 @@ public sealed class SecretsAtRestTests : IClassFixture<SecretsAtRestTests.Chatte
     }
 
     [Fact]
-    public void PeersSealed_AfterChat_HidesThePeersName()
+    public void Database_AfterChat_HidesThePeersName()
     {
-        var protectedPeers = File.ReadAllBytes(_homes.Protected.FilePath(PeerBook.FileName));
-        var unattendedPeers = File.ReadAllBytes(_homes.Unattended.FilePath(PeerBook.FileName));
+        var protectedPeers = File.ReadAllBytes(_homes.Protected.FilePath(LocalStore.FileName));
+        var unattendedPeers = File.ReadAllBytes(_homes.Unattended.FilePath(LocalStore.FileName));
 
-        AssertAbsent(unattendedPeers, ChattedHomes.ProtectedName, "the unattended side's peers.sealed");
-        AssertAbsent(protectedPeers, ChattedHomes.UnattendedName, "the protected side's peers.sealed");
+        AssertAbsent(unattendedPeers, ChattedHomes.ProtectedName, "the unattended side's database");
+        AssertAbsent(protectedPeers, ChattedHomes.UnattendedName, "the protected side's database");
         AssertAbsent(File.ReadAllBytes(_homes.Protected.FilePath(IdentityFile.FileName)), ChattedHomes.ProtectedName, "its own identity.json");
         AssertAbsent(File.ReadAllBytes(_homes.Unattended.FilePath(IdentityFile.FileName)), ChattedHomes.UnattendedName, "its own identity.json");
     }
@@ -74,7 +74,7 @@ public sealed class SecretsAtRestTests : IClassFixture<SecretsAtRestTests.Chatte
         {
             Assert.Equal(OwnerDirectory, File.GetUnixFileMode(home.Path));
             Assert.Equal(OwnerFile, File.GetUnixFileMode(home.FilePath(IdentityFile.FileName)));
-            Assert.Equal(OwnerFile, File.GetUnixFileMode(home.FilePath(PeerBook.FileName)));
+            Assert.Equal(OwnerFile, File.GetUnixFileMode(home.FilePath(LocalStore.FileName)));
         }
     }
 

@@ -18,14 +18,15 @@ internal static class ConnectCommand
         var (endpoint, expected) = ParseTarget(target);
         var terminal = new Terminal(Console.Out);
         using var node = NodeHome.OpenOrCreate(directory, Console.Out);
-        var known = expected is not null ? node.Peers.Find(expected) : node.Peers.FindByEndpoint(endpoint.ToString());
-        var knownKey = known?.DecodeCertificate().DeviceAgreementKey.ToArray() ?? [];
+        var known = expected is not null ? node.Contacts.Find(expected) : node.Contacts.FindByEndpoint(endpoint.ToString());
+        var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
         await using var connection = await ChannelDialer.ConnectAsync(
-            endpoint, node.Identity, knownKey, PeerTrust.ForDial(node.Peers, endpoint, expected), options, cancellationToken);
+            endpoint, node.Identity, knownKey, PeerTrust.ForDial(node.Contacts, endpoint, expected), options, cancellationToken);
         logger.LogInformation("Connected to {Endpoint} with {Pattern}", endpoint, connection.Pattern);
 
-        var conversation = new PeerConversation(connection, terminal, options.Time);
-        Greet(node, connection, terminal, conversation.Label, $"at {endpoint}", endpoint.ToString(), options.Time);
+        var (contact, isNew) = Pin(node, connection, endpoint.ToString(), options.Time);
+        var conversation = new PeerConversation(connection, contact, node.Store.Messages, terminal, options.Time);
+        Greet(node, conversation, isNew, terminal, $"at {endpoint}");
         using var abandon = new CancellationTokenSource();
         var receiving = conversation.ReceiveAllAsync(abandon.Token);
         var sending = SendTypedLinesAsync(Terminal.ReadLines(Console.In), [conversation], terminal, cancellationToken);
@@ -55,15 +56,20 @@ internal static class ConnectCommand
         return end.Clean ? ExitCodes.Ok : end.RefusedByPeer ? ExitCodes.PeerKeyRefused : ExitCodes.Failure;
     }
 
-    /// <summary>Pins the peer, then announces it: new contacts get their safety number to compare.</summary>
-    public static void Greet(NodeHome node, SecureConnection connection, Terminal terminal, string label, string where, string? endpoint, TimeProvider time)
+    /// <summary>Pins the peer as a contact (refreshing a known one); says whether it is new.</summary>
+    public static (Storage.Contact Contact, bool IsNew) Pin(NodeHome node, SecureConnection connection, string? endpoint, TimeProvider time)
     {
-        var isNew = node.Peers.Find(connection.PeerAccount) is null;
-        node.Peers.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow());
-        terminal.Announce($"connected: {label} {where}");
+        var isNew = node.Contacts.Find(connection.PeerAccount) is null;
+        return (node.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow()), isNew);
+    }
+
+    /// <summary>Announces a connected peer: new contacts get their safety number to compare.</summary>
+    public static void Greet(NodeHome node, PeerConversation conversation, bool isNew, Terminal terminal, string where)
+    {
+        terminal.Announce($"connected: {conversation.Label} {where}");
         if (isNew)
         {
-            terminal.Announce($"new contact, key pinned; safety number {SafetyNumber.Compute(node.Identity.Account, connection.PeerAccount)} (compare it with theirs by another channel)");
+            terminal.Announce($"new contact, key pinned; safety number {SafetyNumber.Compute(node.Identity.Account, conversation.Connection.PeerAccount)} (compare it with theirs by another channel)");
         }
     }
 
@@ -95,7 +101,7 @@ internal static class ConnectCommand
 
                 foreach (var conversation in recipients)
                 {
-                    await conversation.TrySendAsync(bytes);
+                    await conversation.TrySendAsync(line, bytes);
                 }
             }
         }

@@ -26,7 +26,7 @@ internal static class ListenCommand
         using var abandon = new CancellationTokenSource();
         using var stopAccepting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task accepting;
-        await using (var listener = ChannelListener.Start(host, port, node.Identity, PeerTrust.ForInbound(node.Peers), options, logger))
+        await using (var listener = ChannelListener.Start(host, port, node.Identity, PeerTrust.ForInbound(node.Contacts), options, logger))
         {
             terminal.Announce($"listening on {FormatEndpoint(listener.LocalEndPoint)} as {Terminal.Describe(node.Identity.DisplayName, node.Identity.Account)}");
             terminal.Announce($"your ID: {node.Identity.Account}");
@@ -75,10 +75,11 @@ internal static class ListenCommand
             }
 
             // Registered before it is announced: a line typed once "connected" shows reaches this peer.
-            var conversation = new PeerConversation(connection, terminal, time);
+            var (contact, isNew) = ConnectCommand.Pin(node, connection, null, time);
+            var conversation = new PeerConversation(connection, contact, node.Store.Messages, terminal, time);
             var greeted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             conversations[conversation] = RunConversationAsync(conversation, greeted.Task, terminal, conversations, abandon);
-            ConnectCommand.Greet(node, connection, terminal, conversation.Label, $"from {inbound.Remote}", null, time);
+            ConnectCommand.Greet(node, conversation, isNew, terminal, $"from {inbound.Remote}");
             greeted.SetResult();
         }
     }

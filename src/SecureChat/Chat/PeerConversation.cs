@@ -1,5 +1,6 @@
 using SecureChat.Net;
 using SecureChat.Protocol.Channel;
+using SecureChat.Storage;
 
 namespace SecureChat.Chat;
 
@@ -9,12 +10,16 @@ namespace SecureChat.Chat;
 /// <param name="RefusedByPeer">True when the peer refused this node's key.</param>
 internal sealed record ConversationEnd(bool Clean, string Reason, bool RefusedByPeer = false);
 
-/// <summary>One connected peer in a terminal chat: prints what it says until the channel ends.</summary>
-internal sealed class PeerConversation(SecureConnection connection, Terminal terminal, TimeProvider time)
+/// <summary>
+/// One connected peer in a terminal chat: prints and saves what it says until the channel ends,
+/// and saves what is sent to it.
+/// </summary>
+internal sealed class PeerConversation(SecureConnection connection, Contact contact, MessageLog log, Terminal terminal, TimeProvider time)
 {
     public SecureConnection Connection => connection;
 
-    public string Label { get; } = Terminal.Describe(connection.Peer.DisplayName, connection.PeerAccount);
+    /// <summary>The contact's local name and the fingerprint of the key it presented.</summary>
+    public string Label { get; } = Terminal.Describe(contact.Name, connection.PeerAccount);
 
     /// <summary>
     /// Prints received lines until the peer closes, the connection fails, or
@@ -26,7 +31,9 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
         {
             while (await connection.ReceiveAsync(abandon) is { } message)
             {
-                terminal.Received(time.GetLocalNow(), connection.Peer.DisplayName, ChatLine.Decode(message));
+                var text = ChatLine.Decode(message);
+                log.AddNew(contact, outgoing: false, text, MessageState.Received);
+                terminal.Received(time.GetLocalNow(), contact.Name, text);
             }
 
             var close = connection.PeerClose;
@@ -52,14 +59,16 @@ internal sealed class PeerConversation(SecureConnection connection, Terminal ter
         }
     }
 
-    /// <summary>Sends a line; false (with an announcement) when the connection is gone.</summary>
-    public async Task<bool> TrySendAsync(byte[] line)
+    /// <summary>Saves and sends a line; false (with an announcement) when the connection is gone.</summary>
+    public async Task<bool> TrySendAsync(string text, byte[] line)
     {
+        var id = log.AddNew(contact, outgoing: true, text, MessageState.Queued);
         try
         {
             // A line in flight is finished even if the person presses Ctrl+C meanwhile: cutting a
             // write short would leave half a frame on the wire.
             await connection.SendAsync(line, CancellationToken.None);
+            log.UpdateState(id, MessageState.Sent);
             return true;
         }
         catch (ChannelException ex)

@@ -12,17 +12,17 @@ namespace SecureChat.Chat;
 internal static class PeerTrust
 {
     /// <summary>A verifier for a connection this node dials to <paramref name="endpoint"/>.</summary>
-    public static PeerVerifier ForDial(PeerBook peers, PeerEndpoint endpoint, AccountId? expected) =>
-        payload => Judge(peers.Check(payload.Certificate, endpoint.ToString(), expected), payload, endpoint.ToString());
+    public static PeerVerifier ForDial(ContactBook contacts, PeerEndpoint endpoint, AccountId? expected) =>
+        payload => Judge(contacts.Check(payload.Certificate, endpoint.ToString(), expected), payload, endpoint.ToString());
 
     /// <summary>A verifier for connections this node accepts.</summary>
-    public static PeerVerifier ForInbound(PeerBook peers) =>
-        payload => Judge(peers.Check(payload.Certificate, null, null), payload, null);
+    public static PeerVerifier ForInbound(ContactBook contacts) =>
+        payload => Judge(contacts.Check(payload.Certificate, null, null), payload, null);
 
     private static PeerRejection? Judge(PinCheck check, HandshakePayload payload, string? endpoint)
     {
         var presented = payload.Certificate.Account;
-        var pinnedName = check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.DisplayName)}' ({pin.Account})" : "the pinned contact";
+        var pinnedName = check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.Name)}' ({pin.Account})" : "the pinned contact";
         return check.Verdict switch
         {
             PinVerdict.AccountChanged => new PeerRejection(
@@ -48,5 +48,5 @@ internal static class PeerTrust
     }
 
     private static string ExpectedText(PinCheck check) =>
-        check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.DisplayName)}' ({pin.Account})" : "another ID";
+        check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.Name)}' ({pin.Account})" : "another ID";
 }

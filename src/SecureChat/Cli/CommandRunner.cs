@@ -41,6 +41,7 @@ internal static class CommandRunner
     public static (int Code, string Message) Describe(Exception exception) => exception switch
     {
         UsageException usage => (ExitCodes.Usage, usage.Message),
+        StoreException { Error: StoreError.NoSuchContact or StoreError.Conflict } store => (ExitCodes.Usage, store.Message),
         StoreException store => (ExitCodes.Identity, store.Message),
         ChannelException { Error: ChannelError.PeerKeyMismatch } channel => (ExitCodes.PeerKeyRefused, channel.Message),
         ChannelException channel => (ExitCodes.Failure, channel.Message),

@@ -5,7 +5,7 @@ using SecureChat.Storage;
 
 namespace SecureChat.Cli;
 
-/// <summary>An unlocked data directory: this node's identity and its pinned peers.</summary>
+/// <summary>An unlocked data directory: this node's identity and its store (contacts, messages).</summary>
 internal sealed class NodeHome : IDisposable
 {
     private readonly SecretBytes _dataKey;
@@ -15,14 +15,18 @@ internal sealed class NodeHome : IDisposable
         Directory = directory;
         Identity = identity;
         _dataKey = dataKey;
-        Peers = PeerBook.Open(directory, dataKey, identity.Account);
+        Store = LocalStore.Open(directory, dataKey, identity.Account, TimeProvider.System);
     }
 
     public string Directory { get; }
 
     public LocalIdentity Identity { get; }
 
-    public PeerBook Peers { get; }
+    public LocalStore Store { get; }
+
+    public ContactBook Contacts => Store.Contacts;
+
+    public SecretBytes DataKey => _dataKey;
 
     /// <summary>Unlocks the identity in <paramref name="directory"/>, creating one first if there is none.</summary>
     public static NodeHome OpenOrCreate(string directory, TextWriter announcements)
@@ -81,7 +85,7 @@ internal sealed class NodeHome : IDisposable
 
     public void Dispose()
     {
-        Peers.Dispose();
+        Store.Dispose();
         Identity.Dispose();
         _dataKey.Dispose();
     }
