@@ -259,6 +259,7 @@ public sealed class ContactBook
             delete.ExecuteNonQuery();
             transaction.Commit();
             _contacts.Remove(contact.Account);
+            _store.Messages.ForgetContact(contact.Id);
             return messages;
         });
     }

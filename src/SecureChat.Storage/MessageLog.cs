@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SecureChat.Storage.Search;
 
 namespace SecureChat.Storage;
 
@@ -36,6 +37,8 @@ public sealed class MessageLog
 {
     private readonly LocalStore _store;
     private readonly TimeProvider _time;
+    private readonly Lock _indexLock = new();
+    private MessageIndex? _index;
 
     internal MessageLog(LocalStore store, TimeProvider time)
     {
@@ -62,6 +65,7 @@ public sealed class MessageLog
                 INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body)
                 VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body)
                 ON CONFLICT (message_id) DO NOTHING
+                RETURNING id
                 """;
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$contact", contactId);
@@ -70,7 +74,13 @@ public sealed class MessageLog
             command.Parameters.AddWithValue("$received", receivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value);
             command.Parameters.AddWithValue("$state", (int)state);
             command.Parameters.AddWithValue("$body", body);
-            return command.ExecuteNonQuery() == 1;
+            if (command.ExecuteScalar() is not long rowId)
+            {
+                return false;
+            }
+
+            _index?.Add(rowId, contactId, SearchText.Terms(text));
+            return true;
         });
     }
 
@@ -132,6 +142,48 @@ public sealed class MessageLog
         });
     }
 
+    /// <summary>
+    /// Finds messages containing every word of <paramref name="query"/> (each as a word or the
+    /// beginning of one; case and accents ignored), newest first. The index lives in memory only:
+    /// the first search after unlock builds it from the decrypted messages.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> Search(string query, Contact? contact, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var terms = SearchText.Terms(query);
+        var contactId = contact is null ? (long?)null : _store.Contacts.IdOf(contact);
+        var rows = EnsureIndex().Query(terms, contactId, limit);
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        var contacts = _store.Contacts.All.ToDictionary(c => c.Id);
+        return _store.Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT message_id, outgoing, sent_at, received_at, state, body, contact_id FROM messages WHERE id IN ({string.Join(',', rows)}) ORDER BY id DESC";
+            using var reader = command.ExecuteReader();
+            var results = new List<StoredMessage>();
+            while (reader.Read())
+            {
+                var owner = reader.GetInt64(6);
+                if (contacts.TryGetValue(owner, out var c))
+                {
+                    results.Add(ReadMessage(reader, c, owner));
+                }
+            }
+
+            return results;
+        });
+    }
+
+    /// <summary>Builds the in-memory index now (it is otherwise built by the first search); returns how many messages it holds.</summary>
+    public int BuildIndex() => EnsureIndex().Count;
+
+    internal void ForgetContact(long contactId) => _index?.RemoveContact(contactId);
+
     /// <summary>How many messages a conversation holds.</summary>
     public long Count(Contact contact)
     {
@@ -143,6 +195,67 @@ public sealed class MessageLog
             command.Parameters.AddWithValue("$contact", contactId);
             return (long)command.ExecuteScalar()!;
         });
+    }
+
+    private MessageIndex EnsureIndex()
+    {
+        lock (_indexLock)
+        {
+            if (_index is not null)
+            {
+                return _index;
+            }
+
+            // Read the sealed rows (SQLite: one thread), then open and split them on every core.
+            var rows = _store.Run(connection =>
+            {
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages ORDER BY id";
+                using var reader = command.ExecuteReader();
+                var list = new List<(long Id, byte[] MessageId, long Contact, bool Outgoing, long Sent, byte[] Body)>();
+                while (reader.Read())
+                {
+                    list.Add((reader.GetInt64(0), (byte[])reader[1], reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4), (byte[])reader[5]));
+                }
+
+                return list;
+            });
+            var terms = new List<string>[rows.Count];
+            Parallel.For(0, rows.Count, i =>
+            {
+                var row = rows[i];
+                var text = _store.Keys.Fields.TryOpen(AssociatedData(row.MessageId, row.Contact, row.Outgoing, row.Sent), row.Body)
+                    ?? throw new StoreException(StoreError.Tampered, $"Message {Convert.ToHexStringLower(row.MessageId)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
+                terms[i] = SearchText.Terms(Encoding.UTF8.GetString(text));
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
+            });
+            var index = new MessageIndex();
+            for (var i = 0; i < rows.Count; i++)
+            {
+                index.Add(rows[i].Id, rows[i].Contact, terms[i]);
+            }
+
+            // Messages stored while the index was being built are added under the store's lock.
+            _store.Run(connection =>
+            {
+                var last = rows.Count > 0 ? rows[^1].Id : 0;
+                using var command = connection.CreateCommand();
+                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $last ORDER BY id";
+                command.Parameters.AddWithValue("$last", last);
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var messageId = (byte[])reader[1];
+                    var text = _store.Keys.Fields.TryOpen(AssociatedData(messageId, reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4)), (byte[])reader[5])
+                        ?? throw new StoreException(StoreError.Tampered, $"Message {Convert.ToHexStringLower(messageId)} failed its integrity check: the database was modified outside SecureChat.");
+                    index.Add(reader.GetInt64(0), reader.GetInt64(2), SearchText.Terms(Encoding.UTF8.GetString(text)));
+                }
+
+                _index = index;
+                return 0;
+            });
+            return index;
+        }
     }
 
     private StoredMessage ReadMessage(SqliteDataReader reader, Contact contact, long contactId)

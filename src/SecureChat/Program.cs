@@ -51,10 +51,16 @@ var before = new Option<string?>("--before") { Description = "Show the messages 
 var history = new Command("history", "Page through a conversation, newest last.") { who, limit, before, json };
 history.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.History(Directory(parse), parse.GetValue(who)!, parse.GetValue(limit), parse.GetValue(before), parse.GetValue(json)))));
 
+var query = new Argument<string>("query") { Description = "Words, or beginnings of words, that must all appear." };
+var inConversation = new Option<string?>("--contact") { Description = "Search one conversation only." };
+var searchLimit = new Option<int>("--limit") { Description = "How many messages at most.", DefaultValueFactory = _ => 20 };
+var search = new Command("search", "Find messages by words and word beginnings, newest first.") { query, inConversation, searchLimit, json };
+search.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Search(Directory(parse), parse.GetValue(query)!, parse.GetValue(inConversation), parse.GetValue(searchLimit), parse.GetValue(json)))));
+
 var passwd = new Command("passwd", "Change the passphrase (re-wraps the data key; nothing else is re-encrypted).") { noPassphrase };
 passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(Directory(parse), parse.GetValue(noPassphrase)))));
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, passwd };
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, search, passwd };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

@@ -128,6 +128,43 @@ internal static class ContactCommands
         return ExitCodes.Ok;
     }
 
+    public static int Search(string directory, string query, string? contactName, int limit, bool json)
+    {
+        if (limit <= 0)
+        {
+            throw new UsageException("--limit takes a positive number of messages.");
+        }
+
+        if (Storage.Search.SearchText.Terms(query).Count == 0)
+        {
+            throw new UsageException("The query has no words to look for: give at least one word or the beginning of one.");
+        }
+
+        using var node = NodeHome.Open(directory);
+        var contact = contactName is null ? null : node.Contacts.Resolve(contactName);
+        var found = node.Store.Messages.Search(query, contact, limit);
+        if (json)
+        {
+            Print(found, json: true);
+            return ExitCodes.Ok;
+        }
+
+        if (found.Count == 0)
+        {
+            Console.WriteLine("No message matches.");
+            return ExitCodes.Ok;
+        }
+
+        foreach (var m in found)
+        {
+            var at = (m.Outgoing ? m.SentAt : m.ReceivedAt ?? m.SentAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            var who = m.Outgoing ? "me" : DisplayText.Sanitize(m.ContactName);
+            Console.WriteLine($"[{at}] {DisplayText.Sanitize(m.ContactName)} · {who}: {DisplayText.Sanitize(m.Text)}");
+        }
+
+        return ExitCodes.Ok;
+    }
+
     public static int History(string directory, string contactName, int limit, string? before, bool json)
     {
         if (limit <= 0)
@@ -145,17 +182,7 @@ internal static class ContactCommands
         var page = node.Store.Messages.History(contact, limit, before?.ToLowerInvariant());
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(page.Select(m => new
-            {
-                id = m.MessageId,
-                contact = m.ContactName,
-                contactId = m.ContactAccount,
-                direction = m.Outgoing ? "out" : "in",
-                sentAt = m.SentAt,
-                receivedAt = m.ReceivedAt,
-                state = m.State.ToString().ToLowerInvariant(),
-                text = m.Text,
-            }), Json));
+            Print(page, json: true);
             return ExitCodes.Ok;
         }
 
@@ -168,5 +195,23 @@ internal static class ContactCommands
         }
 
         return ExitCodes.Ok;
+    }
+
+    private static void Print(IReadOnlyList<StoredMessage> messages, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(messages.Select(m => new
+            {
+                id = m.MessageId,
+                contact = m.ContactName,
+                contactId = m.ContactAccount,
+                direction = m.Outgoing ? "out" : "in",
+                sentAt = m.SentAt,
+                receivedAt = m.ReceivedAt,
+                state = m.State.ToString().ToLowerInvariant(),
+                text = m.Text,
+            }), Json));
+        }
     }
 }

@@ -1,0 +1,179 @@
+namespace SecureChat.Storage.Search;
+
+/// <summary>
+/// The search index, held in memory only and built at unlock from the decrypted messages, so no
+/// word ever reaches the disk. Messages are numbered in storage order (oldest first); a query
+/// walks candidates newest first and stops as soon as it has enough.
+/// </summary>
+/// <remarks>
+/// Per term, a posting list of message numbers (ascending, because messages arrive in order). Per
+/// message, its term numbers and its conversation, to check the other words of a query without
+/// decrypting anything. Prefixes are found by binary search in the sorted term list.
+/// </remarks>
+internal sealed class MessageIndex
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, int> _termIds = new(StringComparer.Ordinal);
+    private readonly List<string> _terms = [];
+    private readonly List<List<int>> _postings = [];
+    private readonly List<long> _rowIds = [];
+    private readonly List<long> _contactIds = [];
+    private readonly List<int[]> _messageTerms = [];
+    private List<string>? _sorted;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rowIds.Count;
+            }
+        }
+    }
+
+    /// <summary>Adds a message; rows must come in increasing row order.</summary>
+    public void Add(long rowId, long contactId, IReadOnlyList<string> terms)
+    {
+        lock (_lock)
+        {
+            var number = _rowIds.Count;
+            _rowIds.Add(rowId);
+            _contactIds.Add(contactId);
+            var ids = new int[terms.Count];
+            for (var i = 0; i < terms.Count; i++)
+            {
+                if (!_termIds.TryGetValue(terms[i], out var id))
+                {
+                    id = _terms.Count;
+                    _termIds.Add(terms[i], id);
+                    _terms.Add(terms[i]);
+                    _postings.Add([]);
+                    if (_sorted is not null)
+                    {
+                        var at = _sorted.BinarySearch(terms[i], StringComparer.Ordinal);
+                        _sorted.Insert(~at, terms[i]);
+                    }
+                }
+
+                _postings[id].Add(number);
+                ids[i] = id;
+            }
+
+            _messageTerms.Add(ids);
+        }
+    }
+
+    /// <summary>Forgets the messages of a conversation (its contact was removed).</summary>
+    public void RemoveContact(long contactId)
+    {
+        lock (_lock)
+        {
+            for (var i = 0; i < _contactIds.Count; i++)
+            {
+                if (_contactIds[i] == contactId)
+                {
+                    _contactIds[i] = -1;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Row IDs of the newest messages that contain, for every query term, a word starting with it;
+    /// newest first, at most <paramref name="limit"/>.
+    /// </summary>
+    public List<long> Query(IReadOnlyList<string> queryTerms, long? contactId, int limit)
+    {
+        var found = new List<long>();
+        if (queryTerms.Count == 0)
+        {
+            return found;
+        }
+
+        lock (_lock)
+        {
+            var matching = queryTerms.Select(MatchingTerms).ToList();
+            if (matching.Any(m => m.Count == 0))
+            {
+                return found;
+            }
+
+            // Drive the walk with the rarest query term; check the others on each candidate.
+            var driver = matching.MinBy(m => m.Sum(t => _postings[t].Count))!;
+            var others = matching.Where(m => !ReferenceEquals(m, driver)).Select(m => m.ToHashSet()).ToList();
+            foreach (var number in NewestFirst(driver))
+            {
+                if ((contactId is { } wanted ? _contactIds[number] != wanted : _contactIds[number] < 0)
+                    || !others.All(set => _messageTerms[number].Any(set.Contains)))
+                {
+                    continue;
+                }
+
+                found.Add(_rowIds[number]);
+                if (found.Count == limit)
+                {
+                    break;
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The term numbers of every indexed word that starts with <paramref name="prefix"/>.</summary>
+    private List<int> MatchingTerms(string prefix)
+    {
+        _sorted ??= [.. _terms.Order(StringComparer.Ordinal)];
+        var first = _sorted.BinarySearch(prefix, StringComparer.Ordinal);
+        first = first < 0 ? ~first : first;
+        var ids = new List<int>();
+        for (var i = first; i < _sorted.Count && _sorted[i].StartsWith(prefix, StringComparison.Ordinal); i++)
+        {
+            ids.Add(_termIds[_sorted[i]]);
+        }
+
+        return ids;
+    }
+
+    /// <summary>The union of the terms' posting lists, newest message first, each message once.</summary>
+    private IEnumerable<int> NewestFirst(List<int> termIds)
+    {
+        if (termIds.Count == 1)
+        {
+            var only = _postings[termIds[0]];
+            for (var i = only.Count - 1; i >= 0; i--)
+            {
+                yield return only[i];
+            }
+
+            yield break;
+        }
+
+        // A k-way merge from the ends of the posting lists.
+        var heads = new PriorityQueue<(int List, int Index), int>(Comparer<int>.Create((a, b) => b.CompareTo(a)));
+        foreach (var id in termIds)
+        {
+            var list = _postings[id];
+            if (list.Count > 0)
+            {
+                heads.Enqueue((id, list.Count - 1), list[^1]);
+            }
+        }
+
+        var last = -1;
+        while (heads.TryDequeue(out var head, out var number))
+        {
+            if (number != last)
+            {
+                yield return number;
+                last = number;
+            }
+
+            if (head.Index > 0)
+            {
+                heads.Enqueue((head.List, head.Index - 1), _postings[head.List][head.Index - 1]);
+            }
+        }
+    }
+}
