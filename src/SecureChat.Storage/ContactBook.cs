@@ -82,6 +82,7 @@ public sealed class ContactBook
     private readonly LocalStore _store;
     private readonly AccountId _self;
     private readonly Dictionary<string, Contact> _contacts = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, byte[]> _lookups = [];
 
     internal ContactBook(LocalStore store, AccountId self)
     {
@@ -259,6 +260,7 @@ public sealed class ContactBook
             delete.ExecuteNonQuery();
             transaction.Commit();
             _contacts.Remove(contact.Account);
+            _lookups.Remove(contact.Id);
             _store.Messages.ForgetContact(contact.Id);
             return messages;
         });
@@ -296,6 +298,7 @@ public sealed class ContactBook
             }
 
             _contacts[contact.Account] = contact with { Id = id };
+            _lookups[id] = lookup;
         }
 
         return 0;
@@ -323,6 +326,9 @@ public sealed class ContactBook
 
         File.Delete(path);
     }
+
+    /// <summary>The stable identity of the contact in row <paramref name="id"/> (its keyed lookup); null for no such row.</summary>
+    internal byte[]? LookupOf(long id) => _store.Run(_ => _lookups.GetValueOrDefault(id));
 
     internal long IdOf(Contact contact) => _store.Run(_ => _contacts.TryGetValue(contact.Account, out var known) ? known.Id : throw new StoreException(StoreError.NoSuchContact, "That contact was removed."));
 
@@ -370,6 +376,7 @@ public sealed class ContactBook
         command.Parameters.AddWithValue("$record", sealedRecord);
         var saved = contact with { Id = (long)command.ExecuteScalar()! };
         _contacts[saved.Account] = saved;
+        _lookups[saved.Id] = lookup;
         return saved;
     }
 

@@ -57,7 +57,7 @@ public sealed class MessageLog
         var id = ParseId(messageId);
         var contactId = _store.Contacts.IdOf(contact);
         var sentMs = sentAt.ToUnixTimeMilliseconds();
-        var body = _store.Keys.Fields.Seal(AssociatedData(id, contactId, outgoing, sentMs), Encoding.UTF8.GetBytes(text));
+        var body = _store.Keys.Fields.Seal(AssociatedData(id, contactId, outgoing, sentMs)!, Encoding.UTF8.GetBytes(text));
         return _store.Run(connection =>
         {
             using var command = connection.CreateCommand();
@@ -81,6 +81,60 @@ public sealed class MessageLog
 
             _index?.Add(rowId, contactId, SearchText.Terms(text));
             return true;
+        });
+    }
+
+    /// <summary>
+    /// Stores many messages of one conversation in one transaction (imports, benchmarks): all are on
+    /// disk when this returns, or none. Returns how many were new.
+    /// </summary>
+    public int AddRange(Contact contact, IEnumerable<StoredMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(messages);
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body)
+                VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body)
+                ON CONFLICT (message_id) DO NOTHING
+                RETURNING id
+                """;
+            var id = command.Parameters.Add("$id", SqliteType.Blob);
+            command.Parameters.AddWithValue("$contact", contactId);
+            var outgoing = command.Parameters.Add("$outgoing", SqliteType.Integer);
+            var sent = command.Parameters.Add("$sent", SqliteType.Integer);
+            var received = command.Parameters.Add("$received", SqliteType.Integer);
+            var state = command.Parameters.Add("$state", SqliteType.Integer);
+            var body = command.Parameters.Add("$body", SqliteType.Blob);
+            var added = new List<(long Row, string Text)>();
+            foreach (var message in messages)
+            {
+                var messageId = ParseId(message.MessageId);
+                var sentMs = message.SentAt.ToUnixTimeMilliseconds();
+                id.Value = messageId;
+                outgoing.Value = message.Outgoing ? 1 : 0;
+                sent.Value = sentMs;
+                received.Value = message.ReceivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value;
+                state.Value = (int)message.State;
+                body.Value = _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, message.Outgoing, sentMs)!, Encoding.UTF8.GetBytes(message.Text));
+                if (command.ExecuteScalar() is long row)
+                {
+                    added.Add((row, message.Text));
+                }
+            }
+
+            transaction.Commit();
+            foreach (var (row, text) in added)
+            {
+                _index?.Add(row, contactId, SearchText.Terms(text));
+            }
+
+            return added.Count;
         });
     }
 
@@ -221,14 +275,26 @@ public sealed class MessageLog
                 return list;
             });
             var terms = new List<string>[rows.Count];
-            Parallel.For(0, rows.Count, i =>
+            var tampered = -1;
+            Parallel.For(0, rows.Count, (i, loop) =>
             {
                 var row = rows[i];
-                var text = _store.Keys.Fields.TryOpen(AssociatedData(row.MessageId, row.Contact, row.Outgoing, row.Sent), row.Body)
-                    ?? throw new StoreException(StoreError.Tampered, $"Message {Convert.ToHexStringLower(row.MessageId)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
+                var associatedData = AssociatedData(row.MessageId, row.Contact, row.Outgoing, row.Sent);
+                var text = associatedData is null ? null : _store.Keys.Fields.TryOpen(associatedData, row.Body);
+                if (text is null)
+                {
+                    Interlocked.CompareExchange(ref tampered, i, -1);
+                    loop.Stop();
+                    return;
+                }
+
                 terms[i] = SearchText.Terms(Encoding.UTF8.GetString(text));
                 System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
             });
+            if (tampered >= 0)
+            {
+                throw Tampered(rows[tampered].MessageId);
+            }
             var index = new MessageIndex();
             for (var i = 0; i < rows.Count; i++)
             {
@@ -246,8 +312,7 @@ public sealed class MessageLog
                 while (reader.Read())
                 {
                     var messageId = (byte[])reader[1];
-                    var text = _store.Keys.Fields.TryOpen(AssociatedData(messageId, reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4)), (byte[])reader[5])
-                        ?? throw new StoreException(StoreError.Tampered, $"Message {Convert.ToHexStringLower(messageId)} failed its integrity check: the database was modified outside SecureChat.");
+                    var text = Open(messageId, reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4), (byte[])reader[5]);
                     index.Add(reader.GetInt64(0), reader.GetInt64(2), SearchText.Terms(Encoding.UTF8.GetString(text)));
                 }
 
@@ -263,18 +328,25 @@ public sealed class MessageLog
         var id = (byte[])reader[0];
         var outgoing = reader.GetInt64(1) != 0;
         var sentMs = reader.GetInt64(2);
-        var text = _store.Keys.Fields.TryOpen(AssociatedData(id, contactId, outgoing, sentMs), (byte[])reader[5])
-            ?? throw new StoreException(StoreError.Tampered, $"Message {Convert.ToHexStringLower(id)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
+        var text = Open(id, contactId, outgoing, sentMs, (byte[])reader[5]);
         var state = reader.GetInt64(4);
+        var receivedMs = reader.IsDBNull(3) ? (long?)null : reader.GetInt64(3);
+        if (state is < (long)MessageState.Queued or > (long)MessageState.Received || !IsTime(sentMs) || (receivedMs is { } r && !IsTime(r)))
+        {
+            throw Tampered(id);
+        }
+
         return new StoredMessage(
             Convert.ToHexStringLower(id),
             contact.Name,
             contact.Account,
             outgoing,
             DateTimeOffset.FromUnixTimeMilliseconds(sentMs),
-            reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-            Enum.IsDefined((MessageState)state) ? (MessageState)state : throw new StoreException(StoreError.Tampered, "A message has an unknown state: the database was modified outside SecureChat."),
+            receivedMs is { } received ? DateTimeOffset.FromUnixTimeMilliseconds(received) : null,
+            (MessageState)state,
             Encoding.UTF8.GetString(text));
+
+        static bool IsTime(long ms) => ms is >= -62135596800000 and <= 253402300799999;
     }
 
     private static byte[] ParseId(string messageId)
@@ -290,14 +362,32 @@ public sealed class MessageLog
         }
     }
 
-    private static byte[] AssociatedData(byte[] messageId, long contactId, bool outgoing, long sentMs)
+    /// <summary>
+    /// What a message's sealed text is bound to: its ID, its conversation (the contact's stable
+    /// lookup, not its row number, so swapping contact rows cannot move a conversation), its
+    /// direction and its send time. Null when the conversation does not exist: the row is then forged.
+    /// </summary>
+    private byte[]? AssociatedData(byte[] messageId, long contactId, bool outgoing, long sentMs)
     {
-        var data = new byte[22 + 16 + 8 + 1 + 8];
+        if (messageId.Length != 16 || _store.Contacts.LookupOf(contactId) is not { } lookup)
+        {
+            return null;
+        }
+
+        var data = new byte[22 + 16 + 16 + 1 + 8];
         "SecureChat message v1\0"u8.CopyTo(data);
         messageId.CopyTo(data, 22);
-        BinaryPrimitives.WriteInt64BigEndian(data.AsSpan(38), contactId);
-        data[46] = outgoing ? (byte)1 : (byte)0;
-        BinaryPrimitives.WriteInt64BigEndian(data.AsSpan(47), sentMs);
+        lookup.CopyTo(data, 38);
+        data[54] = outgoing ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteInt64BigEndian(data.AsSpan(55), sentMs);
         return data;
     }
+
+    /// <summary>Opens a stored text, or reports the row as tampered with.</summary>
+    private byte[] Open(byte[] messageId, long contactId, bool outgoing, long sentMs, byte[] body) =>
+        (AssociatedData(messageId, contactId, outgoing, sentMs) is { } associatedData ? _store.Keys.Fields.TryOpen(associatedData, body) : null)
+        ?? throw Tampered(messageId);
+
+    private static StoreException Tampered(byte[] messageId) =>
+        new(StoreError.Tampered, $"Message {Convert.ToHexStringLower(messageId)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
 }

@@ -17,44 +17,68 @@ public static class SearchText
     public static List<string> Terms(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
+        var folded = Fold(text);
         var terms = new List<string>();
-        var word = new StringBuilder();
-        foreach (var c in text.Normalize(NormalizationForm.FormD))
+        var span = folded.AsSpan();
+        var start = -1;
+        for (var i = 0; i <= span.Length; i++)
         {
-            var category = CharUnicodeInfo.GetUnicodeCategory(c);
-            if (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark)
+            if (i < span.Length && char.IsLetterOrDigit(span[i]))
             {
-                continue;
-            }
-
-            if (char.IsLetterOrDigit(c))
-            {
-                if (word.Length < MaxTermLength)
+                if (start < 0)
                 {
-                    word.Append(char.ToLowerInvariant(c));
+                    start = i;
                 }
 
                 continue;
             }
 
-            Flush();
+            if (start >= 0)
+            {
+                var word = span[start..Math.Min(i, start + MaxTermLength)];
+                if (!Contains(terms, word))
+                {
+                    terms.Add(word.ToString());
+                }
+
+                start = -1;
+            }
         }
 
-        Flush();
         return terms;
+    }
 
-        void Flush()
+    /// <summary>Lower case without combining marks; ASCII text (most chat) skips the Unicode work.</summary>
+    private static string Fold(string text)
+    {
+        if (Ascii.IsValid(text))
         {
-            if (word.Length > 0)
-            {
-                var term = word.ToString();
-                if (!terms.Contains(term))
-                {
-                    terms.Add(term);
-                }
+            return text.ToLowerInvariant();
+        }
 
-                word.Clear();
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var kept = new StringBuilder(decomposed.Length);
+        foreach (var c in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
+            {
+                kept.Append(c);
             }
         }
+
+        return kept.ToString().ToLowerInvariant();
+    }
+
+    private static bool Contains(List<string> terms, ReadOnlySpan<char> word)
+    {
+        foreach (var term in terms)
+        {
+            if (word.SequenceEqual(term))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
