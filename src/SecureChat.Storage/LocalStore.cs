@@ -15,12 +15,16 @@ public sealed class LocalStore : IDisposable
 {
     public const string FileName = "securechat.db";
 
+    /// <summary>The sealed snapshot of the search index, a cache beside the database.</summary>
+    public const string SnapshotFileName = "search.sealed";
+
     private readonly SqliteConnection _connection;
     private readonly StoreKeys _keys;
     private readonly Lock _lock = new();
 
-    private LocalStore(SqliteConnection connection, StoreKeys keys, AccountId self, TimeProvider time)
+    private LocalStore(SqliteConnection connection, StoreKeys keys, AccountId self, TimeProvider time, string directory)
     {
+        SnapshotPath = Path.Combine(directory, SnapshotFileName);
         _connection = connection;
         _keys = keys;
         Contacts = new ContactBook(this, self);
@@ -32,6 +36,8 @@ public sealed class LocalStore : IDisposable
     public MessageLog Messages { get; }
 
     internal StoreKeys Keys => _keys;
+
+    internal string SnapshotPath { get; }
 
     /// <summary>Opens (creating and migrating as needed) the store of <paramref name="self"/>.</summary>
     public static LocalStore Open(string directory, SecretBytes dataKey, AccountId self, TimeProvider time)
@@ -59,7 +65,7 @@ public sealed class LocalStore : IDisposable
             connection.Open();
             Execute(connection, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = 5000;");
             Schema.Migrate(connection);
-            var store = new LocalStore(connection, keys, self, time);
+            var store = new LocalStore(connection, keys, self, time, directory);
             store.Contacts.Load();
             store.Contacts.ImportLegacyPins(directory, dataKey);
             return store;
@@ -89,6 +95,20 @@ public sealed class LocalStore : IDisposable
 
     public void Dispose()
     {
+        // A snapshot brought up to date at a clean close keeps the next unlock fast; it is only a
+        // cache, so failing to write it loses nothing.
+        try
+        {
+            Messages.SaveIndexSnapshot();
+        }
+        catch (IOException)
+        {
+            // The next unlock rebuilds the index from the messages.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Likewise: a snapshot that cannot be written is rebuilt next time.
+        }
         lock (_lock)
         {
             _connection.Dispose();

@@ -39,6 +39,7 @@ public sealed class MessageLog
     private readonly TimeProvider _time;
     private readonly Lock _indexLock = new();
     private MessageIndex? _index;
+    private long _snapshotRowId;
 
     internal MessageLog(LocalStore store, TimeProvider time)
     {
@@ -236,7 +237,14 @@ public sealed class MessageLog
     /// <summary>Builds the in-memory index now (it is otherwise built by the first search); returns how many messages it holds.</summary>
     public int BuildIndex() => EnsureIndex().Count;
 
-    internal void ForgetContact(long contactId) => _index?.RemoveContact(contactId);
+    internal void ForgetContact(long contactId)
+    {
+        lock (_indexLock)
+        {
+            _index?.RemoveContact(contactId);
+            _snapshotRowId = -1;
+        }
+    }
 
     /// <summary>How many messages a conversation holds.</summary>
     public long Count(Contact contact)
@@ -251,6 +259,48 @@ public sealed class MessageLog
         });
     }
 
+    /// <summary>
+    /// Writes the in-memory index as a sealed snapshot beside the database, so the next unlock loads
+    /// it instead of decrypting every message. Nothing in it is readable without the data key.
+    /// </summary>
+    public void SaveIndexSnapshot()
+    {
+        lock (_indexLock)
+        {
+            if (_index is null || (_index.LastRowId == _snapshotRowId && File.Exists(_store.SnapshotPath)))
+            {
+                return;
+            }
+
+            var plain = _index.Serialize();
+            var sealedSnapshot = _store.Keys.Fields.Seal(SnapshotLabel, plain);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
+            DataDirectory.WriteAtomically(_store.SnapshotPath, sealedSnapshot);
+            _snapshotRowId = _index.LastRowId;
+        }
+    }
+
+    private static ReadOnlySpan<byte> SnapshotLabel => "SecureChat search snapshot v1"u8;
+
+    /// <summary>The sealed snapshot, if there is one that opens and makes sense; otherwise null (it is only a cache).</summary>
+    private MessageIndex? LoadSnapshot()
+    {
+        if (!File.Exists(_store.SnapshotPath))
+        {
+            return null;
+        }
+
+        var plain = _store.Keys.Fields.TryOpen(SnapshotLabel, File.ReadAllBytes(_store.SnapshotPath));
+        if (plain is null)
+        {
+            return null;
+        }
+
+        var index = MessageIndex.TryDeserialize(plain, contact => _store.Contacts.LookupOf(contact) is not null);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
+        return index;
+    }
+
     private MessageIndex EnsureIndex()
     {
         lock (_indexLock)
@@ -260,11 +310,16 @@ public sealed class MessageLog
                 return _index;
             }
 
-            // Read the sealed rows (SQLite: one thread), then open and split them on every core.
+            var snapshot = LoadSnapshot();
+            var after = snapshot?.LastRowId ?? 0;
+            _snapshotRowId = after;
+
+            // Read the sealed rows not in the snapshot (SQLite: one thread), then open and split them on every core.
             var rows = _store.Run(connection =>
             {
                 using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages ORDER BY id";
+                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $after ORDER BY id";
+                command.Parameters.AddWithValue("$after", after);
                 using var reader = command.ExecuteReader();
                 var list = new List<(long Id, byte[] MessageId, long Contact, bool Outgoing, long Sent, byte[] Body)>();
                 while (reader.Read())
@@ -295,7 +350,7 @@ public sealed class MessageLog
             {
                 throw Tampered(rows[tampered].MessageId);
             }
-            var index = new MessageIndex();
+            var index = snapshot ?? new MessageIndex();
             for (var i = 0; i < rows.Count; i++)
             {
                 index.Add(rows[i].Id, rows[i].Contact, terms[i]);
@@ -304,7 +359,7 @@ public sealed class MessageLog
             // Messages stored while the index was being built are added under the store's lock.
             _store.Run(connection =>
             {
-                var last = rows.Count > 0 ? rows[^1].Id : 0;
+                var last = rows.Count > 0 ? rows[^1].Id : after;
                 using var command = connection.CreateCommand();
                 command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $last ORDER BY id";
                 command.Parameters.AddWithValue("$last", last);
@@ -319,6 +374,11 @@ public sealed class MessageLog
                 _index = index;
                 return 0;
             });
+            if (snapshot is null || rows.Count > 1000)
+            {
+                SaveIndexSnapshot();
+            }
+
             return index;
         }
     }

@@ -60,7 +60,14 @@ search.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Search(Direct
 var passwd = new Command("passwd", "Change the passphrase (re-wraps the data key; nothing else is re-encrypted).") { noPassphrase };
 passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(Directory(parse), parse.GetValue(noPassphrase)))));
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, search, passwd };
+var backupFile = new Argument<string>("file") { Description = "The backup file." };
+var force = new Option<bool>("--force") { Description = "Replace the file if it exists." };
+var export = new Command("export", "Write an encrypted backup of the identity, contacts and messages (asks a backup passphrase).") { backupFile, force };
+export.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Export(Directory(parse), parse.GetValue(backupFile)!, parse.GetValue(force)))));
+var import = new Command("import", "Restore a backup into a data directory that has no identity yet.") { backupFile };
+import.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Import(Directory(parse), parse.GetValue(backupFile)!))));
+
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, search, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

@@ -13,12 +13,12 @@ internal static class Schema
     [
         """
         CREATE TABLE contacts (
-            id      INTEGER PRIMARY KEY,
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the search snapshot names rows
             lookup  BLOB NOT NULL UNIQUE,   -- keyed digest of the account key
             record  BLOB NOT NULL           -- sealed contact record, bound to lookup
         ) STRICT;
         CREATE TABLE messages (
-            id          INTEGER PRIMARY KEY,
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: the search snapshot names rows
             message_id  BLOB NOT NULL UNIQUE,  -- 16 random bytes, the message's own ID
             contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
             outgoing    INTEGER NOT NULL,

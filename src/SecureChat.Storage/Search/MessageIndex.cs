@@ -32,6 +32,109 @@ internal sealed class MessageIndex
         }
     }
 
+    /// <summary>The newest row indexed (0 when empty).</summary>
+    public long LastRowId
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rowIds.Count > 0 ? _rowIds[^1] : 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The index as bytes, to be sealed: <c>count, terms (UTF-8, length-prefixed), then per message
+    /// its row, conversation and term numbers</c>, all integers as 7-bit varints. Forgotten
+    /// conversations are left out.
+    /// </summary>
+    public byte[] Serialize()
+    {
+        lock (_lock)
+        {
+            using var stream = new MemoryStream();
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8);
+            writer.Write7BitEncodedInt(_terms.Count);
+            foreach (var term in _terms)
+            {
+                writer.Write(term);
+            }
+
+            var kept = Enumerable.Range(0, _rowIds.Count).Where(i => _contactIds[i] >= 0).ToList();
+            writer.Write7BitEncodedInt(kept.Count);
+            foreach (var i in kept)
+            {
+                writer.Write7BitEncodedInt64(_rowIds[i]);
+                writer.Write7BitEncodedInt64(_contactIds[i]);
+                writer.Write7BitEncodedInt(_messageTerms[i].Length);
+                foreach (var term in _messageTerms[i])
+                {
+                    writer.Write7BitEncodedInt(term);
+                }
+            }
+
+            writer.Flush();
+            return stream.ToArray();
+        }
+    }
+
+    /// <summary>Rebuilds an index from <see cref="Serialize"/>'s bytes; null for anything malformed.</summary>
+    public static MessageIndex? TryDeserialize(byte[] bytes, Func<long, bool> conversationExists)
+    {
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(bytes), System.Text.Encoding.UTF8);
+            var index = new MessageIndex();
+            var termCount = reader.Read7BitEncodedInt();
+            for (var i = 0; i < termCount; i++)
+            {
+                var term = reader.ReadString();
+                index._termIds.Add(term, i);
+                index._terms.Add(term);
+                index._postings.Add([]);
+            }
+
+            var messages = reader.Read7BitEncodedInt();
+            var last = 0L;
+            for (var m = 0; m < messages; m++)
+            {
+                var row = reader.Read7BitEncodedInt64();
+                var contact = reader.Read7BitEncodedInt64();
+                var ids = new int[reader.Read7BitEncodedInt()];
+                for (var t = 0; t < ids.Length; t++)
+                {
+                    ids[t] = reader.Read7BitEncodedInt();
+                    if ((uint)ids[t] >= (uint)termCount)
+                    {
+                        return null;
+                    }
+                }
+
+                if (row <= last)
+                {
+                    return null;
+                }
+
+                last = row;
+                var number = index._rowIds.Count;
+                index._rowIds.Add(row);
+                index._contactIds.Add(conversationExists(contact) ? contact : -1);
+                index._messageTerms.Add(ids);
+                foreach (var id in ids)
+                {
+                    index._postings[id].Add(number);
+                }
+            }
+
+            return reader.BaseStream.Position == bytes.Length ? index : null;
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException or IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Adds a message; rows must come in increasing row order.</summary>
     public void Add(long rowId, long contactId, IReadOnlyList<string> terms)
     {

@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SecureChat.Crypto;
+using SecureChat.Storage;
+using SecureChat.Storage.Backup;
+
+namespace SecureChat.Cli;
+
+/// <summary>
+/// <c>securechat export FILE</c> and <c>securechat import FILE</c>: an encrypted backup of the
+/// identity, contacts and messages, under a backup passphrase read from
+/// <c>SECURECHAT_BACKUP_PASSPHRASE</c> or the terminal.
+/// </summary>
+internal static class BackupCommands
+{
+    public const string PassphraseVariable = "SECURECHAT_BACKUP_PASSPHRASE";
+
+    public static int Export(string directory, string file, bool force)
+    {
+        var path = Path.GetFullPath(file);
+        if (System.IO.Directory.Exists(path))
+        {
+            throw new UsageException($"{path} is a directory: name the backup file to write.");
+        }
+
+        if (!force && File.Exists(path))
+        {
+            throw new UsageException($"{path} already exists: choose another file, or add --force to replace it.");
+        }
+
+        // Unlocking proves that the person owns the node; the backup passphrase is asked after.
+        using var node = NodeHome.Open(directory);
+        var passphrase = ReadPassphrase(confirm: true, path);
+        try
+        {
+            NodeBackup.ExportToFile(path, force, directory, node.Store, passphrase, Argon2idParameters.Default, DateTimeOffset.UtcNow);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+
+        var (contacts, messages) = Count(node);
+        Console.WriteLine($"Wrote an encrypted backup of {node.Identity.Account} ({Plural(contacts, "contact")}, {Plural(messages, "message")}) to {path}.");
+        Console.WriteLine("Keep the backup passphrase: without it the backup cannot be restored.");
+        return ExitCodes.Ok;
+    }
+
+    public static int Import(string directory, string file)
+    {
+        var path = Path.GetFullPath(file);
+        if (!File.Exists(path))
+        {
+            throw new UsageException($"There is no file {path}: name the backup that `securechat export` wrote.");
+        }
+
+        // Before asking anything: a directory that holds a node is never touched.
+        NodeBackup.EnsureRestorableInto(directory);
+        BackupSummary summary;
+        var passphrase = ReadPassphrase(confirm: false, path);
+        try
+        {
+            using var input = File.OpenRead(path);
+            summary = NodeBackup.Restore(input, passphrase, directory);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(passphrase);
+        }
+
+        var made = summary.CreatedAt.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        Console.WriteLine($"Restored {summary.Account} from a backup made {made} UTC into {directory}.");
+
+        // The restored node keeps the passphrase it had: check that it unlocks, when it can be asked.
+        var protectedNode = IdentityFile.ReadProtection(directory) == KeyProtection.Passphrase;
+        if (protectedNode && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PassphraseSource.EnvironmentVariable)) && Console.IsInputRedirected)
+        {
+            Console.WriteLine($"Its passphrase is the one the node had when the backup was made; it was not checked (no {PassphraseSource.EnvironmentVariable} and no terminal): `securechat contacts list` checks it.");
+            return ExitCodes.Ok;
+        }
+
+        try
+        {
+            using var node = NodeHome.Open(directory);
+            var (contacts, messages) = Count(node);
+            Console.WriteLine($"Restored {Plural(contacts, "contact")} and {Plural(messages, "message")}.");
+            return ExitCodes.Ok;
+        }
+        catch (StoreException ex) when (ex.Error == StoreError.WrongPassphrase)
+        {
+            throw new StoreException(
+                StoreError.WrongPassphrase,
+                $"The backup was restored into {directory}, but the passphrase given does not unlock it: the node keeps the passphrase it had when the backup was made.",
+                ex);
+        }
+    }
+
+    private static (int Contacts, long Messages) Count(NodeHome node)
+    {
+        var contacts = node.Contacts.All;
+        return (contacts.Count, contacts.Sum(c => node.Store.Messages.Count(c)));
+    }
+
+    private static string Plural(long n, string noun) => $"{n} {noun}{(n == 1 ? string.Empty : "s")}";
+
+    /// <summary>The backup passphrase: the environment variable, else the terminal (twice for a new backup).</summary>
+    private static byte[] ReadPassphrase(bool confirm, string path)
+    {
+        if (Environment.GetEnvironmentVariable(PassphraseVariable) is { Length: > 0 } fromEnvironment)
+        {
+            return Encoding.UTF8.GetBytes(fromEnvironment);
+        }
+
+        if (Console.IsInputRedirected)
+        {
+            throw new StoreException(StoreError.PassphraseRequired, $"A backup passphrase is needed and there is no terminal to ask on: set {PassphraseVariable}.");
+        }
+
+        if (!confirm)
+        {
+            return Prompt($"Backup passphrase for {path}: ");
+        }
+
+        while (true)
+        {
+            var first = Prompt("Backup passphrase (it can be the same as the node's passphrase): ");
+            if (first.Length == 0)
+            {
+                Console.Error.WriteLine("An empty passphrase protects nothing; type one.");
+                continue;
+            }
+
+            var second = Prompt("Repeat the backup passphrase: ");
+            var same = first.AsSpan().SequenceEqual(second);
+            CryptographicOperations.ZeroMemory(second);
+            if (same)
+            {
+                return first;
+            }
+
+            CryptographicOperations.ZeroMemory(first);
+            Console.Error.WriteLine("The two passphrases differ; try again.");
+        }
+    }
+
+    /// <summary>Reads a line from the terminal without echo (as <see cref="PassphraseSource"/> does).</summary>
+    private static byte[] Prompt(string prompt)
+    {
+        Console.Error.Write(prompt);
+        var chars = new List<char>();
+        try
+        {
+            for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
+            {
+                if (key.Key == ConsoleKey.Backspace)
+                {
+                    if (chars.Count > 0)
+                    {
+                        chars.RemoveAt(chars.Count - 1);
+                    }
+                }
+                else if (!char.IsControl(key.KeyChar))
+                {
+                    chars.Add(key.KeyChar);
+                }
+            }
+
+            Console.Error.WriteLine();
+            var typed = chars.ToArray();
+            try
+            {
+                return Encoding.UTF8.GetBytes(typed);
+            }
+            finally
+            {
+                Array.Clear(typed);
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < chars.Count; i++)
+            {
+                chars[i] = '\0';
+            }
+        }
+    }
+}
