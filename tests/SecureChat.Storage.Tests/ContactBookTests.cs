@@ -247,44 +247,346 @@ public sealed class ContactBookTests : IDisposable
         Assert.Equal(PinVerdict.Known, book.Check(newDevice, BobAddress, null).Verdict);
     }
 
+    [Fact]
+    public void Pin_ContactAddedById_KeepsTheChosenNameAndWasKnown()
+    {
+        var certificate = _bob.Certificate();
+        using (var bookStore = Open())
+        {
+            var book = bookStore.Contacts;
+            var added = book.Add(_bob.Account, "Robert", BobAddress, T0);
+
+            var check = book.Check(certificate, BobAddress, null);
+            var pinned = book.Pin(certificate, "Bob", BobAddress, T0.AddHours(1));
+
+            Assert.Equal(new PinCheck(PinVerdict.Known, added), check);
+            Assert.Null(added.DecodeCertificate());
+            Assert.Equal(added.Id, pinned.Id);
+            Assert.Equal(("Robert", "Bob", T0, T0.AddHours(1)), (pinned.Name, pinned.DisplayName, pinned.FirstSeen, pinned.LastSeen));
+            Assert.Equal(certificate, pinned.DecodeCertificate());
+        }
+
+        using var reopenedStore = Open();
+        Assert.Equal(certificate, reopenedStore.Contacts.Resolve("Robert").DecodeCertificate());
+        Assert.Equal(PinVerdict.DeviceKeyChanged, reopenedStore.Contacts.Check(_bob.CertificateForNewDevice(), null, null).Verdict);
+    }
+
+    [Fact]
+    public void Add_AccountAlreadyAContact_ThrowsConflictAndKeepsTheFirst()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        var first = book.Add(_bob.Account, "Bob", null, T0);
+
+        var again = Assert.Throws<StoreException>(() => book.Add(_bob.Account, "Robert", "elsewhere:1", T0.AddHours(1)));
+        var unnamed = Assert.Throws<StoreException>(() => book.Add(_bob.Account, null, null, T0.AddHours(1)));
+
+        Assert.Equal((StoreError.Conflict, StoreError.Conflict), (again.Error, unnamed.Error));
+        Assert.Equal(first, Assert.Single(book.All));
+    }
+
+    [Fact]
+    public void Add_PinnedPeer_ThrowsConflict()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        book.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
+
+        Assert.Equal(StoreError.Conflict, Assert.Throws<StoreException>(() => book.Add(_bob.Account, "Robert", null, T0)).Error);
+    }
+
+    [Fact]
+    public void Add_OwnId_ThrowsConflictAndAddsNothing()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+
+        var error = Assert.Throws<StoreException>(() => book.Add(_self, "Me", null, T0));
+
+        Assert.Equal(StoreError.Conflict, error.Error);
+        Assert.Empty(book.All);
+    }
+
+    [Fact]
+    public void Add_NameTakenInAnotherCase_ThrowsConflict()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        book.Add(_bob.Account, "Bob", null, T0);
+
+        var error = Assert.Throws<StoreException>(() => book.Add(_carol.Account, "bOB", null, T0));
+
+        Assert.Equal(StoreError.Conflict, error.Error);
+        Assert.Null(book.Find(_carol.Account));
+    }
+
+    [Fact]
+    public void Add_WithoutName_IsNamedByTheStartOfItsId()
+    {
+        using var bookStore = Open();
+
+        var added = bookStore.Contacts.Add(_bob.Account, null, null, T0);
+
+        Assert.Equal(_bob.Account.Text[..8], added.Name);
+        Assert.Equal(added, bookStore.Contacts.Resolve(_bob.Account.Text[..8]));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("Bob\u202Egnp.exe")]
+    [InlineData("Bob\nCarol")]
+    [InlineData("Bob\u200B")]
+    [InlineData("ééééééééééééééééééééééééééééééééé")]
+    public void Add_InvalidName_ThrowsArgumentExceptionAndAddsNothing(string name)
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+
+        Assert.Throws<ArgumentException>(() => book.Add(_bob.Account, name, null, T0));
+        Assert.Empty(book.All);
+    }
+
+    [Fact]
+    public void Rename_ToANameTakenInAnotherCase_ThrowsConflictAndKeepsTheName()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        book.Add(_bob.Account, "Bob", null, T0);
+        var carol = book.Add(_carol.Account, "Carol", null, T0);
+
+        var error = Assert.Throws<StoreException>(() => book.Rename(carol, "BOB"));
+
+        Assert.Equal(StoreError.Conflict, error.Error);
+        Assert.Equal("Carol", book.Find(_carol.Account)!.Name);
+    }
+
+    [Fact]
+    public void Rename_OwnNameInAnotherCase_RenamesAndPersists()
+    {
+        using (var bookStore = Open())
+        {
+            var bob = bookStore.Contacts.Add(_bob.Account, "bob", null, T0);
+
+            Assert.Equal("Bob", bookStore.Contacts.Rename(bob, "Bob").Name);
+        }
+
+        using var reopenedStore = Open();
+        Assert.Equal("Bob", reopenedStore.Contacts.Find(_bob.Account)!.Name);
+    }
+
+    /// <summary>The contact was removed (by another command) after the caller looked it up.</summary>
+    [Fact]
+    public void Rename_RemovedContact_ThrowsNoSuchContact()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        var bob = book.Add(_bob.Account, "Bob", null, T0);
+        book.Remove(bob);
+
+        var renamed = Record.Exception(() => book.Rename(bob, "Robert"));
+        var verified = Record.Exception(() => book.MarkVerified(bob, T0));
+
+        Assert.Equal(StoreError.NoSuchContact, Assert.IsType<StoreException>(renamed).Error);
+        Assert.Equal(StoreError.NoSuchContact, Assert.IsType<StoreException>(verified).Error);
+        Assert.Empty(book.All);
+    }
+
+    [Theory]
+    [InlineData("Bob")]
+    [InlineData("bob")]
+    [InlineData("  BOB ")]
+    public void Resolve_NameInAnyCase_FindsTheContact(string typed)
+    {
+        using var bookStore = Open();
+        var bob = bookStore.Contacts.Add(_bob.Account, "Bob", null, T0);
+        bookStore.Contacts.Add(_carol.Account, "Carol", null, T0);
+
+        Assert.Equal(bob, bookStore.Contacts.Resolve(typed));
+    }
+
+    [Fact]
+    public void Resolve_FullIdInAnyCase_FindsTheContact()
+    {
+        using var bookStore = Open();
+        var bob = bookStore.Contacts.Add(_bob.Account, "Bob", null, T0);
+        bookStore.Contacts.Add(_carol.Account, "Carol", null, T0);
+
+        Assert.Equal(bob, bookStore.Contacts.Resolve(_bob.Account.Text));
+        Assert.Equal(bob, bookStore.Contacts.Resolve(_bob.Account.Text.ToUpperInvariant()));
+    }
+
+    [Fact]
+    public void Resolve_UniqueIdPrefix_FindsTheContactFromFourCharacters()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        var (first, second) = TwinAccounts();
+        var one = book.Add(first, "One", null, T0);
+        var two = book.Add(second, "Two", null, T0);
+        var shared = SharedPrefixLength(first.Text, second.Text);
+        Assert.InRange(shared, 4, AccountId.TextLength - 1);
+
+        Assert.Equal(one, book.Resolve(first.Text[..(shared + 1)]));
+        Assert.Equal(two, book.Resolve(second.Text[..(shared + 1)]));
+        var bob = book.Add(_bob.Account, "Bob", null, T0);
+        var unique = Enumerable.Range(4, 48).First(n => book.All.Count(c => c.Account.StartsWith(_bob.Account.Text[..n], StringComparison.Ordinal)) == 1);
+        Assert.Equal(bob, book.Resolve(_bob.Account.Text[..unique]));
+    }
+
+    [Fact]
+    public void Resolve_AmbiguousIdPrefix_ThrowsNoSuchContactSayingToTypeMore()
+    {
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        var (first, second) = TwinAccounts();
+        book.Add(first, "One", null, T0);
+        book.Add(second, "Two", null, T0);
+        var prefix = first.Text[..SharedPrefixLength(first.Text, second.Text)];
+
+        var error = Assert.Throws<StoreException>(() => book.Resolve(prefix));
+
+        Assert.Equal(StoreError.NoSuchContact, error.Error);
+        Assert.Contains("matches 2 contacts", error.Message, StringComparison.Ordinal);
+        Assert.Contains("type more of the ID", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Dave")]
+    [InlineData("")]
+    [InlineData("Bo")]
+    [InlineData("Bob (2)")]
+    public void Resolve_NoSuchNameOrId_ThrowsNoSuchContact(string typed)
+    {
+        using var bookStore = Open();
+        bookStore.Contacts.Add(_bob.Account, "Bob", null, T0);
+
+        var error = Assert.Throws<StoreException>(() => bookStore.Contacts.Resolve(typed));
+
+        Assert.Equal(StoreError.NoSuchContact, error.Error);
+        Assert.Contains("contacts list", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_IdPrefixShorterThanFour_ThrowsNoSuchContact()
+    {
+        using var bookStore = Open();
+        bookStore.Contacts.Add(_bob.Account, "Bob", null, T0);
+
+        Assert.Equal(StoreError.NoSuchContact, Assert.Throws<StoreException>(() => bookStore.Contacts.Resolve(_bob.Account.Text[..3])).Error);
+    }
+
+    [Fact]
+    public void Remove_ContactWithMessages_DeletesBothAndReturnsTheCount()
+    {
+        using (var bookStore = Open())
+        {
+            var bob = bookStore.Contacts.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
+            var carol = bookStore.Contacts.Add(_carol.Account, "Carol", null, T0);
+            for (var i = 0; i < 3; i++)
+            {
+                bookStore.Messages.Add(bob, MessageLog.NewId(), outgoing: true, $"to Bob {i}", T0.AddSeconds(i), null, MessageState.Sent);
+            }
+
+            bookStore.Messages.Add(carol, MessageLog.NewId(), outgoing: true, "to Carol", T0, null, MessageState.Sent);
+
+            Assert.Equal(3, bookStore.Contacts.Remove(bob));
+
+            Assert.Null(bookStore.Contacts.Find(_bob.Account));
+            Assert.Null(bookStore.Contacts.FindByEndpoint(BobAddress));
+            Assert.Equal(StoreError.NoSuchContact, Assert.Throws<StoreException>(() => bookStore.Contacts.Resolve("Bob")).Error);
+            Assert.Equal(StoreError.NoSuchContact, Assert.Throws<StoreException>(() => bookStore.Messages.History(bob, 10)).Error);
+            Assert.Equal(PinVerdict.New, bookStore.Contacts.Check(_bob.Certificate(), null, null).Verdict);
+            Assert.Equal(1, bookStore.Messages.Count(carol));
+        }
+
+        using var reopenedStore = Open();
+        Assert.Equal([_carol.Account.Text], reopenedStore.Contacts.All.Select(c => c.Account));
+        var bobAgain = reopenedStore.Contacts.Add(_bob.Account, "Bob", null, T0.AddDays(1));
+        Assert.Equal(0, reopenedStore.Messages.Count(bobAgain));
+        Assert.Empty(reopenedStore.Messages.History(bobAgain, 10));
+    }
+
+    [Fact]
+    public void Remove_ContactWithoutMessages_ReturnsZero()
+    {
+        using var bookStore = Open();
+        var bob = bookStore.Contacts.Add(_bob.Account, "Bob", null, T0);
+
+        Assert.Equal(0, bookStore.Contacts.Remove(bob));
+        Assert.Empty(bookStore.Contacts.All);
+    }
+
+    [Fact]
+    public void Pin_DisplayNameTakenInAnyCase_NamesItBob2ThenBob3()
+    {
+        using var dave = Peer.Create();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+
+        var bob = book.Pin(_bob.Certificate(), "Bob", null, T0);
+        var carol = book.Pin(_carol.Certificate(), "bob", null, T0);
+        var third = book.Pin(dave.Certificate(), "Bob", null, T0);
+        var bobAgain = book.Pin(_bob.Certificate(), "Bob", null, T0.AddHours(1));
+
+        Assert.Equal(("Bob", "bob (2)", "Bob (3)", "Bob"), (bob.Name, carol.Name, third.Name, bobAgain.Name));
+        Assert.Equal("bob", carol.DisplayName);
+        Assert.Equal(carol, book.Resolve("BOB (2)"));
+    }
+
+    /// <summary>
+    /// A name the store makes up for a peer follows the rule it enforces on names people type, and
+    /// finds the peer again: also when the display name (64 bytes at most in the handshake) or, for
+    /// a display name that cannot be a name, the start of the ID it falls back to is already taken.
+    /// </summary>
+    [Theory]
+    [InlineData("Bob")]
+    [InlineData("Ottoline Vexbury of the Seventeen Hills, and the Further Marshes")]
+    [InlineData("")]
+    [InlineData("Bob\u202E")]
+    public void Pin_NameTaken_GivesAValidNameThatResolves(string displayName)
+    {
+        using var dave = Peer.Create();
+        using var bookStore = Open();
+        var book = bookStore.Contacts;
+        book.Pin(_bob.Certificate(), displayName, null, T0);
+        book.Rename(book.Add(_carol.Account, null, null, T0), dave.Account.Text[..8]);
+
+        var pinned = book.Pin(dave.Certificate(), displayName, null, T0);
+
+        Assert.True(ContactBook.IsValidName(pinned.Name), $"'{pinned.Name}' ({System.Text.Encoding.UTF8.GetByteCount(pinned.Name)} bytes) breaks the rule: {ContactBook.NameRule}");
+        Assert.Equal(pinned, book.Resolve(pinned.Name));
+    }
+
+    [Fact]
+    public void MarkVerified_ThenReopen_KeepsTheTime()
+    {
+        var verifiedAt = T0.AddDays(2).AddMilliseconds(7);
+        using (var bookStore = Open())
+        {
+            var bob = bookStore.Contacts.Pin(_bob.Certificate(), "Bob", BobAddress, T0);
+            Assert.Null(bob.VerifiedAt);
+
+            Assert.Equal(verifiedAt, bookStore.Contacts.MarkVerified(bob, verifiedAt).VerifiedAt);
+        }
+
+        using var reopenedStore = Open();
+        var reopened = reopenedStore.Contacts.Find(_bob.Account)!;
+        Assert.Equal(verifiedAt, reopened.VerifiedAt);
+        Assert.Equal(verifiedAt, reopenedStore.Contacts.Pin(_bob.Certificate(), "Bob", BobAddress, T0.AddDays(3)).VerifiedAt);
+    }
+
     private LocalStore Open() => LocalStore.Open(_home.Path, _dataKey, _self, TimeProvider.System);
 
-    /// <summary>A peer's account key, and its first device's keys.</summary>
-    private sealed class Peer : IDisposable
+    /// <summary>Two accounts whose IDs share their first 6 characters (the first 30 bits of the key), so 4 to 6 characters match both.</summary>
+    private static (AccountId First, AccountId Second) TwinAccounts()
     {
-        private readonly SecretBytes _accountKey;
-        private readonly byte[] _agreementKey = RandomKey();
-        private readonly byte[] _signingKey = RandomKey();
-
-        private Peer(SecretBytes accountKey, byte[] accountPublic)
-        {
-            _accountKey = accountKey;
-            Account = AccountId.FromPublicKey(accountPublic);
-        }
-
-        public AccountId Account { get; }
-
-        public static Peer Create()
-        {
-            var accountPublic = new byte[Ed25519.PublicKeySize];
-            return new Peer(Ed25519.GenerateKeyPair(accountPublic), accountPublic);
-        }
-
-        public DeviceCertificate Certificate(DateTimeOffset? issuedAt = null) =>
-            DeviceCertificate.Issue(_accountKey.Span, _agreementKey, _signingKey, issuedAt ?? T0);
-
-        /// <summary>The same account key vouching for another device (a reinstall, or a thief of the account key).</summary>
-        public DeviceCertificate CertificateForNewDevice() =>
-            DeviceCertificate.Issue(_accountKey.Span, RandomKey(), RandomKey(), T0.AddDays(1));
-
-        public void Dispose() => _accountKey.Dispose();
-
-        private static byte[] RandomKey()
-        {
-            var publicKey = new byte[X25519.KeySize];
-            Span<byte> privateKey = stackalloc byte[X25519.KeySize];
-            X25519.GenerateKeyPair(privateKey, publicKey);
-            return publicKey;
-        }
+        var first = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var second = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        first.AsSpan(0, 4).CopyTo(second);
+        second[4] = (byte)(first[4] ^ 0xFF);
+        return (AccountId.FromPublicKey(first), AccountId.FromPublicKey(second));
     }
+
+    private static int SharedPrefixLength(string a, string b) => a.AsSpan().CommonPrefixLength(b);
 }
