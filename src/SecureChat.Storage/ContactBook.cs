@@ -232,13 +232,13 @@ public sealed class ContactBook
         ValidateName(name);
         return _store.Run(connection => NameTaken(name, contact.Account)
             ? throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.")
-            : Save(connection, _contacts[contact.Account] with { Name = name }));
+            : Save(connection, Current(contact) with { Name = name }));
     }
 
     public Contact MarkVerified(Contact contact, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        return _store.Run(connection => Save(connection, _contacts[contact.Account] with { VerifiedAt = now }));
+        return _store.Run(connection => Save(connection, Current(contact) with { VerifiedAt = now }));
     }
 
     /// <summary>Removes a contact and its conversation; returns how many messages went with it.</summary>
@@ -316,19 +316,49 @@ public sealed class ContactBook
         byte[] associatedData = [.. "SecureChat peers v1"u8, .. _self.PublicKey];
         using var plain = Crypto.SecretBox.TryOpen(dataKey.Span, associatedData, File.ReadAllBytes(path))
             ?? throw new StoreException(StoreError.Corrupt, $"{path} does not open under this identity's key: it is damaged or belongs to another identity.");
-        foreach (var legacy in JsonSerializer.Deserialize<List<Contact>>(plain.Span, Json) ?? [])
+        List<LegacyPin> pins;
+        try
         {
-            if (Find(legacy.AccountId) is null)
-            {
-                _store.Run(connection => Save(connection, legacy with { Name = UniqueName(legacy.DisplayName.Length > 0 ? legacy.DisplayName : legacy.Account[..8], legacy.Account) }));
-            }
+            pins = JsonSerializer.Deserialize<List<LegacyPin>>(plain.Span, Json) ?? [];
+        }
+        catch (JsonException ex)
+        {
+            throw new StoreException(StoreError.Corrupt, $"{path} is damaged (its content is not a list of pins); it was left in place.", ex);
         }
 
+        if (pins.Any(p => !AccountId.TryParse(p.Account, out _)))
+        {
+            throw new StoreException(StoreError.Corrupt, $"{path} is damaged (a pin names no valid account); it was left in place.");
+        }
+
+        _store.Run(connection =>
+        {
+            foreach (var pin in pins.Where(p => !_contacts.ContainsKey(p.Account)))
+            {
+                Save(connection, new Contact
+                {
+                    Account = pin.Account,
+                    Certificate = pin.Certificate,
+                    DisplayName = pin.DisplayName,
+                    Name = UniqueName(pin.DisplayName, pin.Account),
+                    FirstSeen = pin.FirstSeen,
+                    LastSeen = pin.LastSeen,
+                    Endpoints = pin.Endpoints,
+                });
+            }
+
+            return 0;
+        });
         File.Delete(path);
     }
 
     /// <summary>The stable identity of the contact in row <paramref name="id"/> (its keyed lookup); null for no such row.</summary>
     internal byte[]? LookupOf(long id) => _store.Run(_ => _lookups.GetValueOrDefault(id));
+
+    private Contact Current(Contact contact) =>
+        _contacts.TryGetValue(contact.Account, out var current)
+            ? current
+            : throw new StoreException(StoreError.NoSuchContact, $"'{contact.Name}' is no longer a contact.");
 
     internal long IdOf(Contact contact) => _store.Run(_ => _contacts.TryGetValue(contact.Account, out var known) ? known.Id : throw new StoreException(StoreError.NoSuchContact, "That contact was removed."));
 
@@ -343,16 +373,43 @@ public sealed class ContactBook
     private bool NameTaken(string name, string? except) =>
         _contacts.Values.Any(c => c.Account != except && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>The name, or the name with " (2)", " (3)"… when another contact already uses it.</summary>
+    /// <summary>
+    /// A valid, unused name: <paramref name="name"/> if it is one (else the ID's first characters),
+    /// then with " (2)", " (3)"… until no other contact uses it, shortened to fit the name limit.
+    /// </summary>
     private string UniqueName(string name, string account)
     {
-        var candidate = string.IsNullOrWhiteSpace(name) || name.Any(DisplayText.IsDeceptive) ? account[..8] : name;
+        var stem = IsValidName(name) ? name : account[..8];
+        var candidate = stem;
         for (var n = 2; NameTaken(candidate, account); n++)
         {
-            candidate = $"{name} ({n})";
+            var suffix = $" ({n})";
+            var kept = stem;
+            while (System.Text.Encoding.UTF8.GetByteCount(kept + suffix) > MaxNameBytes)
+            {
+                kept = kept[..^(char.IsLowSurrogate(kept[^1]) ? 2 : 1)];
+            }
+
+            candidate = kept + suffix;
         }
 
         return candidate;
+    }
+
+    /// <summary>A pin as the file-based store of earlier versions wrote it.</summary>
+    private sealed record LegacyPin
+    {
+        public required string Account { get; init; }
+
+        public string? Certificate { get; init; }
+
+        public string DisplayName { get; init; } = string.Empty;
+
+        public DateTimeOffset FirstSeen { get; init; }
+
+        public DateTimeOffset LastSeen { get; init; }
+
+        public IReadOnlyList<string> Endpoints { get; init; } = [];
     }
 
     private static IReadOnlyList<string> WithEndpoint(IReadOnlyList<string> endpoints, string? endpoint) =>
