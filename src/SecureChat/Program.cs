@@ -12,60 +12,60 @@ var verbose = new Option<bool>("--verbose", "-v") { Description = "Log what the 
 var name = new Option<string?>("--name") { Description = "The name peers see." };
 var noPassphrase = new Option<bool>("--no-passphrase") { Description = "Store the keys without a passphrase (for unattended nodes; warns)." };
 var init = new Command("init", "Create this node's identity.") { name, noPassphrase };
-init.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Init(Directory(parse), parse.GetValue(name), parse.GetValue(noPassphrase)))));
+init.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Init(HomeOf(parse), parse.GetValue(name), parse.GetValue(noPassphrase)))));
 
 var qr = new Option<bool>("--qr") { Description = "Also draw the ID as a QR code." };
 var id = new Command("id", "Print this node's ID (first line) and fingerprint.") { qr };
-id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(Directory(parse), parse.GetValue(qr)))));
+id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(HomeOf(parse), parse.GetValue(qr)))));
 
 var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
 var port = new Option<int>("--port", "-p") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
 var listen = new Command("listen", "Wait for peers and chat with every one that connects.") { host, port };
-listen.SetAction(parse => Run(token => ListenCommand.RunAsync(Directory(parse), parse.GetValue(host)!, parse.GetValue(port), new ChannelOptions(), Logger(), token)));
+listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), parse.GetValue(host)!, parse.GetValue(port), new ChannelOptions(), Logger(), token)));
 
 var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@HOST:PORT to insist on a verified ID." };
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
-connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(Directory(parse), parse.GetValue(target)!, new ChannelOptions(), Logger(), token)));
+connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), parse.GetValue(target)!, new ChannelOptions(), Logger(), token)));
 
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
 var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it." };
 var contactName = new Option<string?>("--name") { Description = "The name to know the contact by." };
 var contactEndpoint = new Option<string?>("--endpoint") { Description = "Where to reach the contact: HOST:PORT." };
 var contactsAdd = new Command("add", "Add a contact by ID.") { contactId, contactName, contactEndpoint };
-contactsAdd.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Add(Directory(parse), parse.GetValue(contactId)!, parse.GetValue(contactName), parse.GetValue(contactEndpoint)))));
+contactsAdd.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Add(HomeOf(parse), parse.GetValue(contactId)!, parse.GetValue(contactName), parse.GetValue(contactEndpoint)))));
 var contactsList = new Command("list", "List contacts.") { json };
-contactsList.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.List(Directory(parse), parse.GetValue(json)))));
+contactsList.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.List(HomeOf(parse), parse.GetValue(json)))));
 var who = new Argument<string>("contact") { Description = "The contact's name, or its ID (or the ID's beginning)." };
 var newName = new Argument<string>("new-name") { Description = "The new name." };
 var contactsRename = new Command("rename", "Rename a contact.") { who, newName };
-contactsRename.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Rename(Directory(parse), parse.GetValue(who)!, parse.GetValue(newName)!))));
+contactsRename.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Rename(HomeOf(parse), parse.GetValue(who)!, parse.GetValue(newName)!))));
 var contactsRemove = new Command("remove", "Remove a contact and your conversation with it.") { who };
-contactsRemove.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Remove(Directory(parse), parse.GetValue(who)!))));
+contactsRemove.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Remove(HomeOf(parse), parse.GetValue(who)!))));
 var yes = new Option<bool>("--yes") { Description = "Record the verification without asking (the numbers were compared)." };
 var contactsVerify = new Command("verify", "Show the safety number and record that it was verified.") { who, yes };
-contactsVerify.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Verify(Directory(parse), parse.GetValue(who)!, parse.GetValue(yes)))));
+contactsVerify.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Verify(HomeOf(parse), parse.GetValue(who)!, parse.GetValue(yes)))));
 var contacts = new Command("contacts", "Add, list, rename, remove and verify contacts.") { contactsAdd, contactsList, contactsRename, contactsRemove, contactsVerify };
 
 var limit = new Option<int>("--limit") { Description = "How many messages.", DefaultValueFactory = _ => 20 };
 var before = new Option<string?>("--before") { Description = "Show the messages before this message ID." };
 var history = new Command("history", "Page through a conversation, newest last.") { who, limit, before, json };
-history.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.History(Directory(parse), parse.GetValue(who)!, parse.GetValue(limit), parse.GetValue(before), parse.GetValue(json)))));
+history.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.History(HomeOf(parse), parse.GetValue(who)!, parse.GetValue(limit), parse.GetValue(before), parse.GetValue(json)))));
 
 var query = new Argument<string>("query") { Description = "Words, or beginnings of words, that must all appear." };
 var inConversation = new Option<string?>("--contact") { Description = "Search one conversation only." };
 var searchLimit = new Option<int>("--limit") { Description = "How many messages at most.", DefaultValueFactory = _ => 20 };
 var search = new Command("search", "Find messages by words and word beginnings, newest first.") { query, inConversation, searchLimit, json };
-search.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Search(Directory(parse), parse.GetValue(query)!, parse.GetValue(inConversation), parse.GetValue(searchLimit), parse.GetValue(json)))));
+search.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Search(HomeOf(parse), parse.GetValue(query)!, parse.GetValue(inConversation), parse.GetValue(searchLimit), parse.GetValue(json)))));
 
 var passwd = new Command("passwd", "Change the passphrase (re-wraps the data key; nothing else is re-encrypted).") { noPassphrase };
-passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(Directory(parse), parse.GetValue(noPassphrase)))));
+passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(HomeOf(parse), parse.GetValue(noPassphrase)))));
 
 var backupFile = new Argument<string>("file") { Description = "The backup file." };
 var force = new Option<bool>("--force") { Description = "Replace the file if it exists." };
 var export = new Command("export", "Write an encrypted backup of the identity, contacts and messages (asks a backup passphrase).") { backupFile, force };
-export.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Export(Directory(parse), parse.GetValue(backupFile)!, parse.GetValue(force)))));
+export.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Export(HomeOf(parse), parse.GetValue(backupFile)!, parse.GetValue(force)))));
 var import = new Command("import", "Restore a backup into a data directory that has no identity yet.") { backupFile };
-import.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Import(Directory(parse), parse.GetValue(backupFile)!))));
+import.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Import(HomeOf(parse), parse.GetValue(backupFile)!))));
 
 var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, search, passwd, export, import };
 root.Options.Add(home);
@@ -87,7 +87,7 @@ using (loggers = LoggerFactory.Create(builder => builder
     return await parsed.InvokeAsync();
 }
 
-string Directory(ParseResult parse) => DataDirectory.Resolve(parse.GetValue(home));
+string HomeOf(ParseResult parse) => DataDirectory.Resolve(parse.GetValue(home));
 
 ILogger Logger() => loggers!.CreateLogger("securechat");
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using SecureChat.Crypto;
 using SecureChat.Storage;
 using SecureChat.Storage.Backup;
@@ -19,7 +18,7 @@ internal static class BackupCommands
     public static int Export(string directory, string file, bool force)
     {
         var path = Path.GetFullPath(file);
-        if (System.IO.Directory.Exists(path))
+        if (Directory.Exists(path))
         {
             throw new UsageException($"{path} is a directory: name the backup file to write.");
         }
@@ -105,84 +104,9 @@ internal static class BackupCommands
     private static string Plural(long n, string noun) => $"{n} {noun}{(n == 1 ? string.Empty : "s")}";
 
     /// <summary>The backup passphrase: the environment variable, else the terminal (twice for a new backup).</summary>
-    private static byte[] ReadPassphrase(bool confirm, string path)
-    {
-        if (Environment.GetEnvironmentVariable(PassphraseVariable) is { Length: > 0 } fromEnvironment)
-        {
-            return Encoding.UTF8.GetBytes(fromEnvironment);
-        }
-
-        if (Console.IsInputRedirected)
-        {
-            throw new StoreException(StoreError.PassphraseRequired, $"A backup passphrase is needed and there is no terminal to ask on: set {PassphraseVariable}.");
-        }
-
-        if (!confirm)
-        {
-            return Prompt($"Backup passphrase for {path}: ");
-        }
-
-        while (true)
-        {
-            var first = Prompt("Backup passphrase (it can be the same as the node's passphrase): ");
-            if (first.Length == 0)
-            {
-                Console.Error.WriteLine("An empty passphrase protects nothing; type one.");
-                continue;
-            }
-
-            var second = Prompt("Repeat the backup passphrase: ");
-            var same = first.AsSpan().SequenceEqual(second);
-            CryptographicOperations.ZeroMemory(second);
-            if (same)
-            {
-                return first;
-            }
-
-            CryptographicOperations.ZeroMemory(first);
-            Console.Error.WriteLine("The two passphrases differ; try again.");
-        }
-    }
-
-    /// <summary>Reads a line from the terminal without echo (as <see cref="PassphraseSource"/> does).</summary>
-    private static byte[] Prompt(string prompt)
-    {
-        Console.Error.Write(prompt);
-        var chars = new List<char>();
-        try
-        {
-            for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
-            {
-                if (key.Key == ConsoleKey.Backspace)
-                {
-                    if (chars.Count > 0)
-                    {
-                        chars.RemoveAt(chars.Count - 1);
-                    }
-                }
-                else if (!char.IsControl(key.KeyChar))
-                {
-                    chars.Add(key.KeyChar);
-                }
-            }
-
-            Console.Error.WriteLine();
-            var typed = chars.ToArray();
-            try
-            {
-                return Encoding.UTF8.GetBytes(typed);
-            }
-            finally
-            {
-                Array.Clear(typed);
-            }
-        }
-        finally
-        {
-            for (var i = 0; i < chars.Count; i++)
-            {
-                chars[i] = '\0';
-            }
-        }
-    }
+    private static byte[] ReadPassphrase(bool confirm, string path) => PassphraseSource.Read(
+        PassphraseVariable,
+        confirm ? "Backup passphrase (it can be the same as the node's passphrase): " : $"Backup passphrase for {path}: ",
+        confirm ? "Repeat the backup passphrase: " : null,
+        $"A backup passphrase is needed and there is no terminal to ask on: set {PassphraseVariable}.");
 }

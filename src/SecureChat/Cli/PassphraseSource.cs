@@ -1,110 +1,108 @@
+using System.Security.Cryptography;
 using System.Text;
+using SecureChat.Storage;
 
 namespace SecureChat.Cli;
 
 /// <summary>
-/// Where the passphrase comes from: <c>SECURECHAT_PASSPHRASE</c> when set, else the terminal
-/// (without echo). With neither, a clear error. The bytes are the caller's to wipe.
+/// Where a passphrase comes from: its environment variable when set, else the terminal (without
+/// echo; twice for a new one). With neither, a clear error. The bytes are the caller's to wipe.
 /// </summary>
 internal static class PassphraseSource
 {
     public const string EnvironmentVariable = "SECURECHAT_PASSPHRASE";
 
     /// <summary>Reads the passphrase that unlocks an existing identity.</summary>
-    public static byte[] ReadExisting(string directory)
+    public static byte[] ReadExisting(string directory) =>
+        Read(EnvironmentVariable, $"Passphrase for {directory}: ", repeatPrompt: null, MissingIdentityPassphrase);
+
+    /// <summary>Reads a new identity passphrase.</summary>
+    public static byte[] ReadNew() =>
+        Read(EnvironmentVariable, "New passphrase: ", "Repeat the passphrase: ", MissingIdentityPassphrase);
+
+    /// <summary>
+    /// Reads a passphrase from <paramref name="variable"/>, else from the terminal; with a
+    /// <paramref name="repeatPrompt"/>, asks twice until both agree and refuses an empty one.
+    /// </summary>
+    public static byte[] Read(string variable, string prompt, string? repeatPrompt, string missing)
     {
-        if (FromEnvironment() is { } fromEnvironment)
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrEmpty(value))
         {
-            return fromEnvironment;
+            return Encoding.UTF8.GetBytes(value);
         }
 
-        EnsureTerminal();
-        return Prompt($"Passphrase for {directory}: ");
-    }
-
-    /// <summary>Reads a new passphrase: twice on a terminal, to catch typing mistakes.</summary>
-    public static byte[] ReadNew()
-    {
-        if (FromEnvironment() is { } fromEnvironment)
+        if (Console.IsInputRedirected)
         {
-            return fromEnvironment;
+            throw new StoreException(StoreError.PassphraseRequired, missing);
         }
 
-        EnsureTerminal();
+        if (repeatPrompt is null)
+        {
+            return Prompt(prompt);
+        }
+
         while (true)
         {
-            var first = Prompt("New passphrase: ");
+            var first = Prompt(prompt);
             if (first.Length == 0)
             {
-                Console.Error.WriteLine("An empty passphrase protects nothing; type one, or use `securechat init --no-passphrase` for an unattended node.");
+                Console.Error.WriteLine("An empty passphrase protects nothing; type one.");
                 continue;
             }
 
-            var second = Prompt("Repeat the passphrase: ");
-            if (first.AsSpan().SequenceEqual(second))
+            var second = Prompt(repeatPrompt);
+            var same = first.AsSpan().SequenceEqual(second);
+            CryptographicOperations.ZeroMemory(second);
+            if (same)
             {
-                Array.Clear(second);
                 return first;
             }
 
-            Array.Clear(first);
-            Array.Clear(second);
+            CryptographicOperations.ZeroMemory(first);
             Console.Error.WriteLine("The two passphrases differ; try again.");
         }
     }
 
-    private static byte[]? FromEnvironment()
-    {
-        var value = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        return string.IsNullOrEmpty(value) ? null : Encoding.UTF8.GetBytes(value);
-    }
+    private static string MissingIdentityPassphrase =>
+        $"A passphrase is needed and there is no terminal to ask on: set {EnvironmentVariable}, or create an unattended identity with `securechat init --no-passphrase`.";
 
-    private static void EnsureTerminal()
-    {
-        if (Console.IsInputRedirected)
-        {
-            throw new Storage.StoreException(
-                Storage.StoreError.PassphraseRequired,
-                $"A passphrase is needed and there is no terminal to ask on: set {EnvironmentVariable}, or create an unattended identity with `securechat init --no-passphrase`.");
-        }
-    }
-
+    /// <summary>Reads a line from the terminal without echo.</summary>
     private static byte[] Prompt(string prompt)
     {
         Console.Error.Write(prompt);
         var chars = new List<char>();
         try
         {
-            while (true)
+            for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
             {
-                var key = Console.ReadKey(intercept: true);
-                if (key.Key == ConsoleKey.Enter)
-                {
-                    break;
-                }
-
                 if (key.Key == ConsoleKey.Backspace)
                 {
                     if (chars.Count > 0)
                     {
                         chars.RemoveAt(chars.Count - 1);
                     }
-
-                    continue;
                 }
-
-                if (!char.IsControl(key.KeyChar))
+                else if (!char.IsControl(key.KeyChar))
                 {
                     chars.Add(key.KeyChar);
                 }
             }
 
             Console.Error.WriteLine();
-            return Encoding.UTF8.GetBytes(chars.ToArray());
+            var typed = chars.ToArray();
+            try
+            {
+                return Encoding.UTF8.GetBytes(typed);
+            }
+            finally
+            {
+                Array.Clear(typed);
+            }
         }
         finally
         {
-            // The list's backing array cannot be wiped through List<T>; overwrite what it holds.
+            // List<T> cannot wipe its backing array; overwrite what it holds instead.
             for (var i = 0; i < chars.Count; i++)
             {
                 chars[i] = '\0';

@@ -17,11 +17,11 @@ internal static class PasswdCommand
         {
             if (!noPassphrase)
             {
-                fresh = Environment.GetEnvironmentVariable(NewPassphraseVariable) is { Length: > 0 } fromEnvironment
-                    ? System.Text.Encoding.UTF8.GetBytes(fromEnvironment)
-                    : Console.IsInputRedirected
-                        ? throw new StoreException(StoreError.PassphraseRequired, $"A new passphrase is needed and there is no terminal to ask on: set {NewPassphraseVariable}.")
-                        : PassphraseSource.ReadNew();
+                fresh = PassphraseSource.Read(
+                    NewPassphraseVariable,
+                    "New passphrase: ",
+                    "Repeat the new passphrase: ",
+                    $"A new passphrase is needed and there is no terminal to ask on: set {NewPassphraseVariable}.");
             }
             else
             {
