@@ -13,17 +13,18 @@ internal sealed class StoreKeys : IDisposable
 
     public StoreKeys(SecretBytes dataKey)
     {
-        var fieldKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, dataKey.Span.ToArray(), SecretBox.KeySize, info: "SecureChat store fields v1"u8.ToArray());
+        Span<byte> fieldKey = stackalloc byte[SecretBox.KeySize];
+        _lookupKey = new byte[32];
         try
         {
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, dataKey.Span, fieldKey, salt: [], info: "SecureChat store fields v1"u8);
+            HKDF.DeriveKey(HashAlgorithmName.SHA256, dataKey.Span, _lookupKey, salt: [], info: "SecureChat store lookup v1"u8);
             Fields = new SealingKey(fieldKey);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(fieldKey);
         }
-
-        _lookupKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, dataKey.Span.ToArray(), 32, info: "SecureChat store lookup v1"u8.ToArray());
     }
 
     public SealingKey Fields { get; }
