@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit.Sdk;
+
+namespace SecureChat.Tests.EncryptedStore;
+
+/// <summary>
+/// Runs one verb of the built program with exactly the SecureChat variables given (the node,
+/// new and backup passphrases; <see cref="ChatProcess"/> can set only the first) and stdin at its
+/// end, waits for it and both streams, and checks that no stack trace was printed.
+/// </summary>
+internal static class ProgramRun
+{
+    public const string NewPassphraseVariable = "SECURECHAT_NEW_PASSPHRASE";
+    public const string BackupPassphraseVariable = "SECURECHAT_BACKUP_PASSPHRASE";
+
+    private static readonly string[] SecureChatVariables = [ChatProcess.PassphraseVariable, "SECURECHAT_HOME", NewPassphraseVariable, BackupPassphraseVariable];
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Runs with <c>SECURECHAT_PASSPHRASE</c> set to <paramref name="passphrase"/> (none when null).</summary>
+    public static Task<FinishedRun> RunAsync(string? passphrase, params string[] args) =>
+        RunAsync(passphrase is null ? [] : new Dictionary<string, string> { [ChatProcess.PassphraseVariable] = passphrase }, args);
+
+    public static async Task<FinishedRun> RunAsync(IReadOnlyDictionary<string, string> variables, params string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardInputEncoding = Utf8,
+            StandardOutputEncoding = Utf8,
+            StandardErrorEncoding = Utf8,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securechat.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in SecureChatVariables)
+        {
+            start.Environment.Remove(name);
+        }
+
+        foreach (var (name, value) in variables)
+        {
+            start.Environment[name] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        try
+        {
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(ChatProcess.Timeout);
+            }
+            catch (TimeoutException)
+            {
+                throw new XunitException($"securechat {string.Join(' ', args)} did not exit within {ChatProcess.Timeout.TotalSeconds} s.");
+            }
+
+            var output = await stdout.WaitAsync(ChatProcess.Timeout);
+            var errors = await stderr.WaitAsync(ChatProcess.Timeout);
+            var transcript = $"--- securechat {string.Join(' ', args)} exited {process.ExitCode} ---\n{output}--- stderr ---\n{errors}";
+            Assert.False(
+                transcript.Contains("   at ", StringComparison.Ordinal) || transcript.Contains("Exception", StringComparison.Ordinal),
+                $"a stack trace was printed\n{transcript}");
+            return new FinishedRun(process.ExitCode, Lines(output), errors, transcript);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    /// <summary>The one line on stderr: "securechat: " and one sentence. Stdout must be empty.</summary>
+    public static string SingleErrorSentence(FinishedRun run)
+    {
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected exactly one line on stderr\n{run.Transcript}");
+        Assert.StartsWith("securechat: ", lines[0], StringComparison.Ordinal);
+        Assert.True(lines[0].Length > "securechat: ".Length + 10 && lines[0].EndsWith('.'), $"not a sentence: {lines[0]}");
+        Assert.True(run.Stdout.Count == 0, $"an error also printed on stdout\n{run.Transcript}");
+        return lines[0];
+    }
+
+    private static List<string> Lines(string output)
+    {
+        var lines = output.Split('\n').ToList();
+        if (lines[^1].Length == 0)
+        {
+            lines.RemoveAt(lines.Count - 1);
+        }
+
+        return lines;
+    }
+}
