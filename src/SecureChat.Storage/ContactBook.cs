@@ -266,10 +266,10 @@ public sealed class ContactBook
         });
     }
 
-    public const string NameRule = "A contact name is 1 to 64 bytes of UTF-8, with no control or invisible characters.";
+    public const string NameRule = "A contact name is 1 to 64 bytes of UTF-8, with no control or invisible characters and no spaces at either end.";
 
     public static bool IsValidName(string name) =>
-        !string.IsNullOrWhiteSpace(name) && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxNameBytes && !name.Any(DisplayText.IsDeceptive);
+        !string.IsNullOrWhiteSpace(name) && name.Trim() == name && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxNameBytes && !name.Any(DisplayText.IsDeceptive);
 
     private static void ValidateName(string name)
     {

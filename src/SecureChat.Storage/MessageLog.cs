@@ -175,6 +175,18 @@ public sealed class MessageLog
         var before = beforeMessageId is null ? (byte[]?)null : ParseId(beforeMessageId);
         return _store.Run(connection =>
         {
+            if (before is not null)
+            {
+                using var exists = connection.CreateCommand();
+                exists.CommandText = "SELECT 1 FROM messages WHERE message_id = $before AND contact_id = $contact";
+                exists.Parameters.AddWithValue("$before", before);
+                exists.Parameters.AddWithValue("$contact", contactId);
+                if (exists.ExecuteScalar() is null)
+                {
+                    throw new StoreException(StoreError.NoSuchContact, $"No message {beforeMessageId} is in the conversation with '{contact.Name}': use an ID that `securechat history` printed for it.");
+                }
+            }
+
             using var command = connection.CreateCommand();
             command.CommandText = """
                 SELECT message_id, outgoing, sent_at, received_at, state, body FROM messages
@@ -280,7 +292,7 @@ public sealed class MessageLog
         }
     }
 
-    private static ReadOnlySpan<byte> SnapshotLabel => "SecureChat search snapshot v1"u8;
+    private static ReadOnlySpan<byte> SnapshotLabel => "SecureChat search snapshot v2"u8;
 
     /// <summary>The sealed snapshot, if there is one that opens and makes sense; otherwise null (it is only a cache).</summary>
     private MessageIndex? LoadSnapshot()
@@ -296,7 +308,7 @@ public sealed class MessageLog
             return null;
         }
 
-        var index = MessageIndex.TryDeserialize(plain, contact => _store.Contacts.LookupOf(contact) is not null);
+        var index = MessageIndex.TryDeserialize(plain, _store.Contacts.All.Select(c => c.Id).ToHashSet());
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
         return index;
     }

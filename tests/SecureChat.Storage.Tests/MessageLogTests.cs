@@ -121,7 +121,7 @@ public sealed class MessageLogTests : IDisposable
         Assert.Equal(bobIds, bobHistory.Select(m => m.MessageId));
         Assert.All(bobHistory, m => Assert.Equal((_bob.Account.Text, "Bob"), (m.ContactAccount, m.ContactName)));
         Assert.Equal(carolIds[1..3], carolPage.Select(m => m.MessageId));
-        Assert.Empty(store.Messages.History(bob, 100, carolIds[3]));
+        Assert.Equal(StoreError.NoSuchContact, Assert.Throws<StoreException>(() => store.Messages.History(bob, 100, carolIds[3])).Error);
     }
 
     [Fact]

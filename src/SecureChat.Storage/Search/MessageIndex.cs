@@ -45,23 +45,36 @@ internal sealed class MessageIndex
     }
 
     /// <summary>
-    /// The index as bytes, to be sealed: <c>count, terms (UTF-8, length-prefixed), then per message
-    /// its row, conversation and term numbers</c>, all integers as 7-bit varints. Forgotten
-    /// conversations are left out.
+    /// The index as bytes, to be sealed. Every integer is a 7-bit varint: the number of terms; per
+    /// term its UTF-8 length, bytes and posting count; the number of messages; per message its row,
+    /// conversation, term count and term numbers. Posting counts let a reader size every list
+    /// once. Forgotten conversations are left out.
     /// </summary>
     public byte[] Serialize()
     {
         lock (_lock)
         {
+            var kept = Enumerable.Range(0, _rowIds.Count).Where(i => _contactIds[i] >= 0).ToList();
+            var counts = new int[_terms.Count];
+            foreach (var i in kept)
+            {
+                foreach (var term in _messageTerms[i])
+                {
+                    counts[term]++;
+                }
+            }
+
             using var stream = new MemoryStream();
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8);
             writer.Write7BitEncodedInt(_terms.Count);
-            foreach (var term in _terms)
+            for (var t = 0; t < _terms.Count; t++)
             {
-                writer.Write(term);
+                var bytes = System.Text.Encoding.UTF8.GetBytes(_terms[t]);
+                writer.Write7BitEncodedInt(bytes.Length);
+                writer.Write(bytes);
+                writer.Write7BitEncodedInt(counts[t]);
             }
 
-            var kept = Enumerable.Range(0, _rowIds.Count).Where(i => _contactIds[i] >= 0).ToList();
             writer.Write7BitEncodedInt(kept.Count);
             foreach (var i in kept)
             {
@@ -80,58 +93,108 @@ internal sealed class MessageIndex
     }
 
     /// <summary>Rebuilds an index from <see cref="Serialize"/>'s bytes; null for anything malformed.</summary>
-    public static MessageIndex? TryDeserialize(byte[] bytes, Func<long, bool> conversationExists)
+    public static MessageIndex? TryDeserialize(ReadOnlySpan<byte> bytes, IReadOnlySet<long> conversations)
     {
-        try
+        var reader = new VarintReader(bytes);
+        var index = new MessageIndex();
+        if (!reader.TryReadInt(out var termCount))
         {
-            using var reader = new BinaryReader(new MemoryStream(bytes), System.Text.Encoding.UTF8);
-            var index = new MessageIndex();
-            var termCount = reader.Read7BitEncodedInt();
-            for (var i = 0; i < termCount; i++)
+            return null;
+        }
+
+        for (var i = 0; i < termCount; i++)
+        {
+            if (!reader.TryReadInt(out var length) || !reader.TryReadBytes(length, out var utf8) || !reader.TryReadInt(out var postings))
             {
-                var term = reader.ReadString();
-                index._termIds.Add(term, i);
-                index._terms.Add(term);
-                index._postings.Add([]);
+                return null;
             }
 
-            var messages = reader.Read7BitEncodedInt();
-            var last = 0L;
-            for (var m = 0; m < messages; m++)
+            var term = System.Text.Encoding.UTF8.GetString(utf8);
+            if (!index._termIds.TryAdd(term, i))
             {
-                var row = reader.Read7BitEncodedInt64();
-                var contact = reader.Read7BitEncodedInt64();
-                var ids = new int[reader.Read7BitEncodedInt()];
-                for (var t = 0; t < ids.Length; t++)
-                {
-                    ids[t] = reader.Read7BitEncodedInt();
-                    if ((uint)ids[t] >= (uint)termCount)
-                    {
-                        return null;
-                    }
-                }
+                return null;
+            }
 
-                if (row <= last)
+            index._terms.Add(term);
+            index._postings.Add(new List<int>(postings));
+        }
+
+        if (!reader.TryReadInt(out var messages))
+        {
+            return null;
+        }
+
+        index._rowIds.Capacity = index._contactIds.Capacity = index._messageTerms.Capacity = messages;
+        var last = 0L;
+        for (var m = 0; m < messages; m++)
+        {
+            if (!reader.TryReadLong(out var row) || !reader.TryReadLong(out var contact) || !reader.TryReadInt(out var count) || row <= last)
+            {
+                return null;
+            }
+
+            var ids = new int[count];
+            for (var t = 0; t < ids.Length; t++)
+            {
+                if (!reader.TryReadInt(out ids[t]) || (uint)ids[t] >= (uint)termCount)
                 {
                     return null;
                 }
 
-                last = row;
-                var number = index._rowIds.Count;
-                index._rowIds.Add(row);
-                index._contactIds.Add(conversationExists(contact) ? contact : -1);
-                index._messageTerms.Add(ids);
-                foreach (var id in ids)
+                index._postings[ids[t]].Add(m);
+            }
+
+            last = row;
+            index._rowIds.Add(row);
+            index._contactIds.Add(conversations.Contains(contact) ? contact : -1);
+            index._messageTerms.Add(ids);
+        }
+
+        return reader.AtEnd ? index : null;
+    }
+
+    /// <summary>Reads .NET's 7-bit varints from a span; every read says whether it succeeded.</summary>
+    private ref struct VarintReader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+        private int _position;
+
+        public readonly bool AtEnd => _position == _bytes.Length;
+
+        public bool TryReadInt(out int value)
+        {
+            var ok = TryReadLong(out var wide) && wide is >= 0 and <= int.MaxValue;
+            value = ok ? (int)wide : 0;
+            return ok;
+        }
+
+        public bool TryReadLong(out long value)
+        {
+            value = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                if (_position >= _bytes.Length)
                 {
-                    index._postings[id].Add(number);
+                    return false;
+                }
+
+                var b = _bytes[_position++];
+                value |= (long)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return true;
                 }
             }
 
-            return reader.BaseStream.Position == bytes.Length ? index : null;
+            return false;
         }
-        catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException or IOException)
+
+        public bool TryReadBytes(int length, out ReadOnlySpan<byte> bytes)
         {
-            return null;
+            var ok = length <= _bytes.Length - _position;
+            bytes = ok ? _bytes.Slice(_position, length) : default;
+            _position += ok ? length : 0;
+            return ok;
         }
     }
 

@@ -186,6 +186,12 @@ internal static class ContactCommands
             return ExitCodes.Ok;
         }
 
+        if (page.Count == 0)
+        {
+            Console.WriteLine(before is null ? "No messages yet." : "No older messages.");
+            return ExitCodes.Ok;
+        }
+
         foreach (var m in page)
         {
             var at = (m.Outgoing ? m.SentAt : m.ReceivedAt ?? m.SentAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

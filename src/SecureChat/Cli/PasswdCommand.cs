@@ -15,6 +15,11 @@ internal static class PasswdCommand
         byte[] fresh = [];
         try
         {
+            // The old passphrase is checked before a new one is asked for.
+            var (identity, dataKey) = IdentityFile.Unlock(directory, old);
+            identity.Dispose();
+            dataKey.Dispose();
+
             if (!noPassphrase)
             {
                 fresh = PassphraseSource.Read(

@@ -84,7 +84,7 @@ public sealed class IndexSnapshotTests : IDisposable
             Assert.Equal("lighthouse keeper", Assert.Single(reopened.Messages.Search("keeper", null, 10)).Text);
         }
 
-        File.WriteAllBytes(SnapshotPath, SecretBox.Seal(new byte[32], "SecureChat search snapshot v1"u8, [1, 2, 3]));
+        File.WriteAllBytes(SnapshotPath, SecretBox.Seal(new byte[32], "SecureChat search snapshot v2"u8, [1, 2, 3]));
         using var again = Open();
         Assert.Single(again.Messages.Search("lighthouse", null, 10));
     }
