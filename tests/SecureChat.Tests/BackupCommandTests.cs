@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using SecureChat.Protocol.Identity;
 using SecureChat.Storage;
 using static SecureChat.Tests.SecureChatCli;
@@ -182,57 +180,6 @@ public sealed class BackupCommandTests : IDisposable
         return lines[0];
     }
 
-    /// <summary>
-    /// Runs one verb with exactly the SecureChat variables given (<see cref="ChatProcess"/> sets
-    /// only the node passphrase) and stdin at its end; waits for the exit and both streams.
-    /// </summary>
-    private static async Task<FinishedRun> RunAsync(Dictionary<string, string> variables, params string[] args)
-    {
-        var start = new ProcessStartInfo(System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-            StandardErrorEncoding = Encoding.UTF8,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securechat.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in new[] { ChatProcess.PassphraseVariable, "SECURECHAT_HOME", "SECURECHAT_NEW_PASSPHRASE", BackupVariable })
-        {
-            start.Environment.Remove(name);
-        }
-
-        foreach (var (name, value) in variables)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        try
-        {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync().WaitAsync(ChatProcess.Timeout);
-            var output = await stdout.WaitAsync(ChatProcess.Timeout);
-            var errors = await stderr.WaitAsync(ChatProcess.Timeout);
-            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            var transcript = $"--- securechat {string.Join(' ', args)} exited {process.ExitCode} ---\n{output}--- stderr ---\n{errors}";
-            Assert.False(transcript.Contains("   at ", StringComparison.Ordinal) || transcript.Contains("Exception", StringComparison.Ordinal), $"a stack trace was printed\n{transcript}");
-            return new FinishedRun(process.ExitCode, lines, errors, transcript);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-    }
+    private static Task<FinishedRun> RunAsync(Dictionary<string, string> variables, params string[] args) =>
+        ProgramRun.RunAsync(variables, args);
 }

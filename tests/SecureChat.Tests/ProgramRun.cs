@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Xunit.Sdk;
 
-namespace SecureChat.Tests.EncryptedStore;
+namespace SecureChat.Tests;
 
 /// <summary>
 /// Runs one verb of the built program with exactly the SecureChat variables given (the node,
