@@ -3,9 +3,9 @@ using NSec.Cryptography;
 namespace SecureChat.Crypto;
 
 /// <summary>
-/// A long-lived XChaCha20-Poly1305 key for sealing many values (the store's fields), in the same
-/// format as <see cref="SecretBox"/>: <c>nonce (24) || ciphertext || tag (16)</c>. Keeping the
-/// imported key avoids a key import per value. Wipes the key on dispose.
+/// An XChaCha20-Poly1305 key for sealing values: <c>nonce (24, random) || ciphertext || tag (16)</c>.
+/// Keep one to seal many values (the store's fields): importing a key costs far more than sealing a
+/// short value. <see cref="SecretBox"/> is the one-off form. Wipes the key on dispose.
 /// </summary>
 public sealed class SealingKey : IDisposable
 {

@@ -1,5 +1,3 @@
-using NSec.Cryptography;
-
 namespace SecureChat.Crypto;
 
 /// <summary>
@@ -17,11 +15,8 @@ public static class SecretBox
     /// <summary>Seals <paramref name="plaintext"/> under <paramref name="key"/>.</summary>
     public static byte[] Seal(ReadOnlySpan<byte> key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext)
     {
-        var output = new byte[Overhead + plaintext.Length];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(output.AsSpan(0, NonceSize));
-        using var k = Import(key);
-        AeadAlgorithm.XChaCha20Poly1305.Encrypt(k, output.AsSpan(0, NonceSize), associatedData, plaintext, output.AsSpan(NonceSize));
-        return output;
+        using var sealingKey = new SealingKey(key);
+        return sealingKey.Seal(associatedData, plaintext);
     }
 
     /// <summary>
@@ -31,28 +26,7 @@ public static class SecretBox
     /// </summary>
     public static SecretBytes? TryOpen(ReadOnlySpan<byte> key, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> sealedValue)
     {
-        if (sealedValue.Length < Overhead)
-        {
-            return null;
-        }
-
-        var plaintext = new byte[sealedValue.Length - Overhead];
-        using var k = Import(key);
-        if (!AeadAlgorithm.XChaCha20Poly1305.Decrypt(k, sealedValue[..NonceSize], associatedData, sealedValue[NonceSize..], plaintext))
-        {
-            return null;
-        }
-
-        return SecretBytes.Adopt(plaintext);
-    }
-
-    private static Key Import(ReadOnlySpan<byte> key)
-    {
-        if (key.Length != KeySize)
-        {
-            throw new ArgumentException($"Expected a {KeySize}-byte key.", nameof(key));
-        }
-
-        return Key.Import(AeadAlgorithm.XChaCha20Poly1305, key, KeyBlobFormat.RawSymmetricKey);
+        using var sealingKey = new SealingKey(key);
+        return sealingKey.TryOpen(associatedData, sealedValue) is { } plaintext ? SecretBytes.Adopt(plaintext) : null;
     }
 }
