@@ -55,34 +55,7 @@ public sealed class MessageLog
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
-        var id = ParseId(messageId);
-        var contactId = _store.Contacts.IdOf(contact);
-        var sentMs = sentAt.ToUnixTimeMilliseconds();
-        var body = _store.Keys.Fields.Seal(AssociatedData(id, contactId, outgoing, sentMs)!, Encoding.UTF8.GetBytes(text));
-        return _store.Run(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body)
-                VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body)
-                ON CONFLICT (message_id) DO NOTHING
-                RETURNING id
-                """;
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$contact", contactId);
-            command.Parameters.AddWithValue("$outgoing", outgoing ? 1 : 0);
-            command.Parameters.AddWithValue("$sent", sentMs);
-            command.Parameters.AddWithValue("$received", receivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value);
-            command.Parameters.AddWithValue("$state", (int)state);
-            command.Parameters.AddWithValue("$body", body);
-            if (command.ExecuteScalar() is not long rowId)
-            {
-                return false;
-            }
-
-            _index?.Add(rowId, contactId, SearchText.Terms(text));
-            return true;
-        });
+        return AddRange(contact, [new StoredMessage(messageId, contact.Name, contact.Account, outgoing, sentAt, receivedAt, state, text)]) == 1;
     }
 
     /// <summary>
@@ -327,20 +300,7 @@ public sealed class MessageLog
             _snapshotRowId = after;
 
             // Read the sealed rows not in the snapshot (SQLite: one thread), then open and split them on every core.
-            var rows = _store.Run(connection =>
-            {
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $after ORDER BY id";
-                command.Parameters.AddWithValue("$after", after);
-                using var reader = command.ExecuteReader();
-                var list = new List<(long Id, byte[] MessageId, long Contact, bool Outgoing, long Sent, byte[] Body)>();
-                while (reader.Read())
-                {
-                    list.Add((reader.GetInt64(0), (byte[])reader[1], reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4), (byte[])reader[5]));
-                }
-
-                return list;
-            });
+            var rows = _store.Run(connection => ReadSealedRows(connection, after));
             var terms = new List<string>[rows.Count];
             var tampered = -1;
             Parallel.For(0, rows.Count, (i, loop) =>
@@ -362,6 +322,7 @@ public sealed class MessageLog
             {
                 throw Tampered(rows[tampered].MessageId);
             }
+
             var index = snapshot ?? new MessageIndex();
             for (var i = 0; i < rows.Count; i++)
             {
@@ -371,16 +332,11 @@ public sealed class MessageLog
             // Messages stored while the index was being built are added under the store's lock.
             _store.Run(connection =>
             {
-                var last = rows.Count > 0 ? rows[^1].Id : after;
-                using var command = connection.CreateCommand();
-                command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $last ORDER BY id";
-                command.Parameters.AddWithValue("$last", last);
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
+                foreach (var row in ReadSealedRows(connection, rows.Count > 0 ? rows[^1].Id : after))
                 {
-                    var messageId = (byte[])reader[1];
-                    var text = Open(messageId, reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4), (byte[])reader[5]);
-                    index.Add(reader.GetInt64(0), reader.GetInt64(2), SearchText.Terms(Encoding.UTF8.GetString(text)));
+                    var text = Open(row.MessageId, row.Contact, row.Outgoing, row.Sent, row.Body);
+                    index.Add(row.Id, row.Contact, SearchText.Terms(Encoding.UTF8.GetString(text)));
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(text);
                 }
 
                 _index = index;
@@ -393,6 +349,22 @@ public sealed class MessageLog
 
             return index;
         }
+    }
+
+    /// <summary>The sealed messages stored after row <paramref name="after"/>, in storage order.</summary>
+    private static List<SealedRow> ReadSealedRows(SqliteConnection connection, long after)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, message_id, contact_id, outgoing, sent_at, body FROM messages WHERE id > $after ORDER BY id";
+        command.Parameters.AddWithValue("$after", after);
+        using var reader = command.ExecuteReader();
+        var rows = new List<SealedRow>();
+        while (reader.Read())
+        {
+            rows.Add(new SealedRow(reader.GetInt64(0), (byte[])reader[1], reader.GetInt64(2), reader.GetInt64(3) != 0, reader.GetInt64(4), (byte[])reader[5]));
+        }
+
+        return rows;
     }
 
     private StoredMessage ReadMessage(SqliteDataReader reader, Contact contact, long contactId)
@@ -462,4 +434,7 @@ public sealed class MessageLog
 
     private static StoreException Tampered(byte[] messageId) =>
         new(StoreError.Tampered, $"Message {Convert.ToHexStringLower(messageId)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
+
+    /// <summary>A message row as stored: its text still sealed.</summary>
+    private readonly record struct SealedRow(long Id, byte[] MessageId, long Contact, bool Outgoing, long Sent, byte[] Body);
 }
