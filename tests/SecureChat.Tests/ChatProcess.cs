@@ -18,7 +18,6 @@ internal sealed class ChatProcess : IAsyncDisposable
 
     public const string PassphraseVariable = "SECURECHAT_PASSPHRASE";
 
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Lock _gate = new();
     private readonly List<string> _stdout = [];
@@ -82,30 +81,7 @@ internal sealed class ChatProcess : IAsyncDisposable
     /// </summary>
     public static ChatProcess Start(string label, string? passphrase, params string[] args)
     {
-        var program = Path.Combine(AppContext.BaseDirectory, "securechat.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardInputEncoding = Utf8,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(program);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Remove(PassphraseVariable);
-        start.Environment.Remove("SECURECHAT_HOME");
-        if (passphrase is not null)
-        {
-            start.Environment[PassphraseVariable] = passphrase;
-        }
-
+        var start = ProgramRun.StartInfo(passphrase is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [PassphraseVariable] = passphrase }, args);
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         return new ChatProcess(process, label);
     }

@@ -21,7 +21,12 @@ internal static class ProgramRun
     public static Task<FinishedRun> RunAsync(string? passphrase, params string[] args) =>
         RunAsync(passphrase is null ? [] : new Dictionary<string, string> { [ChatProcess.PassphraseVariable] = passphrase }, args);
 
-    public static async Task<FinishedRun> RunAsync(IReadOnlyDictionary<string, string> variables, params string[] args)
+    /// <summary>
+    /// How every test starts the built program: <c>dotnet securechat.dll ARGS</c> with redirected,
+    /// UTF-8 streams, no SecureChat variable inherited from the test's own environment, and exactly
+    /// <paramref name="variables"/> set.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> variables, IEnumerable<string> args)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -49,6 +54,12 @@ internal static class ProgramRun
             start.Environment[name] = value;
         }
 
+        return start;
+    }
+
+    public static async Task<FinishedRun> RunAsync(IReadOnlyDictionary<string, string> variables, params string[] args)
+    {
+        var start = StartInfo(variables, args);
         using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         try
         {
