@@ -59,6 +59,12 @@ public sealed class SecureConnection : IAsyncDisposable
 
     public ReadOnlySpan<byte> HandshakeHash => _session.HandshakeHash;
 
+    /// <summary>A secret both sides share from this connection's handshake, for keys above the channel.</summary>
+    public ReadOnlySpan<byte> ExporterSecret => _session.ExporterSecret;
+
+    /// <summary>True when this side dialed the connection (the Noise initiator).</summary>
+    public bool IsInitiator { get; private init; }
+
     /// <summary>Set once the peer has closed the channel with a close frame.</summary>
     public PeerClose? PeerClose { get; private set; }
 
@@ -125,7 +131,7 @@ public sealed class SecureConnection : IAsyncDisposable
             var session = handshake.Complete(options.Time);
             session.RekeyAfterMessages = options.RekeyAfterMessages;
             session.RekeyInterval = options.RekeyInterval;
-            var connection = new SecureConnection(socket, stream, reader, session, options);
+            var connection = new SecureConnection(socket, stream, reader, session, options) { IsInitiator = initiator };
             if (rejection is not null)
             {
                 try

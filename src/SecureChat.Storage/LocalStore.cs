@@ -29,11 +29,17 @@ public sealed class LocalStore : IDisposable
         _keys = keys;
         Contacts = new ContactBook(this, self);
         Messages = new MessageLog(this, time);
+        Sessions = new SessionStore(this);
+        Receipts = new ReceiptQueue(this);
     }
 
     public ContactBook Contacts { get; }
 
     public MessageLog Messages { get; }
+
+    public SessionStore Sessions { get; }
+
+    public ReceiptQueue Receipts { get; }
 
     internal StoreKeys Keys => _keys;
 

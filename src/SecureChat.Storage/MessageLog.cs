@@ -20,20 +20,23 @@ public enum MessageState
     /// <summary>The peer has shown it to its person.</summary>
     Read = 3,
 
-    /// <summary>Received from the peer.</summary>
+    /// <summary>Received from the peer, not yet shown to this node's person.</summary>
     Received = 4,
+
+    /// <summary>Received from the peer and shown to this node's person (a read receipt goes back).</summary>
+    Seen = 5,
 }
 
 /// <summary>One message of a conversation; its ID is 32 hex characters, the message's own 128-bit random ID.</summary>
 public sealed record StoredMessage(
-    string MessageId, string ContactName, string ContactAccount, bool Outgoing, DateTimeOffset SentAt, DateTimeOffset? ReceivedAt, MessageState State, string Text);
+    string MessageId, string ContactName, string ContactAccount, bool Outgoing, DateTimeOffset SentAt, DateTimeOffset? ReceivedAt, MessageState State, string Text, long Lamport = 0);
 
 /// <summary>
 /// The messages table. A message's text is sealed and bound (associated data) to its ID, its
 /// conversation, its direction and its send time, so a sealed text moved to another row, another
 /// conversation or another direction fails to open and is reported as tampering.
 /// </summary>
-public sealed class MessageLog
+public sealed partial class MessageLog
 {
     private readonly LocalStore _store;
     private readonly TimeProvider _time;
@@ -70,47 +73,63 @@ public sealed class MessageLog
         return _store.Run(connection =>
         {
             using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body)
-                VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body)
-                ON CONFLICT (message_id) DO NOTHING
-                RETURNING id
-                """;
-            var id = command.Parameters.Add("$id", SqliteType.Blob);
-            command.Parameters.AddWithValue("$contact", contactId);
-            var outgoing = command.Parameters.Add("$outgoing", SqliteType.Integer);
-            var sent = command.Parameters.Add("$sent", SqliteType.Integer);
-            var received = command.Parameters.Add("$received", SqliteType.Integer);
-            var state = command.Parameters.Add("$state", SqliteType.Integer);
-            var body = command.Parameters.Add("$body", SqliteType.Blob);
-            var added = new List<(long Row, string Text)>();
-            foreach (var message in messages)
-            {
-                var messageId = ParseId(message.MessageId);
-                var sentMs = message.SentAt.ToUnixTimeMilliseconds();
-                id.Value = messageId;
-                outgoing.Value = message.Outgoing ? 1 : 0;
-                sent.Value = sentMs;
-                received.Value = message.ReceivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value;
-                state.Value = (int)message.State;
-                body.Value = _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, message.Outgoing, sentMs)!, Encoding.UTF8.GetBytes(message.Text));
-                if (command.ExecuteScalar() is long row)
-                {
-                    added.Add((row, message.Text));
-                }
-            }
-
+            var added = Insert(connection, transaction, contactId, messages);
             transaction.Commit();
-            foreach (var (row, text) in added)
-            {
-                _index?.Add(row, contactId, SearchText.Terms(text));
-            }
-
+            IndexAdded(contactId, added);
             return added.Count;
         });
     }
+
+    /// <summary>Inserts messages in an open transaction, skipping IDs already stored; returns the new ones.</summary>
+    private List<AddedMessage> Insert(SqliteConnection connection, SqliteTransaction transaction, long contactId, IEnumerable<StoredMessage> messages)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body, lamport)
+            VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body, $lamport)
+            ON CONFLICT (message_id) DO NOTHING
+            RETURNING id
+            """;
+        var id = command.Parameters.Add("$id", SqliteType.Blob);
+        command.Parameters.AddWithValue("$contact", contactId);
+        var outgoing = command.Parameters.Add("$outgoing", SqliteType.Integer);
+        var sent = command.Parameters.Add("$sent", SqliteType.Integer);
+        var received = command.Parameters.Add("$received", SqliteType.Integer);
+        var state = command.Parameters.Add("$state", SqliteType.Integer);
+        var body = command.Parameters.Add("$body", SqliteType.Blob);
+        var lamport = command.Parameters.Add("$lamport", SqliteType.Integer);
+        var added = new List<AddedMessage>();
+        foreach (var message in messages)
+        {
+            var messageId = ParseId(message.MessageId);
+            var sentMs = message.SentAt.ToUnixTimeMilliseconds();
+            id.Value = messageId;
+            outgoing.Value = message.Outgoing ? 1 : 0;
+            sent.Value = sentMs;
+            received.Value = message.ReceivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value;
+            state.Value = (int)message.State;
+            lamport.Value = message.Lamport;
+            body.Value = _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, message.Outgoing, sentMs)!, Encoding.UTF8.GetBytes(message.Text));
+            if (command.ExecuteScalar() is long row)
+            {
+                added.Add(new AddedMessage(row, message.MessageId, message.Text));
+            }
+        }
+
+        return added;
+    }
+
+    /// <summary>Adds committed messages to the search index, when it is built.</summary>
+    private void IndexAdded(long contactId, List<AddedMessage> added)
+    {
+        foreach (var message in added)
+        {
+            _index?.Add(message.Row, contactId, SearchText.Terms(message.Text));
+        }
+    }
+
+    private readonly record struct AddedMessage(long Row, string MessageId, string Text);
 
     /// <summary>Stores a message with a fresh random ID and the current time; returns the ID.</summary>
     public string AddNew(Contact contact, bool outgoing, string text, MessageState state)
@@ -161,8 +180,8 @@ public sealed class MessageLog
             }
 
             using var command = connection.CreateCommand();
-            command.CommandText = """
-                SELECT message_id, outgoing, sent_at, received_at, state, body FROM messages
+            command.CommandText = $"""
+                SELECT {MessageColumns} FROM messages
                 WHERE contact_id = $contact
                   AND ($before IS NULL OR id < (SELECT id FROM messages WHERE message_id = $before AND contact_id = $contact))
                 ORDER BY id DESC LIMIT $limit
@@ -203,12 +222,12 @@ public sealed class MessageLog
         return _store.Run(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT message_id, outgoing, sent_at, received_at, state, body, contact_id FROM messages WHERE id IN ({string.Join(',', rows)}) ORDER BY id DESC";
+            command.CommandText = $"SELECT {MessageColumns} FROM messages WHERE id IN ({string.Join(',', rows)}) ORDER BY id DESC";
             using var reader = command.ExecuteReader();
             var results = new List<StoredMessage>();
             while (reader.Read())
             {
-                var owner = reader.GetInt64(6);
+                var owner = reader.GetInt64(7);
                 if (contacts.TryGetValue(owner, out var c))
                 {
                     results.Add(ReadMessage(reader, c, owner));
@@ -367,6 +386,9 @@ public sealed class MessageLog
         return rows;
     }
 
+    /// <summary>The columns <see cref="ReadMessage"/> reads, in its order.</summary>
+    private const string MessageColumns = "message_id, outgoing, sent_at, received_at, state, body, lamport, contact_id";
+
     private StoredMessage ReadMessage(SqliteDataReader reader, Contact contact, long contactId)
     {
         var id = (byte[])reader[0];
@@ -375,7 +397,7 @@ public sealed class MessageLog
         var text = Open(id, contactId, outgoing, sentMs, (byte[])reader[5]);
         var state = reader.GetInt64(4);
         var receivedMs = reader.IsDBNull(3) ? (long?)null : reader.GetInt64(3);
-        if (state is < (long)MessageState.Queued or > (long)MessageState.Received || !IsTime(sentMs) || (receivedMs is { } r && !IsTime(r)))
+        if (state is < (long)MessageState.Queued or > (long)MessageState.Seen || !IsTime(sentMs) || (receivedMs is { } r && !IsTime(r)))
         {
             throw Tampered(id);
         }
@@ -388,7 +410,8 @@ public sealed class MessageLog
             DateTimeOffset.FromUnixTimeMilliseconds(sentMs),
             receivedMs is { } received ? DateTimeOffset.FromUnixTimeMilliseconds(received) : null,
             (MessageState)state,
-            Encoding.UTF8.GetString(text));
+            Encoding.UTF8.GetString(text),
+            reader.GetInt64(6));
 
         static bool IsTime(long ms) => ms is >= -62135596800000 and <= 253402300799999;
     }

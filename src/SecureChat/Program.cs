@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using SecureChat.Chat;
 using SecureChat.Cli;
+using SecureChat.Daemon;
 using SecureChat.Net;
 using SecureChat.Storage;
 
@@ -26,6 +27,12 @@ listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), par
 var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@HOST:PORT to insist on a verified ID." };
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
 connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), parse.GetValue(target)!, new ChannelOptions(), Logger(), token)));
+
+var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one).", DefaultValueFactory = _ => $"0.0.0.0:{PeerEndpoint.DefaultPort}" };
+var apiPort = new Option<int>("--api-port") { Description = "The local API's port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => RunCommand.DefaultApiPort };
+var noUi = new Option<bool>("--no-ui") { Description = "Serve only the local API, no web pages." };
+var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the local API.") { listenAt, apiPort, noUi };
+run.SetAction(parse => Run(token => RunCommand.RunAsync(HomeOf(parse), parse.GetValue(listenAt)!, parse.GetValue(apiPort), parse.GetValue(noUi), loggers!, token)));
 
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
 var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it." };
@@ -57,6 +64,13 @@ var searchLimit = new Option<int>("--limit") { Description = "How many messages 
 var search = new Command("search", "Find messages by words and word beginnings, newest first.") { query, inConversation, searchLimit, json };
 search.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Search(HomeOf(parse), parse.GetValue(query)!, parse.GetValue(inConversation), parse.GetValue(searchLimit), parse.GetValue(json)))));
 
+var recipient = new Argument<string>("contact") { Description = "The contact's name, or its ID (or the ID's beginning)." };
+var text = new Argument<string>("text") { Description = "The message." };
+var wait = new Option<bool>("--wait") { Description = "Wait until the contact has stored it (needs a running node)." };
+var waitTimeout = new Option<int>("--timeout") { Description = "How long --wait waits, in seconds.", DefaultValueFactory = _ => 30 };
+var send = new Command("send", "Queue a message for a contact and print its ID; a running node delivers it.") { recipient, text, wait, waitTimeout };
+send.SetAction(parse => Run(token => SendCommand.RunAsync(HomeOf(parse), parse.GetValue(recipient)!, parse.GetValue(text)!, parse.GetValue(wait), parse.GetValue(waitTimeout), token)));
+
 var passwd = new Command("passwd", "Change the passphrase (re-wraps the data key; nothing else is re-encrypted).") { noPassphrase };
 passwd.SetAction(parse => Run(_ => Task.FromResult(PasswdCommand.Run(HomeOf(parse), parse.GetValue(noPassphrase)))));
 
@@ -67,7 +81,7 @@ export.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Export(HomeOf(
 var import = new Command("import", "Restore a backup into a data directory that has no identity yet.") { backupFile };
 import.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Import(HomeOf(parse), parse.GetValue(backupFile)!))));
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, listen, connect, contacts, history, search, passwd, export, import };
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, history, search, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 
@@ -80,7 +94,8 @@ if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.Help
 
 // Logs go to stderr; disposing the factory at exit flushes what is queued.
 using (loggers = LoggerFactory.Create(builder => builder
-    .SetMinimumLevel(parsed.GetValue(verbose) ? LogLevel.Debug : LogLevel.Warning)
+    .SetMinimumLevel(parsed.GetValue(verbose) ? LogLevel.Debug : parsed.CommandResult.Command == run ? LogLevel.Information : LogLevel.Warning)
+    .AddFilter("Microsoft", parsed.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning)
     .AddSimpleConsole(o => o.SingleLine = true)
     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)))
 {

@@ -77,6 +77,9 @@ public sealed class ChannelSession : IDisposable
 
     public ReadOnlySpan<byte> HandshakeHash => _transport.HandshakeHash;
 
+    /// <summary>The handshake's exporter secret (<see cref="Noise.NoiseTransport.ExporterSecret"/>); wiped with the session.</summary>
+    public ReadOnlySpan<byte> ExporterSecret => _transport.ExporterSecret.Span;
+
     /// <summary>Messages sent under one key before the next rekey.</summary>
     public int RekeyAfterMessages
     {

@@ -299,7 +299,7 @@ public sealed class HandshakeState : IDisposable
             throw new InvalidOperationException("The handshake is not complete.");
         }
 
-        var (initiatorToResponder, responderToInitiator) = _symmetric.Split();
+        var (initiatorToResponder, responderToInitiator, exporter) = _symmetric.Split();
         NoiseTransport transport;
         if (_pattern.IsOneWay)
         {
@@ -308,14 +308,14 @@ public sealed class HandshakeState : IDisposable
             responderToInitiator.Dispose();
             const string Reason = "A one-way Noise pattern only carries transport messages from the initiator to the responder (section 7.4).";
             transport = IsInitiator
-                ? new NoiseTransport(initiatorToResponder, CipherState.CreateUnusable(_protocol.Cipher, Reason), _symmetric.HandshakeHash)
-                : new NoiseTransport(CipherState.CreateUnusable(_protocol.Cipher, Reason), initiatorToResponder, _symmetric.HandshakeHash);
+                ? new NoiseTransport(initiatorToResponder, CipherState.CreateUnusable(_protocol.Cipher, Reason), _symmetric.HandshakeHash, exporter)
+                : new NoiseTransport(CipherState.CreateUnusable(_protocol.Cipher, Reason), initiatorToResponder, _symmetric.HandshakeHash, exporter);
         }
         else
         {
             transport = IsInitiator
-                ? new NoiseTransport(initiatorToResponder, responderToInitiator, _symmetric.HandshakeHash)
-                : new NoiseTransport(responderToInitiator, initiatorToResponder, _symmetric.HandshakeHash);
+                ? new NoiseTransport(initiatorToResponder, responderToInitiator, _symmetric.HandshakeHash, exporter)
+                : new NoiseTransport(responderToInitiator, initiatorToResponder, _symmetric.HandshakeHash, exporter);
         }
 
         _phase = Phase.Split;

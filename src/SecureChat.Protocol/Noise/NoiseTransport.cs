@@ -9,11 +9,12 @@ public sealed class NoiseTransport : IDisposable
 {
     private readonly byte[] _handshakeHash;
 
-    internal NoiseTransport(CipherState send, CipherState receive, ReadOnlySpan<byte> handshakeHash)
+    internal NoiseTransport(CipherState send, CipherState receive, ReadOnlySpan<byte> handshakeHash, Crypto.SecretBytes exporterSecret)
     {
         Send = send;
         Receive = receive;
         _handshakeHash = handshakeHash.ToArray();
+        ExporterSecret = exporterSecret;
     }
 
     /// <summary>
@@ -31,10 +32,19 @@ public sealed class NoiseTransport : IDisposable
     /// <summary>The handshake hash h (a copy): identical on both sides, unique to this session.</summary>
     public byte[] HandshakeHash => (byte[])_handshakeHash.Clone();
 
-    /// <summary>Wipes both cipher keys.</summary>
+    /// <summary>
+    /// A 32-byte secret both parties share after the handshake, independent of the transport keys:
+    /// the third output of Split's HKDF (an extension; the spec's Split uses the first two). It
+    /// inherits the handshake's authentication and forward secrecy, so protocols above the channel
+    /// can derive their own keys from it.
+    /// </summary>
+    public Crypto.SecretBytes ExporterSecret { get; }
+
+    /// <summary>Wipes both cipher keys and the exporter secret.</summary>
     public void Dispose()
     {
         Send.Dispose();
         Receive.Dispose();
+        ExporterSecret.Dispose();
     }
 }

@@ -114,20 +114,23 @@ internal sealed class SymmetricState : IDisposable
 
     /// <summary>
     /// Split: temp_k1, temp_k2 = HKDF(ck, empty, 2), each truncated to 32 bytes, keying c1
-    /// (initiator to responder) and c2 (responder to initiator).
+    /// (initiator to responder) and c2 (responder to initiator). The exporter secret is HKDF's
+    /// third output over the same inputs, truncated to 32 bytes: outputs 1 and 2 do not depend on
+    /// it, so the transport keys are exactly the spec's, and knowing them reveals nothing of it.
     /// </summary>
-    public (CipherState InitiatorToResponder, CipherState ResponderToInitiator) Split()
+    public (CipherState InitiatorToResponder, CipherState ResponderToInitiator, Crypto.SecretBytes Exporter) Split()
     {
         Span<byte> tempKey1 = stackalloc byte[_hash.HashLength];
         Span<byte> tempKey2 = stackalloc byte[_hash.HashLength];
+        Span<byte> tempKey3 = stackalloc byte[_hash.HashLength];
         var c1 = new CipherState(_protocol.Cipher);
         var c2 = new CipherState(_protocol.Cipher);
         try
         {
-            _hash.Hkdf(_chainingKey, [], tempKey1, tempKey2, []);
+            _hash.Hkdf(_chainingKey, [], tempKey1, tempKey2, tempKey3);
             c1.InitializeKey(tempKey1[..CipherState.KeySize]);
             c2.InitializeKey(tempKey2[..CipherState.KeySize]);
-            return (c1, c2);
+            return (c1, c2, new Crypto.SecretBytes(tempKey3[..CipherState.KeySize]));
         }
         catch
         {
@@ -139,6 +142,7 @@ internal sealed class SymmetricState : IDisposable
         {
             CryptographicOperations.ZeroMemory(tempKey1);
             CryptographicOperations.ZeroMemory(tempKey2);
+            CryptographicOperations.ZeroMemory(tempKey3);
         }
     }
 

@@ -29,6 +29,23 @@ internal static class Schema
         ) STRICT;
         CREATE INDEX messages_by_contact ON messages(contact_id, id);
         """,
+        """
+        -- The node (version 2): ratchet sessions, Lamport clocks, and read receipts waiting to go out.
+        -- The outbox is the outgoing messages not yet acknowledged (state queued or sent).
+        ALTER TABLE messages ADD COLUMN lamport INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX messages_outbox ON messages(contact_id, id) WHERE outgoing = 1 AND state < 2;
+        CREATE INDEX messages_unseen ON messages(contact_id, id) WHERE state = 4;
+        CREATE TABLE sessions (
+            contact_id  INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+            record      BLOB NOT NULL          -- sealed ratchet session, bound to the contact's lookup
+        ) STRICT;
+        CREATE TABLE receipts (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            envelope_id BLOB NOT NULL UNIQUE,  -- 16 random bytes, the receipt envelope's own ID
+            contact_id  INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            message_ids BLOB NOT NULL          -- the peer's message IDs read, 16 bytes each
+        ) STRICT;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

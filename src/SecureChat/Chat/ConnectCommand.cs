@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SecureChat.Cli;
 using SecureChat.Net;
+using SecureChat.Node;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
 
@@ -15,7 +16,7 @@ internal static class ConnectCommand
 {
     public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
     {
-        var (endpoint, expected) = ParseTarget(target);
+        var (endpoint, expected) = TargetAddress.Parse(target);
         var terminal = new Terminal(Console.Out);
         using var node = NodeHome.OpenOrCreate(directory, Console.Out);
         var known = expected is not null ? node.Contacts.Find(expected) : node.Contacts.FindByEndpoint(endpoint.ToString());
@@ -109,26 +110,5 @@ internal static class ConnectCommand
         {
             // Ctrl+C or SIGTERM: stop reading and close cleanly like at end of input.
         }
-    }
-
-    /// <summary>Parses <c>HOST:PORT</c> or <c>ID@HOST:PORT</c>.</summary>
-    public static (PeerEndpoint Endpoint, AccountId? Expected) ParseTarget(string target)
-    {
-        AccountId? expected = null;
-        var address = target;
-        var at = target.IndexOf('@', StringComparison.Ordinal);
-        if (at >= 0)
-        {
-            if (!AccountId.TryParse(target[..at], out expected))
-            {
-                throw new UsageException($"'{target[..at]}' is not a SecureChat ID: an ID is {AccountId.TextLength} characters, as `securechat id` prints it.");
-            }
-
-            address = target[(at + 1)..];
-        }
-
-        return PeerEndpoint.TryParse(address, out var endpoint, out var error)
-            ? (endpoint, expected)
-            : throw new UsageException(error);
     }
 }

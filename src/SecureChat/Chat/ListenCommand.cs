@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using SecureChat.Cli;
 using SecureChat.Net;
+using SecureChat.Node;
 using SecureChat.Protocol.Channel;
 
 namespace SecureChat.Chat;

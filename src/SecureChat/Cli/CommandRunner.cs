@@ -41,6 +41,8 @@ internal static class CommandRunner
     public static (int Code, string Message) Describe(Exception exception) => exception switch
     {
         UsageException usage => (ExitCodes.Usage, usage.Message),
+        Api.ApiException { Status: System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict } api => (ExitCodes.Usage, api.Message),
+        Api.ApiException api => (ExitCodes.Failure, api.Message),
         StoreException { Error: StoreError.NoSuchContact or StoreError.Conflict } store => (ExitCodes.Usage, store.Message),
         StoreException store => (ExitCodes.Identity, store.Message),
         ChannelException { Error: ChannelError.PeerKeyMismatch } channel => (ExitCodes.PeerKeyRefused, channel.Message),

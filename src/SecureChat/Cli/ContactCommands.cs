@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SecureChat.Api;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
 using SecureChat.Storage;
@@ -29,33 +30,20 @@ internal static class ContactCommands
             address = PeerEndpoint.TryParse(endpoint, out var parsed, out var error) ? parsed.ToString() : throw new UsageException(error);
         }
 
-        using var node = NodeHome.Open(directory);
-        var contact = node.Contacts.Add(account, name, address, DateTimeOffset.UtcNow);
-        Console.WriteLine($"Added '{contact.Name}' ({contact.Account}), fingerprint {account.Fingerprint}.");
-        Console.WriteLine($"Safety number: {SafetyNumber.Compute(node.Identity.Account, account)}");
+        using var node = NodeAccess.Open(directory);
+        var contact = node.Add(account, name, address);
+        Console.WriteLine($"Added '{contact.Name}' ({contact.Id}), fingerprint {account.Fingerprint}.");
+        Console.WriteLine($"Safety number: {SafetyNumber.Compute(node.Self, account)}");
         return ExitCodes.Ok;
     }
 
     public static int List(string directory, bool json)
     {
-        using var node = NodeHome.Open(directory);
-        var contacts = node.Contacts.All;
+        using var node = NodeAccess.Open(directory);
+        var contacts = node.Contacts();
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(contacts.Select(c => new
-            {
-                name = c.Name,
-                id = c.Account,
-                fingerprint = c.AccountId.Fingerprint,
-                displayName = c.DisplayName,
-                met = c.Certificate is not null,
-                verified = c.VerifiedAt is not null,
-                verifiedAt = c.VerifiedAt,
-                firstSeen = c.FirstSeen,
-                lastSeen = c.LastSeen,
-                endpoints = c.Endpoints,
-                messages = node.Store.Messages.Count(c),
-            }), Json));
+            Console.WriteLine(JsonSerializer.Serialize(contacts, Json));
             return ExitCodes.Ok;
         }
 
@@ -67,10 +55,11 @@ internal static class ContactCommands
 
         foreach (var c in contacts)
         {
-            var verified = c.VerifiedAt is null ? "not verified" : "verified";
-            var seen = c.Certificate is null ? "never met" : $"last seen {c.LastSeen.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}";
+            var verified = c.Verified ? "verified" : "not verified";
+            var seen = c.Online ? "online" : !c.Met ? "never met" : $"last seen {c.LastSeen.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}";
             var endpoint = c.Endpoints.Count > 0 ? $", at {c.Endpoints[0]}" : string.Empty;
-            Console.WriteLine($"{DisplayText.Sanitize(c.Name)}  {c.Account}  {c.AccountId.Fingerprint}  {verified}, {seen}{endpoint}");
+            var unread = c.Unread > 0 ? $", {c.Unread} unread" : string.Empty;
+            Console.WriteLine($"{DisplayText.Sanitize(c.Name)}  {c.Id}  {c.Fingerprint}  {verified}, {seen}{endpoint}{unread}");
         }
 
         return ExitCodes.Ok;
@@ -83,18 +72,18 @@ internal static class ContactCommands
             throw new UsageException(ContactBook.NameRule);
         }
 
-        using var node = NodeHome.Open(directory);
-        var contact = node.Contacts.Resolve(contactName);
-        node.Contacts.Rename(contact, newName);
+        using var node = NodeAccess.Open(directory);
+        var contact = node.Contact(contactName);
+        node.Rename(contactName, newName);
         Console.WriteLine($"Renamed '{DisplayText.Sanitize(contact.Name)}' to '{newName}'.");
         return ExitCodes.Ok;
     }
 
     public static int Remove(string directory, string contactName)
     {
-        using var node = NodeHome.Open(directory);
-        var contact = node.Contacts.Resolve(contactName);
-        var messages = node.Contacts.Remove(contact);
+        using var node = NodeAccess.Open(directory);
+        var contact = node.Contact(contactName);
+        var messages = node.Remove(contact.Id);
         Console.WriteLine($"Removed '{DisplayText.Sanitize(contact.Name)}' and {messages} message{(messages == 1 ? string.Empty : "s")} of your conversation.");
         return ExitCodes.Ok;
     }
@@ -102,10 +91,10 @@ internal static class ContactCommands
     /// <summary>Shows the safety number; records the verification when the person confirms it matches.</summary>
     public static int Verify(string directory, string contactName, bool yes)
     {
-        using var node = NodeHome.Open(directory);
-        var contact = node.Contacts.Resolve(contactName);
+        using var node = NodeAccess.Open(directory);
+        var contact = node.Contact(contactName);
         Console.WriteLine($"Safety number with '{DisplayText.Sanitize(contact.Name)}':");
-        Console.WriteLine($"  {SafetyNumber.Compute(node.Identity.Account, contact.AccountId)}");
+        Console.WriteLine($"  {SafetyNumber.Compute(node.Self, AccountIdOf(contact))}");
         Console.WriteLine("Compare it with the number your contact sees, in person or by phone.");
         if (!yes)
         {
@@ -123,7 +112,7 @@ internal static class ContactCommands
             }
         }
 
-        node.Contacts.MarkVerified(contact, DateTimeOffset.UtcNow);
+        node.MarkVerified(contact.Id);
         Console.WriteLine($"'{DisplayText.Sanitize(contact.Name)}' is marked as verified.");
         return ExitCodes.Ok;
     }
@@ -140,9 +129,8 @@ internal static class ContactCommands
             throw new UsageException("The query has no words to look for: give at least one word or the beginning of one.");
         }
 
-        using var node = NodeHome.Open(directory);
-        var contact = contactName is null ? null : node.Contacts.Resolve(contactName);
-        var found = node.Store.Messages.Search(query, contact, limit);
+        using var node = NodeAccess.Open(directory);
+        var found = node.Search(query, contactName, limit);
         if (json)
         {
             Print(found, json: true);
@@ -158,8 +146,8 @@ internal static class ContactCommands
         foreach (var m in found)
         {
             var at = (m.Outgoing ? m.SentAt : m.ReceivedAt ?? m.SentAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            var who = m.Outgoing ? "me" : DisplayText.Sanitize(m.ContactName);
-            Console.WriteLine($"[{at}] {DisplayText.Sanitize(m.ContactName)} · {who}: {DisplayText.Sanitize(m.Text)}");
+            var who = m.Outgoing ? "me" : DisplayText.Sanitize(m.Contact);
+            Console.WriteLine($"[{at}] {DisplayText.Sanitize(m.Contact)} · {who}: {DisplayText.Sanitize(m.Text)}");
         }
 
         return ExitCodes.Ok;
@@ -177,9 +165,8 @@ internal static class ContactCommands
             throw new UsageException($"'{before}' is not a message ID: an ID is 32 hexadecimal characters, as `securechat history` prints them.");
         }
 
-        using var node = NodeHome.Open(directory);
-        var contact = node.Contacts.Resolve(contactName);
-        var page = node.Store.Messages.History(contact, limit, before?.ToLowerInvariant());
+        using var node = NodeAccess.Open(directory);
+        var page = node.History(contactName, limit, before?.ToLowerInvariant());
         if (json)
         {
             Print(page, json: true);
@@ -195,29 +182,22 @@ internal static class ContactCommands
         foreach (var m in page)
         {
             var at = (m.Outgoing ? m.SentAt : m.ReceivedAt ?? m.SentAt).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-            var who = m.Outgoing ? "me" : DisplayText.Sanitize(m.ContactName);
-            var state = m.Outgoing ? $"  ({m.State.ToString().ToLowerInvariant()})" : string.Empty;
-            Console.WriteLine($"{m.MessageId}  [{at}] {who}: {DisplayText.Sanitize(m.Text)}{state}");
+            var who = m.Outgoing ? "me" : DisplayText.Sanitize(m.Contact);
+            var state = m.Outgoing ? $"  ({m.State})" : string.Empty;
+            Console.WriteLine($"{m.Id}  [{at}] {who}: {DisplayText.Sanitize(m.Text)}{state}");
         }
 
         return ExitCodes.Ok;
     }
 
-    private static void Print(IReadOnlyList<StoredMessage> messages, bool json)
+    private static void Print(IReadOnlyList<MessageView> messages, bool json)
     {
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(messages.Select(m => new
-            {
-                id = m.MessageId,
-                contact = m.ContactName,
-                contactId = m.ContactAccount,
-                direction = m.Outgoing ? "out" : "in",
-                sentAt = m.SentAt,
-                receivedAt = m.ReceivedAt,
-                state = m.State.ToString().ToLowerInvariant(),
-                text = m.Text,
-            }), Json));
+            Console.WriteLine(JsonSerializer.Serialize(messages, Json));
         }
     }
+
+    private static AccountId AccountIdOf(ContactView contact) =>
+        AccountId.TryParse(contact.Id, out var id) ? id : throw new StoreException(StoreError.Corrupt, "A contact's account ID is damaged.");
 }

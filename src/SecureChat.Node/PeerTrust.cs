@@ -3,13 +3,13 @@ using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
 using SecureChat.Storage;
 
-namespace SecureChat.Chat;
+namespace SecureChat.Node;
 
 /// <summary>
 /// Trust on first use: judges a peer's certificate against the pins, and explains a refusal in
 /// words that tell the person what it may mean and how to re-verify.
 /// </summary>
-internal static class PeerTrust
+public static class PeerTrust
 {
     /// <summary>A verifier for a connection this node dials to <paramref name="endpoint"/>.</summary>
     public static PeerVerifier ForDial(ContactBook contacts, PeerEndpoint endpoint, AccountId? expected) =>
@@ -22,7 +22,7 @@ internal static class PeerTrust
     private static PeerRejection? Judge(PinCheck check, HandshakePayload payload, string? endpoint)
     {
         var presented = payload.Certificate.Account;
-        var pinnedName = check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.Name)}' ({pin.Account})" : "the pinned contact";
+        var pinnedName = check.Pinned is { } pin ? $"'{DisplayText.Sanitize(pin.Name)}' ({pin.Account})" : "the pinned contact";
         return check.Verdict switch
         {
             PinVerdict.AccountChanged => new PeerRejection(
@@ -48,5 +48,5 @@ internal static class PeerTrust
     }
 
     private static string ExpectedText(PinCheck check) =>
-        check.Pinned is { } pin ? $"'{Terminal.Sanitize(pin.Name)}' ({pin.Account})" : "another ID";
+        check.Pinned is { } pin ? $"'{DisplayText.Sanitize(pin.Name)}' ({pin.Account})" : "another ID";
 }

@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using SecureChat.Net;
+using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Messages;
+using SecureChat.Protocol.Ratchet;
+using SecureChat.Storage;
+
+namespace SecureChat.Node;
+
+/// <summary>
+/// A running SecureChat node, the one facade hosts use: it accepts peers, keeps a connection to
+/// every reachable contact, delivers the outbox exactly once and in order, and reports what happens
+/// through <see cref="Events"/>. It owns neither the identity nor the store it is given.
+/// </summary>
+public sealed class ChatNode : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ContactLink> _links = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private ChannelListener? _listener;
+    private Task _accepting = Task.CompletedTask;
+    private int _disposed;
+
+    private ChatNode(LocalIdentity identity, LocalStore store, NodeOptions options, ILogger logger)
+    {
+        Identity = identity;
+        Store = store;
+        Options = options;
+        _logger = logger;
+        DeviceId = NodeWire.DeviceId(identity.Certificate);
+    }
+
+    public LocalIdentity Identity { get; }
+
+    public LocalStore Store { get; }
+
+    public NodeOptions Options { get; }
+
+    public EventHub Events { get; } = new();
+
+    /// <summary>Where the node accepts peers; null when it does not listen.</summary>
+    public IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint;
+
+    internal byte[] DeviceId { get; }
+
+    internal RatchetOptions RatchetOptions { get; } = RatchetOptions.Default;
+
+    /// <summary>Starts listening (when <see cref="NodeOptions.ListenHost"/> is set) and dialing every contact with a known endpoint.</summary>
+    public static ChatNode Start(LocalIdentity identity, LocalStore store, NodeOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        var node = new ChatNode(identity, store, options, logger);
+        if (options.ListenHost is { } host)
+        {
+            node._listener = ChannelListener.Start(host, options.ListenPort, identity, PeerTrust.ForInbound(store.Contacts), options.Channel, logger);
+            node._accepting = node.AcceptAllAsync(node._stopping.Token);
+        }
+
+        foreach (var contact in store.Contacts.All)
+        {
+            node.LinkOf(contact);
+        }
+
+        return node;
+    }
+
+    /// <summary>True while a connection to the contact is up.</summary>
+    public bool IsOnline(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _links.TryGetValue(contact.Account, out var link) && link.IsOnline;
+    }
+
+    /// <summary>The address a connected contact is reached at, or null.</summary>
+    public string? OnlineEndpoint(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _links.TryGetValue(contact.Account, out var link) ? link.OnlineEndpoint : null;
+    }
+
+    /// <summary>
+    /// Queues a text for a contact and returns at once: the message is on disk when this returns
+    /// and is delivered whenever the contact is reachable.
+    /// </summary>
+    /// <exception cref="ArgumentException">The text is empty, too long or not valid Unicode.</exception>
+    public StoredMessage Send(Contact contact, string text)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(text);
+        if (!NodeWire.IsValidText(text))
+        {
+            throw new ArgumentException($"A message is 1 to {NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(text));
+        }
+
+        var link = LinkOf(contact);
+        var message = Store.Messages.Queue(link.Contact, text, link.Tick());
+        Events.Publish(new MessageStored(message));
+        link.Kick();
+        return message;
+    }
+
+    /// <summary>Marks a conversation read: its received messages are seen, and a read receipt goes to the contact.</summary>
+    public IReadOnlyList<string> MarkRead(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        var seen = Store.Messages.MarkSeen(contact);
+        if (seen.Count > 0)
+        {
+            foreach (var id in seen)
+            {
+                Events.Publish(new MessageStateChanged(contact.Account, id, MessageState.Seen));
+            }
+
+            LinkOf(contact).Kick();
+        }
+
+        return seen;
+    }
+
+    /// <summary>Tells a connected contact that this node's person is (or stopped) typing; nothing if it is offline.</summary>
+    public void SetTyping(Contact contact, bool active)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        if (_links.TryGetValue(contact.Account, out var link))
+        {
+            link.SendTyping(active);
+        }
+    }
+
+    /// <summary>Adds a contact by ID, and starts dialing it if an endpoint is given.</summary>
+    public Contact AddContact(AccountId account, string? name, string? endpoint)
+    {
+        var contact = Store.Contacts.Add(account, name, endpoint, Options.Time.GetUtcNow());
+        Events.Publish(new ContactChanged(contact, true));
+        LinkOf(contact).Kick();
+        return contact;
+    }
+
+    /// <summary>Removes a contact and its conversation; its connection closes.</summary>
+    public async Task<long> RemoveContactAsync(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        if (_links.TryRemove(contact.Account, out var link))
+        {
+            await link.StopAsync(CloseReason.Normal, "removed as a contact").ConfigureAwait(false);
+        }
+
+        return Store.Contacts.Remove(contact);
+    }
+
+    /// <summary>
+    /// Dials a <c>HOST:PORT</c> once (the paper's Connect) and returns the contact met there, pinned
+    /// on first use. The connection then stays up like any other.
+    /// </summary>
+    public async Task<Contact> ConnectAsync(PeerEndpoint endpoint, AccountId? expected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var known = expected is not null ? Store.Contacts.Find(expected) : Store.Contacts.FindByEndpoint(endpoint.ToString());
+        var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
+        var connection = await ChannelDialer.ConnectAsync(
+            endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
+        var contact = PinPeer(connection, endpoint.ToString());
+        await LinkOf(contact).AttachAsync(connection, contact).ConfigureAwait(false);
+        return contact;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _accepting.ConfigureAwait(false);
+        await Task.WhenAll(_links.Values.Select(link => link.StopAsync(CloseReason.Shutdown, "the node stopped"))).ConfigureAwait(false);
+        Events.Complete();
+        _stopping.Dispose();
+    }
+
+    /// <summary>Pins the peer of a connection (refreshing a known contact), announcing a new one.</summary>
+    internal Contact PinPeer(SecureConnection connection, string? endpoint)
+    {
+        var isNew = Store.Contacts.Find(connection.PeerAccount) is null;
+        var contact = Store.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, Options.Time.GetUtcNow());
+        if (isNew)
+        {
+            Events.Publish(new ContactChanged(contact, true));
+        }
+
+        return contact;
+    }
+
+    internal SessionRecord? LoadSession(Contact contact)
+    {
+        var bytes = Store.Sessions.Load(contact);
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var record = SessionRecord.TryDecode(bytes, RatchetOptions);
+            if (record is null)
+            {
+                _logger.LogWarning("The saved ratchet session with {Account} could not be read; a new one will start", contact.Account);
+            }
+
+            return record;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    internal void SaveSession(Contact contact, SessionRecord session)
+    {
+        var bytes = session.Encode();
+        try
+        {
+            Store.Sessions.Save(contact, bytes);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
+    internal void ForgetSession(Contact contact) => Store.Sessions.Delete(contact);
+
+    private ContactLink LinkOf(Contact contact)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var created = false;
+        var link = _links.GetOrAdd(contact.Account, _ =>
+        {
+            created = true;
+            return new ContactLink(this, contact, _logger, _stopping.Token);
+        });
+        if (created)
+        {
+            link.StartDialing();
+        }
+
+        return link;
+    }
+
+    private async Task AcceptAllAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            InboundConnection inbound;
+            try
+            {
+                inbound = await _listener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (inbound.Connection is not { } connection)
+            {
+                _logger.LogInformation("Refused a connection from {Remote}: {Reason}", inbound.Remote, inbound.Failure?.Message ?? "the handshake was interrupted");
+                Events.Publish(new ConnectionProblem(null, inbound.Remote.ToString() ?? "?", inbound.Failure?.Message ?? "the handshake was interrupted"));
+                continue;
+            }
+
+            try
+            {
+                var contact = PinPeer(connection, null);
+                await LinkOf(contact).AttachAsync(connection, contact).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is StoreException or ObjectDisposedException or OperationCanceledException)
+            {
+                _logger.LogWarning("Could not take a connection from {Remote}: {Reason}", inbound.Remote, ex.Message);
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Messages;
+using SecureChat.Protocol.Messages.Wire;
+using SecureChat.Protocol.Ratchet;
+using SecureChat.Storage;
+
+namespace SecureChat.Node;
+
+/// <summary>
+/// Delivery: every ratchet message is encrypted under a state that is on disk before the message
+/// leaves, and a received text is acknowledged only after it is stored, in the same transaction as
+/// the ratchet state that decrypted it.
+/// </summary>
+internal sealed partial class LinkSession
+{
+    /// <summary>Decrypts and handles a batch of frames, stores what they carry, and acknowledges it.</summary>
+    private void Receive(List<byte[]> frames)
+    {
+        var session = _session!;
+        var now = _node.Options.Time.GetUtcNow();
+        var texts = new List<StoredMessage>();
+        var acknowledge = new List<ByteString>();
+        var delivered = new List<string>();
+        var read = new List<string>();
+        var conversation = _link.Conversation;
+        foreach (var frame in frames)
+        {
+            if (!NodeWire.TryParseFrame(frame, out var parsed) || parsed.FrameCase != NodeFrame.FrameOneofCase.Ratchet)
+            {
+                throw new NodeProtocolException(CloseReason.ProtocolViolation, "a frame after the hello was not a ratchet message");
+            }
+
+            var result = session.Ratchet.TryDecrypt(parsed.Ratchet.Span, now, out var plaintext);
+            if (result != RatchetError.None)
+            {
+                // The channel authenticated these bytes as the peer's, so the two ratchets are out
+                // of step (a restored backup, a lost disk write): forget the session; the next
+                // connection starts a new one and the outbox is sent again under it.
+                _node.ForgetSession(_contact);
+                _session = null;
+                session.Dispose();
+                throw new NodeProtocolException(CloseReason.ProtocolViolation, $"the ratchet sessions are out of step ({result}); a new one starts on the next connection");
+            }
+
+            session.PeerConfirmed = true;
+            var valid = NodeWire.TryParseEnvelope(plaintext, out var envelope) && envelope.Conversation.Span.SequenceEqual(conversation);
+            CryptographicOperations.ZeroMemory(plaintext);
+            if (!valid)
+            {
+                throw new NodeProtocolException(CloseReason.ProtocolViolation, "an envelope was malformed or named another conversation");
+            }
+
+            _link.Witness(envelope!.Lamport);
+            switch (NodeWire.KindOf(envelope))
+            {
+                case EnvelopeKind.Text:
+                    texts.Add(new StoredMessage(
+                        Convert.ToHexStringLower(envelope.MessageId.Span), _contact.Name, _contact.Account, false,
+                        DateTimeOffset.FromUnixTimeMilliseconds(envelope.SentAt), now, MessageState.Received, envelope.Text.Content, (long)Math.Min(envelope.Lamport, long.MaxValue)));
+                    acknowledge.Add(envelope.MessageId);
+                    break;
+                case EnvelopeKind.Delivered:
+                    delivered.AddRange(envelope.Delivered.MessageIds.Select(id => Convert.ToHexStringLower(id.Span)));
+                    break;
+                case EnvelopeKind.Read:
+                    read.AddRange(envelope.Read.MessageIds.Select(id => Convert.ToHexStringLower(id.Span)));
+                    acknowledge.Add(envelope.MessageId);
+                    break;
+                case EnvelopeKind.Typing:
+                    _node.Events.Publish(new TypingChanged(_contact.Account, envelope.Typing.Active));
+                    break;
+                default:
+                    // A session start, or a kind from a later version: acknowledged so it is not resent.
+                    acknowledge.Add(envelope.MessageId);
+                    break;
+            }
+        }
+
+        // The acknowledgement is encrypted before the store write, so one transaction persists the
+        // messages and the ratchet state after both decrypting and encrypting.
+        var acknowledgement = acknowledge.Count > 0 && session.Ratchet.CanSend
+            ? Encrypt(session, NewEnvelope(body => body.Delivered = Receipt(acknowledge)))
+            : null;
+        var state = session.Encode();
+        IReadOnlyList<StoredMessage> added;
+        try
+        {
+            added = _node.Store.Messages.Receive(_contact, texts, state);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(state);
+        }
+
+        if (acknowledgement is not null)
+        {
+            Enqueue(acknowledgement);
+        }
+
+        foreach (var message in added)
+        {
+            _node.Events.Publish(new MessageStored(message));
+        }
+
+        if (delivered.Count > 0)
+        {
+            Acknowledged(delivered);
+        }
+
+        if (read.Count > 0)
+        {
+            Publish(_node.Store.Messages.Advance(_contact, read, MessageState.Read), MessageState.Read);
+        }
+    }
+
+    /// <summary>The peer stored these: texts are delivered, read receipts and the session start are done.</summary>
+    private void Acknowledged(List<string> ids)
+    {
+        Publish(_node.Store.Messages.Advance(_contact, ids, MessageState.Delivered), MessageState.Delivered);
+        _node.Store.Receipts.Acknowledge(ids);
+        foreach (var id in ids)
+        {
+            _inFlight.Remove(id);
+        }
+
+        if (_sessionStartId is not null && ids.Contains(_sessionStartId))
+        {
+            _sessionStartId = null;
+        }
+    }
+
+    /// <summary>
+    /// Sends what waits: the session start (Alice, until the peer has shown it holds the session),
+    /// pending read receipts, and the outbox in order, up to the in-flight limit. Each batch is
+    /// encrypted, its ratchet state saved, and only then handed to the writer.
+    /// </summary>
+    private void Pump()
+    {
+        var session = _session;
+        if (session is null || !session.Ratchet.CanSend)
+        {
+            return;
+        }
+
+        var frames = new List<byte[]>();
+        if (Interlocked.Exchange(ref _pendingTyping, -1) is var typing and >= 0)
+        {
+            frames.Add(Encrypt(session, NewEnvelope(body => body.Typing = new Typing { Active = typing == 1 })));
+        }
+
+        if (_connection.IsInitiator && !session.PeerConfirmed && _sessionStartId is null)
+        {
+            var start = NewEnvelope(body => body.SessionStart = new SessionStart());
+            _sessionStartId = Convert.ToHexStringLower(start.MessageId.Span);
+            frames.Add(Encrypt(session, start));
+        }
+
+        foreach (var receipt in _node.Store.Receipts.Pending(_contact).Where(r => !_inFlight.Contains(r.EnvelopeId)))
+        {
+            var envelope = NewEnvelope(body => body.Read = Receipt(receipt.MessageIds.Select(id => ByteString.CopyFrom(Convert.FromHexString(id)))));
+            envelope.MessageId = ByteString.CopyFrom(Convert.FromHexString(receipt.EnvelopeId));
+            frames.Add(Encrypt(session, envelope));
+            _inFlight.Add(receipt.EnvelopeId);
+        }
+
+        var room = Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
+        var sending = room <= 0
+            ? []
+            : _node.Store.Messages.Outbox(_contact, _inFlight.Count + room).Where(m => !_inFlight.Contains(m.MessageId)).Take(room).ToList();
+        foreach (var message in sending)
+        {
+            var envelope = new Envelope
+            {
+                MessageId = ByteString.CopyFrom(Convert.FromHexString(message.MessageId)),
+                Conversation = ByteString.CopyFrom(_link.Conversation),
+                SenderDevice = ByteString.CopyFrom(_node.DeviceId),
+                Lamport = (ulong)message.Lamport,
+                SentAt = message.SentAt.ToUnixTimeMilliseconds(),
+                Text = new Text { Content = message.Text },
+            };
+            frames.Add(Encrypt(session, envelope));
+            _inFlight.Add(message.MessageId);
+        }
+
+        if (frames.Count == 0)
+        {
+            return;
+        }
+
+        _node.SaveSession(_contact, session);
+        foreach (var frame in frames)
+        {
+            Enqueue(frame);
+        }
+
+        var queued = sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId).ToList();
+        if (queued.Count > 0)
+        {
+            Publish(_node.Store.Messages.Advance(_contact, queued, MessageState.Sent), MessageState.Sent);
+        }
+
+        if (sending.Count == room)
+        {
+            // A full batch: there may be more; come back after what has arrived meanwhile.
+            Kick();
+        }
+    }
+
+    /// <summary>Sends a typing notice (not stored, not acknowledged) with the next batch.</summary>
+    public void SendTyping(bool active)
+    {
+        Volatile.Write(ref _pendingTyping, active ? 1 : 0);
+        Kick();
+    }
+
+    private void Publish(IReadOnlyList<string> changed, MessageState state)
+    {
+        foreach (var id in changed)
+        {
+            _node.Events.Publish(new MessageStateChanged(_contact.Account, id, state));
+        }
+    }
+
+    private Envelope NewEnvelope(Action<Envelope> setBody)
+    {
+        var envelope = new Envelope
+        {
+            MessageId = ByteString.CopyFrom(NodeWire.NewMessageId()),
+            Conversation = ByteString.CopyFrom(_link.Conversation),
+            SenderDevice = ByteString.CopyFrom(_node.DeviceId),
+            Lamport = (ulong)_link.Tick(),
+            SentAt = _node.Options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+        };
+        setBody(envelope);
+        return envelope;
+    }
+
+    private static Receipt Receipt(IEnumerable<ByteString> ids)
+    {
+        var receipt = new Receipt();
+        receipt.MessageIds.AddRange(ids);
+        return receipt;
+    }
+
+    private static byte[] Encrypt(SessionRecord session, Envelope envelope)
+    {
+        var plaintext = NodeWire.Encode(envelope);
+        try
+        {
+            return NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(session.Ratchet.Encrypt(plaintext)) });
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+        }
+    }
+}

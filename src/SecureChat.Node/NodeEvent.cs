@@ -1,0 +1,24 @@
+using SecureChat.Storage;
+
+namespace SecureChat.Node;
+
+/// <summary>Something the node did or saw, for the API's event stream and the terminal.</summary>
+public abstract record NodeEvent;
+
+/// <summary>A message was stored: queued by this node's person, or received.</summary>
+public sealed record MessageStored(StoredMessage Message) : NodeEvent;
+
+/// <summary>An outgoing message moved on: sent, delivered or read.</summary>
+public sealed record MessageStateChanged(string ContactAccount, string MessageId, MessageState State) : NodeEvent;
+
+/// <summary>A contact connected (online) or its last connection ended.</summary>
+public sealed record PresenceChanged(string ContactAccount, bool Online, string? Endpoint) : NodeEvent;
+
+/// <summary>A contact started or stopped typing.</summary>
+public sealed record TypingChanged(string ContactAccount, bool Active) : NodeEvent;
+
+/// <summary>A contact was added or its record changed (first meeting, rename, verification).</summary>
+public sealed record ContactChanged(Contact Contact, bool IsNew) : NodeEvent;
+
+/// <summary>A connection attempt or a connection failed; the sentence says why.</summary>
+public sealed record ConnectionProblem(string? ContactAccount, string Endpoint, string Message) : NodeEvent;

@@ -1,0 +1,31 @@
+using SecureChat.Net;
+
+namespace SecureChat.Node;
+
+/// <summary>How a <see cref="ChatNode"/> listens, dials and paces itself.</summary>
+public sealed record NodeOptions
+{
+    /// <summary>The address to accept peers on; null to not listen.</summary>
+    public string? ListenHost { get; init; } = "0.0.0.0";
+
+    /// <summary>The port to accept peers on (0 picks a free one).</summary>
+    public int ListenPort { get; init; } = PeerEndpoint.DefaultPort;
+
+    public ChannelOptions Channel { get; init; } = new();
+
+    /// <summary>The first wait before redialing a contact that could not be reached; it doubles up to <see cref="MaxRedialDelay"/>.</summary>
+    public TimeSpan MinRedialDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxRedialDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a peer has to send its hello after the handshake.</summary>
+    public TimeSpan HelloTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Messages encrypted, persisted and sent as one batch.</summary>
+    public int SendBatch { get; init; } = 256;
+
+    /// <summary>Messages sent on a connection and not yet acknowledged, at most (flow control).</summary>
+    public int MaxInFlight { get; init; } = 2048;
+
+    public TimeProvider Time => Channel.Time;
+}

@@ -1,0 +1,201 @@
+using Microsoft.Data.Sqlite;
+
+namespace SecureChat.Storage;
+
+/// <summary>
+/// The delivery side of the messages table. The outbox is not a table of its own: it is the
+/// outgoing messages in state <see cref="MessageState.Queued"/> or <see cref="MessageState.Sent"/>,
+/// in the order they were written, kept until the peer acknowledges each one.
+/// </summary>
+public sealed partial class MessageLog
+{
+    /// <summary>
+    /// Puts a message in the outbox: when this returns it is on disk, and will be delivered
+    /// whenever the contact is reachable, across restarts.
+    /// </summary>
+    public StoredMessage Queue(Contact contact, string text, long lamport)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(text);
+        var message = new StoredMessage(NewId(), contact.Name, contact.Account, true, _time.GetUtcNow(), null, MessageState.Queued, text, lamport);
+        AddRange(contact, [message]);
+        return message;
+    }
+
+    /// <summary>The oldest <paramref name="limit"/> messages of the outbox of a conversation, oldest first.</summary>
+    public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT {MessageColumns} FROM messages
+                WHERE contact_id = $contact AND outgoing = 1 AND state < 2
+                ORDER BY id LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$contact", contactId);
+            command.Parameters.AddWithValue("$limit", limit);
+            using var reader = command.ExecuteReader();
+            var page = new List<StoredMessage>();
+            while (reader.Read())
+            {
+                page.Add(ReadMessage(reader, contact, contactId));
+            }
+
+            return page;
+        });
+    }
+
+    /// <summary>How many messages wait in the outbox of every conversation.</summary>
+    public long OutboxCount() => _store.Run(connection =>
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM messages WHERE outgoing = 1 AND state < 2";
+        return (long)command.ExecuteScalar()!;
+    });
+
+    /// <summary>The highest Lamport counter stored in a conversation (0 for none).</summary>
+    public long LastLamport(Contact contact)
+    {
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact";
+            command.Parameters.AddWithValue("$contact", contactId);
+            return (long)command.ExecuteScalar()!;
+        });
+    }
+
+    /// <summary>One message by its ID, or null.</summary>
+    public StoredMessage? Find(string messageId)
+    {
+        var id = ParseId(messageId);
+        var contacts = _store.Contacts.All.ToDictionary(c => c.Id);
+        return _store.Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {MessageColumns} FROM messages WHERE message_id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            return reader.Read() && contacts.TryGetValue(reader.GetInt64(7), out var contact) ? ReadMessage(reader, contact, contact.Id) : null;
+        });
+    }
+
+    /// <summary>
+    /// Moves outgoing messages of a conversation forward to <paramref name="state"/> (never back:
+    /// a read message stays read when a late acknowledgement arrives). Returns the IDs that changed.
+    /// </summary>
+    public IReadOnlyList<string> Advance(Contact contact, IEnumerable<string> messageIds, MessageState state)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(messageIds);
+        if (state is not (MessageState.Sent or MessageState.Delivered or MessageState.Read))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), "Outgoing messages move to sent, delivered or read.");
+        }
+
+        var contactId = _store.Contacts.IdOf(contact);
+        var ids = messageIds.Select(ParseId).ToList();
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                UPDATE messages SET state = $state
+                WHERE message_id = $id AND contact_id = $contact AND outgoing = 1 AND state < $state
+                """;
+            command.Parameters.AddWithValue("$state", (int)state);
+            command.Parameters.AddWithValue("$contact", contactId);
+            var id = command.Parameters.Add("$id", SqliteType.Blob);
+            var changed = new List<string>();
+            foreach (var messageId in ids)
+            {
+                id.Value = messageId;
+                if (command.ExecuteNonQuery() == 1)
+                {
+                    changed.Add(Convert.ToHexStringLower(messageId));
+                }
+            }
+
+            transaction.Commit();
+            return changed;
+        });
+    }
+
+    /// <summary>
+    /// Stores messages received from a contact (each once, by ID) and, in the same transaction, the
+    /// session state that decrypted them. Returns the messages that were new.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> messages, byte[]? sessionState)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(messages);
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            var added = Insert(connection, transaction, contactId, messages);
+            if (sessionState is not null)
+            {
+                _store.Sessions.Save(connection, transaction, contactId, sessionState);
+            }
+
+            transaction.Commit();
+            IndexAdded(contactId, added);
+            var addedIds = added.Select(a => a.MessageId).ToHashSet();
+            return messages.Where(m => addedIds.Contains(m.MessageId)).ToList();
+        });
+    }
+
+    /// <summary>
+    /// Marks every received message of a conversation as seen and, in the same transaction, queues
+    /// a read receipt for them. Returns the IDs marked (none: nothing was unread).
+    /// </summary>
+    public IReadOnlyList<string> MarkSeen(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE messages SET state = 5 WHERE contact_id = $contact AND state = 4 RETURNING message_id";
+            command.Parameters.AddWithValue("$contact", contactId);
+            var seen = new List<byte[]>();
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    seen.Add((byte[])reader[0]);
+                }
+            }
+
+            foreach (var chunk in seen.Chunk(Protocol.Messages.NodeWire.MaxReceiptIds))
+            {
+                _store.Receipts.Add(connection, transaction, contactId, chunk);
+            }
+
+            transaction.Commit();
+            return seen.Select(Convert.ToHexStringLower).ToList();
+        });
+    }
+
+    /// <summary>How many received messages of a conversation are not yet seen.</summary>
+    public long UnseenCount(Contact contact)
+    {
+        var contactId = _store.Contacts.IdOf(contact);
+        return _store.Run(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM messages WHERE contact_id = $contact AND state = 4";
+            command.Parameters.AddWithValue("$contact", contactId);
+            return (long)command.ExecuteScalar()!;
+        });
+    }
+}

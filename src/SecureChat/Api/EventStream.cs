@@ -1,0 +1,70 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using SecureChat.Node;
+
+namespace SecureChat.Api;
+
+/// <summary>
+/// <c>GET /api/events</c>: the node's events as Server-Sent Events, one JSON object per event
+/// (<c>event:</c> names its type), until the client goes away or the node stops. A comment line
+/// every 15 seconds keeps proxies and idle timeouts from cutting the stream.
+/// </summary>
+internal static class EventStream
+{
+    public static async Task WriteAsync(HttpContext context, ChatNode node)
+    {
+        var cancellationToken = context.RequestAborted;
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-store";
+        var events = node.Events.Subscribe(cancellationToken);
+        await context.Response.WriteAsync(": connected\n\n", cancellationToken);
+        await context.Response.Body.FlushAsync(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
+                bool more;
+                try
+                {
+                    more = await events.WaitToReadAsync(keepAlive.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    await context.Response.WriteAsync(": keep-alive\n\n", cancellationToken);
+                    await context.Response.Body.FlushAsync(cancellationToken);
+                    continue;
+                }
+
+                if (!more)
+                {
+                    return;
+                }
+
+                while (events.TryRead(out var nodeEvent))
+                {
+                    var (name, data) = Describe(nodeEvent);
+                    await context.Response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(data, LocalApi.Json)}\n\n", cancellationToken);
+                }
+
+                await context.Response.Body.FlushAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private static (string Name, object Data) Describe(NodeEvent nodeEvent) => nodeEvent switch
+    {
+        MessageStored e => ("message", MessageView.From(e.Message)),
+        MessageStateChanged e => ("state", new { contactId = e.ContactAccount, id = e.MessageId, state = MessageView.StateName(e.State) }),
+        PresenceChanged e => ("presence", new { contactId = e.ContactAccount, online = e.Online, endpoint = e.Endpoint }),
+        TypingChanged e => ("typing", new { contactId = e.ContactAccount, active = e.Active }),
+        ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
+        ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message }),
+        _ => ("unknown", new { }),
+    };
+}

@@ -1,0 +1,152 @@
+using SecureChat.Api;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Messages;
+using SecureChat.Storage;
+
+namespace SecureChat.Cli;
+
+/// <summary>
+/// What the CLI verbs need from a node: through the running node's local API when one runs for
+/// the data directory, else straight from the store (messages sent then wait in the outbox for the
+/// next <c>securechat run</c>).
+/// </summary>
+internal interface INodeAccess : IDisposable
+{
+    AccountId Self { get; }
+
+    /// <summary>True when a running node answers; false when the store was opened directly.</summary>
+    bool ThroughNode { get; }
+
+    IReadOnlyList<ContactView> Contacts();
+
+    ContactView Add(AccountId account, string? name, string? endpoint);
+
+    ContactView Contact(string who);
+
+    ContactView Rename(string who, string name);
+
+    long Remove(string who);
+
+    ContactView MarkVerified(string who);
+
+    /// <summary>A page of a conversation, newest last; the conversation is marked read (read receipts go back).</summary>
+    IReadOnlyList<MessageView> History(string who, int limit, string? before);
+
+    IReadOnlyList<MessageView> Search(string query, string? who, int limit);
+
+    MessageView Send(string who, string text);
+
+    MessageView? Message(string id);
+}
+
+internal static class NodeAccess
+{
+    public static INodeAccess Open(string directory) =>
+        ApiClient.TryConnect(directory) is { } client
+            ? new ApiAccess(client, IdentityFile.ReadAccount(directory))
+            : new StoreAccess(NodeHome.Open(directory));
+}
+
+/// <summary>The store opened directly: no node runs.</summary>
+internal sealed class StoreAccess(NodeHome home) : INodeAccess
+{
+    private LocalStore Store => home.Store;
+
+    public AccountId Self => home.Identity.Account;
+
+    public bool ThroughNode => false;
+
+    public IReadOnlyList<ContactView> Contacts() => [.. Store.Contacts.All.Select(View)];
+
+    public ContactView Add(AccountId account, string? name, string? endpoint) => View(Store.Contacts.Add(account, name, endpoint, DateTimeOffset.UtcNow));
+
+    public ContactView Contact(string who) => View(Store.Contacts.Resolve(who));
+
+    public ContactView Rename(string who, string name) => View(Store.Contacts.Rename(Store.Contacts.Resolve(who), name));
+
+    public long Remove(string who) => Store.Contacts.Remove(Store.Contacts.Resolve(who));
+
+    public ContactView MarkVerified(string who) => View(Store.Contacts.MarkVerified(Store.Contacts.Resolve(who), DateTimeOffset.UtcNow));
+
+    public IReadOnlyList<MessageView> History(string who, int limit, string? before)
+    {
+        var contact = Store.Contacts.Resolve(who);
+        var page = Store.Messages.History(contact, limit, before);
+        Store.Messages.MarkSeen(contact);
+        return [.. page.Select(MessageView.From)];
+    }
+
+    public IReadOnlyList<MessageView> Search(string query, string? who, int limit) =>
+        [.. Store.Messages.Search(query, who is null ? null : Store.Contacts.Resolve(who), limit).Select(MessageView.From)];
+
+    public MessageView Send(string who, string text)
+    {
+        if (!NodeWire.IsValidText(text))
+        {
+            throw new UsageException($"A message is 1 to {NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.");
+        }
+
+        var contact = Store.Contacts.Resolve(who);
+        return MessageView.From(Store.Messages.Queue(contact, text, Store.Messages.LastLamport(contact) + 1));
+    }
+
+    public MessageView? Message(string id) => Store.Messages.Find(id) is { } message ? MessageView.From(message) : null;
+
+    public void Dispose() => home.Dispose();
+
+    private ContactView View(Contact contact) => ContactView.From(contact, Store.Messages, online: false);
+}
+
+/// <summary>The running node, through its local API.</summary>
+internal sealed class ApiAccess(ApiClient client, AccountId self) : INodeAccess
+{
+    public AccountId Self => self;
+
+    public bool ThroughNode => true;
+
+    public IReadOnlyList<ContactView> Contacts() => client.Get<List<ContactView>>("api/contacts");
+
+    public ContactView Add(AccountId account, string? name, string? endpoint) =>
+        client.Post<ContactView>("api/contacts", new LocalApi.AddContactRequest(account.Text, name, endpoint));
+
+    public ContactView Contact(string who) => client.Get<ContactView>($"api/contacts/{Segment(who)}");
+
+    public ContactView Rename(string who, string name) => client.Patch<ContactView>($"api/contacts/{Segment(who)}", new LocalApi.RenameRequest(name));
+
+    public long Remove(string who) => client.Delete<RemovedBody>($"api/contacts/{Segment(who)}").Messages;
+
+    public ContactView MarkVerified(string who) => client.Post<ContactView>($"api/contacts/{Segment(who)}/verify", null);
+
+    public IReadOnlyList<MessageView> History(string who, int limit, string? before)
+    {
+        var query = $"limit={limit}" + (before is null ? string.Empty : $"&before={Uri.EscapeDataString(before)}");
+        var page = client.Get<List<MessageView>>($"api/contacts/{Segment(who)}/messages?{query}");
+        client.Post<SeenBody>($"api/contacts/{Segment(who)}/read", null);
+        return page;
+    }
+
+    public IReadOnlyList<MessageView> Search(string query, string? who, int limit) =>
+        client.Get<List<MessageView>>($"api/search?q={Uri.EscapeDataString(query)}&limit={limit}" + (who is null ? string.Empty : $"&contact={Uri.EscapeDataString(who)}"));
+
+    public MessageView Send(string who, string text) => client.Post<MessageView>($"api/contacts/{Segment(who)}/messages", new LocalApi.SendRequest(text));
+
+    public MessageView? Message(string id)
+    {
+        try
+        {
+            return client.Get<MessageView>($"api/messages/{Segment(id)}");
+        }
+        catch (ApiException ex) when (ex.Status == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => client.Dispose();
+
+    private static string Segment(string value) => Uri.EscapeDataString(value);
+
+    private sealed record RemovedBody(long Messages);
+
+    private sealed record SeenBody(int Seen);
+}

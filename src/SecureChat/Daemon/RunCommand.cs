@@ -1,0 +1,104 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SecureChat.Api;
+using SecureChat.Cli;
+using SecureChat.Net;
+using SecureChat.Node;
+
+namespace SecureChat.Daemon;
+
+/// <summary>
+/// <c>securechat run</c>: the node, headless until SIGINT or SIGTERM. It accepts peers, keeps a
+/// connection to every reachable contact, delivers the outbox, and serves the local API on
+/// 127.0.0.1 behind a random token written to <c>api.json</c> (0600) in the data directory.
+/// </summary>
+internal static class RunCommand
+{
+    public const int DefaultApiPort = 7312;
+
+    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var (listenHost, listenPort) = ParseListen(listen);
+        if (apiPort is < 0 or > 65535)
+        {
+            throw new UsageException($"{apiPort} is not a valid port for --api-port: use 1 to 65535, or 0 for any free port.");
+        }
+
+        if (ApiClient.TryConnect(directory) is { } running)
+        {
+            running.Dispose();
+            throw new UsageException($"A node already runs for {directory}: stop it first, or use another --home.");
+        }
+
+        using var home = NodeHome.OpenOrCreate(directory, Console.Out);
+        var logger = loggers.CreateLogger("securechat.node");
+        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort }, logger);
+
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton(node);
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, apiPort));
+        await using var app = builder.Build();
+        var port = 0;
+        app.Use(new ApiGuard(token, () => port).InvokeAsync);
+        LocalApi.Map(app, node);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            throw new UsageException($"The local API could not listen on 127.0.0.1:{apiPort} ({ex.Message.TrimEnd('.')}): another program uses the port; choose another with --api-port (0 picks a free one).");
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        port = new Uri(address).Port;
+        var url = $"http://127.0.0.1:{port}/";
+        new ApiFile(url, token, Environment.ProcessId).Write(directory);
+        try
+        {
+            var listening = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : "nowhere";
+            Console.WriteLine($"node {home.Identity.Account} ({home.Identity.Account.Fingerprint}) listening on {listening}");
+            Console.WriteLine(noUi
+                ? $"api {url} (token in {ApiFile.PathIn(directory)})"
+                : $"api {url} (token in {ApiFile.PathIn(directory)}); the web UI comes with a later version");
+            logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Messages.OutboxCount());
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // SIGINT or SIGTERM: stop cleanly below.
+            }
+
+            Console.WriteLine("stopping");
+            await app.StopAsync(CancellationToken.None);
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            ApiFile.Delete(directory);
+        }
+    }
+
+    private static (string Host, int Port) ParseListen(string listen)
+    {
+        // Port 0 asks for any free port, which a peer's address never is.
+        var anyPort = listen.EndsWith(":0", StringComparison.Ordinal);
+        if (!PeerEndpoint.TryParse(anyPort ? listen[..^1] + "1" : listen, out var endpoint, out var error))
+        {
+            throw new UsageException($"--listen takes HOST:PORT: {error}");
+        }
+
+        return (endpoint.Host, anyPort ? 0 : endpoint.Port);
+    }
+}
