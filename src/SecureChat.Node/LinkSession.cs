@@ -181,7 +181,7 @@ internal sealed partial class LinkSession
 
             if (!NodeWire.TryParseFrame(first, out var frame) || frame.FrameCase != NodeFrame.FrameOneofCase.Hello)
             {
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, "the first frame was not a well-formed hello");
+                throw new NodeProtocolException(CloseReason.ProtocolViolation, "the first frame was not a node hello: the peer may be a terminal chat (`securechat listen` or `connect`), which does not speak the node protocol");
             }
 
             var theirs = frame.Hello;

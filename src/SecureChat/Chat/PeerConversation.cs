@@ -1,5 +1,7 @@
 using SecureChat.Net;
 using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Messages;
+using SecureChat.Protocol.Messages.Wire;
 using SecureChat.Storage;
 
 namespace SecureChat.Chat;
@@ -31,6 +33,11 @@ internal sealed class PeerConversation(SecureConnection connection, Contact cont
         {
             while (await connection.ReceiveAsync(abandon) is { } message)
             {
+                if (NodeWire.TryParseFrame(message, out var frame) && frame.FrameCase == NodeFrame.FrameOneofCase.Hello)
+                {
+                    return new ConversationEnd(false, "is a node (`securechat run`), which speaks the node protocol, not the terminal line chat: send to it with `securechat send`, from a node of your own that has it as a contact");
+                }
+
                 var text = ChatLine.Decode(message);
                 log.AddNew(contact, outgoing: false, text, MessageState.Received);
                 terminal.Received(time.GetLocalNow(), contact.Name, text);
