@@ -34,14 +34,27 @@ internal static class RatchetStateFormat
 {
     public const int MaxSkippedKeys = 100_000;
 
-    public const int SendingCountOffset = 198;
-
     private const byte FormatVersion = 1;
     private const byte HasReceivingPublicKey = 0x01;
     private const byte HasSendingChain = 0x02;
     private const byte HasReceivingChain = 0x04;
     private const int KeySize = RatchetSession.KeySize;
-    private const int FixedSize = 216;
+    private const int VersionOffset = 4;
+    private const int FlagsOffset = 5;
+    private const int SendingPrivateKeyOffset = 6;
+    private const int SendingPublicKeyOffset = 38;
+    private const int ReceivingPublicKeyOffset = 70;
+    private const int RootKeyOffset = 102;
+    private const int SendingChainKeyOffset = 134;
+    private const int ReceivingChainKeyOffset = 166;
+    private const int SendingCountOffset = 198;
+    private const int ReceivingCountOffset = 202;
+    private const int PreviousSendingCountOffset = 206;
+    private const int AssociatedDataLengthOffset = 210;
+    private const int AssociatedDataOffset = 212;
+
+    // Everything but the associated data and the skipped keys, counting the skipped-key count.
+    private const int FixedSize = AssociatedDataOffset + 4;
     private const int SkippedKeySize = KeySize + 4 + 8 + KeySize;
 
     private static ReadOnlySpan<byte> Magic => "SCDR"u8;
@@ -92,32 +105,32 @@ internal static class RatchetStateFormat
         state = null;
         skipped = null;
         associatedData = null;
-        if (input.Length < FixedSize || !input[..4].SequenceEqual(Magic) || input[4] != FormatVersion)
+        if (input.Length < FixedSize || !input[..4].SequenceEqual(Magic) || input[VersionOffset] != FormatVersion)
         {
             return false;
         }
 
-        var flags = input[5];
-        var associatedDataLength = BinaryPrimitives.ReadUInt16BigEndian(input[210..]);
+        var flags = input[FlagsOffset];
+        var associatedDataLength = BinaryPrimitives.ReadUInt16BigEndian(input[AssociatedDataLengthOffset..]);
         if (associatedDataLength > RatchetSession.MaxAssociatedDataSize || input.Length < FixedSize + associatedDataLength)
         {
             return false;
         }
 
-        var count = BinaryPrimitives.ReadUInt32BigEndian(input[(212 + associatedDataLength)..]);
+        var count = BinaryPrimitives.ReadUInt32BigEndian(input[(AssociatedDataOffset + associatedDataLength)..]);
         if (count > MaxSkippedKeys || input.Length != FixedSize + associatedDataLength + ((int)count * SkippedKeySize))
         {
             return false;
         }
 
-        var sendingPrivateKey = input.Slice(6, KeySize);
-        var sendingPublicKey = input.Slice(38, KeySize);
-        var receivingPublicKey = input.Slice(70, KeySize);
-        var sendingChainKey = input.Slice(134, KeySize);
-        var receivingChainKey = input.Slice(166, KeySize);
-        var sendingCount = BinaryPrimitives.ReadUInt32BigEndian(input[198..]);
-        var receivingCount = BinaryPrimitives.ReadUInt32BigEndian(input[202..]);
-        var previousSendingCount = BinaryPrimitives.ReadUInt32BigEndian(input[206..]);
+        var sendingPrivateKey = input.Slice(SendingPrivateKeyOffset, KeySize);
+        var sendingPublicKey = input.Slice(SendingPublicKeyOffset, KeySize);
+        var receivingPublicKey = input.Slice(ReceivingPublicKeyOffset, KeySize);
+        var sendingChainKey = input.Slice(SendingChainKeyOffset, KeySize);
+        var receivingChainKey = input.Slice(ReceivingChainKeyOffset, KeySize);
+        var sendingCount = BinaryPrimitives.ReadUInt32BigEndian(input[SendingCountOffset..]);
+        var receivingCount = BinaryPrimitives.ReadUInt32BigEndian(input[ReceivingCountOffset..]);
+        var previousSendingCount = BinaryPrimitives.ReadUInt32BigEndian(input[PreviousSendingCountOffset..]);
         if (!IsConsistent(flags, sendingPrivateKey, sendingPublicKey, receivingPublicKey, sendingChainKey, receivingChainKey, sendingCount, receivingCount, previousSendingCount, count))
         {
             return false;
@@ -146,13 +159,13 @@ internal static class RatchetStateFormat
             sendingPrivateKey.ToArray(),
             RatchetPublicKey.Read(sendingPublicKey),
             (flags & HasReceivingPublicKey) != 0 ? RatchetPublicKey.Read(receivingPublicKey) : null,
-            input.Slice(102, KeySize).ToArray(),
+            input.Slice(RootKeyOffset, KeySize).ToArray(),
             (flags & HasSendingChain) != 0 ? sendingChainKey.ToArray() : null,
             (flags & HasReceivingChain) != 0 ? receivingChainKey.ToArray() : null,
             sendingCount,
             receivingCount,
             previousSendingCount);
-        associatedData = input.Slice(212, associatedDataLength).ToArray();
+        associatedData = input.Slice(AssociatedDataOffset, associatedDataLength).ToArray();
         return true;
     }
 

@@ -23,7 +23,7 @@ public sealed class RatchetVectorTests
     private const string AeadKey = "1823f123ab33a529483f1aff379df8a84460ac96c454d41b58b4fe6307b5f51f";
     private const string AeadNonce = "f21eeffe66c8bd5f15f8e1f1";
     private const string Header = "01" + AliceRatchetPublicKey + "00000000" + "00000000";
-    private const string FirstMessage = Header + "debb7d96378fbdbad5b2b2b2" + "94806973736eedea38b01181c2d76c";
+    private const string FirstMessage = Header + "debb7d96378fbdbad5b2b2" + "b294806973736eedea38b01181c2d76c"; // ciphertext, tag
 
     private static readonly byte[] AliceRatchetPrivateKey = Enumerable.Range(0x60, 32).Select(i => (byte)i).ToArray();
     private static readonly byte[] Plaintext = "Hello, Bob!"u8.ToArray();
