@@ -7,7 +7,8 @@ namespace SecureChat.Protocol.Ratchet;
 /// One side of a Double Ratchet conversation (Signal's Double Ratchet specification, revision 4),
 /// with SecureChat's choice of functions, header and state format (docs/ratchet.md). It does no
 /// I/O and reads no clock: the caller moves messages, passes the time, and persists
-/// <see cref="Export"/>. Not thread-safe.
+/// <see cref="Export"/>. Not thread-safe. Section numbers in these comments are the
+/// specification's.
 /// </summary>
 /// <remarks>
 /// Alice is the side that sends first; she knows Bob's ratchet public key. Bob holds the matching
@@ -196,58 +197,17 @@ public sealed class RatchetSession : IDisposable
         WriteMessageAssociatedData(message, associatedData);
         var ciphertext = message[RatchetHeader.Size..];
         var output = new byte[ciphertext.Length - RatchetFunctions.TagSize];
-
-        // TrySkippedMessageKeys: a late message whose key was stored when a later one arrived.
-        if (_skipped.TryFind(header.PublicKey, header.MessageNumber, now, _options.SkippedKeyLifetime, out var skippedKey))
+        var result = _skipped.TryFind(header.PublicKey, header.MessageNumber, now, _options.SkippedKeyLifetime, out var skippedKey)
+            ? OpenWithSkippedKey(skippedKey, ciphertext, associatedData, output)
+            : OpenWithChain(header, ciphertext, associatedData, now, output);
+        if (result != RatchetError.None)
         {
-            if (!RatchetFunctions.TryDecrypt(skippedKey.Key, ciphertext, associatedData, output))
-            {
-                return RatchetError.Unauthenticated;
-            }
-
-            _skipped.Remove(header.PublicKey, header.MessageNumber);
-            _skipped.RemoveExpired(now, _options.SkippedKeyLifetime);
-            plaintext = output;
-            return RatchetError.None;
+            return result;
         }
 
-        var next = _state.Clone();
-        var newlySkipped = new List<SkippedMessageKey>();
-        Span<byte> messageKey = stackalloc byte[RatchetFunctions.KeySize];
-        try
-        {
-            var error = Advance(next, header, now, newlySkipped);
-            if (error != RatchetError.None)
-            {
-                return error;
-            }
-
-            next.StepReceivingChain(messageKey);
-            if (!RatchetFunctions.TryDecrypt(messageKey, ciphertext, associatedData, output))
-            {
-                return RatchetError.Unauthenticated;
-            }
-
-            (_state, next) = (next, _state);
-            foreach (var key in newlySkipped)
-            {
-                _skipped.Add(key, _options.MaxSkippedKeys);
-            }
-
-            newlySkipped.Clear();
-            _skipped.RemoveExpired(now, _options.SkippedKeyLifetime);
-            plaintext = output;
-            return RatchetError.None;
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(messageKey);
-            next.Dispose();
-            foreach (var key in newlySkipped)
-            {
-                key.Dispose();
-            }
-        }
+        _skipped.RemoveExpired(now, _options.SkippedKeyLifetime);
+        plaintext = output;
+        return RatchetError.None;
     }
 
     /// <summary>
@@ -310,6 +270,60 @@ public sealed class RatchetSession : IDisposable
         }
 
         return new RatchetSession(state, new SkippedMessageKeys(), associatedData.ToArray(), options ?? RatchetOptions.Default);
+    }
+
+    // TrySkippedMessageKeys: a late message whose key was stored when a later one arrived. The
+    // key is deleted only if it opens the message, so a forgery cannot delete it.
+    private RatchetError OpenWithSkippedKey(SkippedMessageKey key, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> associatedData, Span<byte> output)
+    {
+        if (!RatchetFunctions.TryDecrypt(key.Key, ciphertext, associatedData, output))
+        {
+            return RatchetError.Unauthenticated;
+        }
+
+        _skipped.Remove(key.Chain, key.MessageNumber);
+        return RatchetError.None;
+    }
+
+    // The rest of RatchetDecrypt, on a copy of the state that replaces it only if the message
+    // authenticates; the keys skipped on the way join the table only then.
+    private RatchetError OpenWithChain(RatchetHeader header, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> associatedData, DateTimeOffset now, Span<byte> output)
+    {
+        var next = _state.Clone();
+        var newlySkipped = new List<SkippedMessageKey>();
+        Span<byte> messageKey = stackalloc byte[RatchetFunctions.KeySize];
+        try
+        {
+            var error = Advance(next, header, now, newlySkipped);
+            if (error != RatchetError.None)
+            {
+                return error;
+            }
+
+            next.StepReceivingChain(messageKey);
+            if (!RatchetFunctions.TryDecrypt(messageKey, ciphertext, associatedData, output))
+            {
+                return RatchetError.Unauthenticated;
+            }
+
+            (_state, next) = (next, _state);
+            foreach (var key in newlySkipped)
+            {
+                _skipped.Add(key, _options.MaxSkippedKeys);
+            }
+
+            newlySkipped.Clear();
+            return RatchetError.None;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(messageKey);
+            next.Dispose();
+            foreach (var key in newlySkipped)
+            {
+                key.Dispose();
+            }
+        }
     }
 
     // Everything RatchetDecrypt does before the final KDF_CK: a DH ratchet step if the header
