@@ -25,8 +25,11 @@ public sealed class PasswdTests
         using var copy = new TemporaryHome();
         HomeSnapshot.Take(_store.Connector.Path).WriteTo(copy.Path);
         string[] history = ["--home", copy.Path, "history", ChattedStore.ListenerName, "--limit", "100", "--json"];
+        // The first reading marks the conversation read (received → seen); the second shows it settled.
+        Assert.Equal(0, (await ProgramRun.RunAsync(ChattedStore.ConnectorPassphrase, history)).ExitCode);
         var readBefore = await ProgramRun.RunAsync(ChattedStore.ConnectorPassphrase, history);
         Assert.True(readBefore.ExitCode == 0, readBefore.Transcript);
+        Assert.DoesNotContain("\"received\"", string.Join('\n', readBefore.Stdout), StringComparison.Ordinal);
         Assert.Contains(ChattedStore.Turns[^1].Text, string.Join('\n', readBefore.Stdout), StringComparison.Ordinal);
         var before = HomeSnapshot.Take(copy.Path);
 
