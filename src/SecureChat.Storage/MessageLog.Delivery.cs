@@ -4,8 +4,10 @@ namespace SecureChat.Storage;
 
 /// <summary>
 /// The delivery side of the messages table. The outbox is not a table of its own: it is the
-/// outgoing messages in state <see cref="MessageState.Queued"/> or <see cref="MessageState.Sent"/>,
-/// in the order they were written, kept until the peer acknowledges each one.
+/// outgoing messages in state <see cref="MessageState.Queued"/> or <see cref="MessageState.Sent"/>
+/// with a Lamport value (every message queued for a node has one, from 1; the terminal line chat
+/// and schema 1 wrote 0, and those are never resent), in the order they were written, kept until
+/// the peer acknowledges each one.
 /// </summary>
 public sealed partial class MessageLog
 {
@@ -17,7 +19,16 @@ public sealed partial class MessageLog
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
-        var message = new StoredMessage(NewId(), contact.Name, contact.Account, true, _time.GetUtcNow(), null, MessageState.Queued, text, lamport);
+        if (!Protocol.Messages.NodeWire.IsValidText(text))
+        {
+            throw new ArgumentException($"A message is 1 to {Protocol.Messages.NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(text));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lamport);
+
+        // Milliseconds, as stored: the returned message equals what history shows.
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+        var message = new StoredMessage(NewId(), contact.Name, contact.Account, true, now, null, MessageState.Queued, text, lamport);
         AddRange(contact, [message]);
         return message;
     }
@@ -33,7 +44,7 @@ public sealed partial class MessageLog
             using var command = connection.CreateCommand();
             command.CommandText = $"""
                 SELECT {MessageColumns} FROM messages
-                WHERE contact_id = $contact AND outgoing = 1 AND state < 2
+                WHERE contact_id = $contact AND outgoing = 1 AND state < 2 AND lamport > 0
                 ORDER BY id LIMIT $limit
                 """;
             command.Parameters.AddWithValue("$contact", contactId);
@@ -53,7 +64,7 @@ public sealed partial class MessageLog
     public long OutboxCount() => _store.Run(connection =>
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM messages WHERE outgoing = 1 AND state < 2";
+        command.CommandText = "SELECT count(*) FROM messages WHERE outgoing = 1 AND state < 2 AND lamport > 0";
         return (long)command.ExecuteScalar()!;
     });
 
@@ -147,8 +158,9 @@ public sealed partial class MessageLog
 
             transaction.Commit();
             IndexAdded(contactId, added);
+            // The first copy of an ID is the one stored; a second copy in the same batch is a duplicate.
             var addedIds = added.Select(a => a.MessageId).ToHashSet();
-            return messages.Where(m => addedIds.Contains(m.MessageId)).ToList();
+            return messages.Where(m => addedIds.Remove(m.MessageId)).ToList();
         });
     }
 

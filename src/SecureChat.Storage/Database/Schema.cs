@@ -31,9 +31,10 @@ internal static class Schema
         """,
         """
         -- The node (version 2): ratchet sessions, Lamport clocks, and read receipts waiting to go out.
-        -- The outbox is the outgoing messages not yet acknowledged (state queued or sent).
+        -- The outbox is the outgoing messages not yet acknowledged (state queued or sent) that a node
+        -- queued (lamport > 0); the terminal line chat and schema 1 wrote lamport 0.
         ALTER TABLE messages ADD COLUMN lamport INTEGER NOT NULL DEFAULT 0;
-        CREATE INDEX messages_outbox ON messages(contact_id, id) WHERE outgoing = 1 AND state < 2;
+        CREATE INDEX messages_outbox ON messages(contact_id, id) WHERE outgoing = 1 AND state < 2 AND lamport > 0;
         CREATE INDEX messages_unseen ON messages(contact_id, id) WHERE state = 4;
         CREATE TABLE sessions (
             contact_id  INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
