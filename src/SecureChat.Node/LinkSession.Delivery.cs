@@ -150,7 +150,7 @@ internal sealed partial class LinkSession
             frames.Add(Encrypt(session, NewEnvelope(body => body.Typing = new Typing { Active = typing == 1 })));
         }
 
-        if (_connection.IsInitiator && !session.PeerConfirmed && _sessionStartId is null)
+        if (!session.PeerConfirmed && _sessionStartId is null)
         {
             var start = NewEnvelope(body => body.SessionStart = new SessionStart());
             _sessionStartId = Convert.ToHexStringLower(start.MessageId.Span);
