@@ -88,6 +88,10 @@ internal sealed partial class LinkSession
             Kick();
             var first = await Task.WhenAny(reader, writer, actor).ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
+
+            // All three end before the close: the reader must be free to read the peer's CLOSE
+            // reply, and no late actor step may save a ratchet state after this session ended.
+            await Task.WhenAll(reader, writer, actor).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
             await first.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
