@@ -120,7 +120,7 @@ public sealed class TamperingTests : IDisposable
     }
 
     [Theory]
-    [InlineData(5L)]
+    [InlineData(6L)]
     [InlineData(99L)]
     [InlineData(-1L)]
     [InlineData(long.MaxValue)]
