@@ -39,6 +39,9 @@ internal sealed class ChatProcess : IAsyncDisposable
         _readingStderr = ReadStderrAsync(process.StandardError);
     }
 
+    /// <summary>The operating system's ID of the process.</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>The stdout lines so far.</summary>
     public IReadOnlyList<string> Stdout
     {

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace SecureChat.Tests.Node;
+
+/// <summary>
+/// One <c>securechat run</c> process: a fixed loopback listen port (so a restarted node is found
+/// where it was), any free API port, and a client for its API built from the lines it printed and
+/// the <c>api.json</c> it wrote. Disposing kills the process if it still runs.
+/// </summary>
+internal sealed partial class RunningNode : IAsyncDisposable
+{
+    private RunningNode(ChatProcess process, string id, int listenPort, NodeApi api)
+    {
+        Process = process;
+        Id = id;
+        ListenPort = listenPort;
+        Api = api;
+    }
+
+    public ChatProcess Process { get; }
+
+    /// <summary>The node's ID, as its first line printed it.</summary>
+    public string Id { get; }
+
+    public int ListenPort { get; }
+
+    public string ListenAddress => SecureChatCli.Address(ListenPort);
+
+    public NodeApi Api { get; }
+
+    /// <summary>
+    /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c>
+    /// (with <c>--verbose</c>: debug logs on stderr, for the transcript of a failure) and returns
+    /// once it has printed both of its lines; checks that <c>api.json</c> names the printed URL
+    /// and this process.
+    /// </summary>
+    public static async Task<RunningNode> StartAsync(TemporaryHome home, string label, int listenPort, bool verbose = false)
+    {
+        string[] args = ["--home", home.Path, "run", "--listen", SecureChatCli.Address(listenPort), "--api-port", "0", "--no-ui"];
+        var process = ChatProcess.Start(label, null, verbose ? [.. args, "--verbose"] : args);
+        try
+        {
+            var node = await process.WaitForMatchAsync(NodeLine(), ChatProcess.Timeout);
+            Assert.Equal(SecureChatCli.Address(listenPort), node.Groups["listen"].Value);
+            var api = await process.WaitForMatchAsync(ApiLine(), ChatProcess.Timeout);
+            Assert.Equal($"(token in {home.FilePath(ApiFileJson.FileName)})", api.Groups["rest"].Value);
+
+            // The file is written before the lines are printed.
+            var file = ApiFileJson.Read(home);
+            Assert.Equal(api.Groups["url"].Value, file.Url);
+            Assert.Equal(process.ProcessId, file.ProcessId);
+            return new RunningNode(process, node.Groups["id"].Value, listenPort, new NodeApi(new Uri(file.Url), file.Token));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A loopback port nobody listens on right now, for a node to listen on later.</summary>
+    public static int FreePort()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        try
+        {
+            return ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        finally
+        {
+            probe.Stop();
+        }
+    }
+
+    /// <summary>SIGTERM, as a service manager stops the node; returns its exit code once it has ended.</summary>
+    public async Task<int> TerminateAsync()
+    {
+        await Process.TerminateAsync();
+        return await Process.WaitForExitAsync(ChatProcess.Timeout);
+    }
+
+    /// <summary>
+    /// SIGTERM, and the clean stop that must follow: exit 0, "stopping" as the last line, and
+    /// api.json removed. Returns how long the stop took.
+    /// </summary>
+    public async Task<TimeSpan> StopAsync(TemporaryHome home)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var code = await TerminateAsync();
+        var took = clock.Elapsed;
+        var apiFile = File.Exists(home.FilePath(ApiFileJson.FileName)) ? "left behind" : "removed";
+        Assert.True(code == 0, string.Create(CultureInfo.InvariantCulture, $"{this} exited {code} {took.TotalSeconds:F1} s after SIGTERM, api.json {apiFile}\n{Process.Transcript}"));
+        Assert.Equal("stopping", Process.Stdout[^1]);
+        Assert.True(apiFile == "removed", $"api.json outlived {this}");
+        return took;
+    }
+
+    /// <summary>SIGKILL: the node gets no chance to close anything.</summary>
+    public Task KillAsync() => Process.KillAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        Api.Dispose();
+        await Process.DisposeAsync();
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"node {Id[..8]} on {ListenAddress} (pid {Process.ProcessId})");
+
+    [GeneratedRegex(@"^node (?<id>[a-z0-9]{52}) \((?<fp>[a-z0-9]{4}(?:-[a-z0-9]{4}){3})\) listening on (?<listen>\S+)$")]
+    private static partial Regex NodeLine();
+
+    [GeneratedRegex(@"^api (?<url>http://127\.0\.0\.1:\d+/) (?<rest>.+)$")]
+    private static partial Regex ApiLine();
+}
