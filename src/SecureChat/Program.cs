@@ -99,7 +99,9 @@ using (loggers = LoggerFactory.Create(builder => builder
     .AddSimpleConsole(o => o.SingleLine = true)
     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)))
 {
-    return await parsed.InvokeAsync();
+    // CommandRunner turns SIGINT and SIGTERM into cancellation and lets each verb stop cleanly;
+    // System.CommandLine's own 2 s termination timeout would cut that short with exit 143.
+    return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 }
 
 string HomeOf(ParseResult parse) => DataDirectory.Resolve(parse.GetValue(home));

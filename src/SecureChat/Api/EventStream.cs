@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
 using SecureChat.Node;
 
 namespace SecureChat.Api;
@@ -11,9 +12,11 @@ namespace SecureChat.Api;
 /// </summary>
 internal static class EventStream
 {
-    public static async Task WriteAsync(HttpContext context, ChatNode node)
+    public static async Task WriteAsync(HttpContext context, ChatNode node, IHostApplicationLifetime lifetime)
     {
-        var cancellationToken = context.RequestAborted;
+        // The stream ends when the client leaves or the server starts stopping, which waits for it.
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var cancellationToken = ended.Token;
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-store";
         var events = node.Events.Subscribe(cancellationToken);
