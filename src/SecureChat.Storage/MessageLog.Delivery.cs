@@ -69,17 +69,7 @@ public sealed partial class MessageLog
     });
 
     /// <summary>The highest Lamport counter stored in a conversation (0 for none).</summary>
-    public long LastLamport(Contact contact)
-    {
-        var contactId = _store.Contacts.IdOf(contact);
-        return _store.Run(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact";
-            command.Parameters.AddWithValue("$contact", contactId);
-            return (long)command.ExecuteScalar()!;
-        });
-    }
+    public long LastLamport(Contact contact) => ConversationScalar(contact, "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact");
 
     /// <summary>One message by its ID, or null.</summary>
     public StoredMessage? Find(string messageId)
@@ -199,15 +189,5 @@ public sealed partial class MessageLog
     }
 
     /// <summary>How many received messages of a conversation are not yet seen.</summary>
-    public long UnseenCount(Contact contact)
-    {
-        var contactId = _store.Contacts.IdOf(contact);
-        return _store.Run(connection =>
-        {
-            using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM messages WHERE contact_id = $contact AND state = 4";
-            command.Parameters.AddWithValue("$contact", contactId);
-            return (long)command.ExecuteScalar()!;
-        });
-    }
+    public long UnseenCount(Contact contact) => ConversationScalar(contact, "SELECT count(*) FROM messages WHERE contact_id = $contact AND state = 4");
 }

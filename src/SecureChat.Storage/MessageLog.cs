@@ -251,13 +251,16 @@ public sealed partial class MessageLog
     }
 
     /// <summary>How many messages a conversation holds.</summary>
-    public long Count(Contact contact)
+    public long Count(Contact contact) => ConversationScalar(contact, "SELECT count(*) FROM messages WHERE contact_id = $contact");
+
+    /// <summary>One number about a conversation: <paramref name="sql"/> names the contact's row as <c>$contact</c>.</summary>
+    private long ConversationScalar(Contact contact, string sql)
     {
         var contactId = _store.Contacts.IdOf(contact);
         return _store.Run(connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*) FROM messages WHERE contact_id = $contact";
+            command.CommandText = sql;
             command.Parameters.AddWithValue("$contact", contactId);
             return (long)command.ExecuteScalar()!;
         });
