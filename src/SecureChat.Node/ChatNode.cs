@@ -94,11 +94,8 @@ public sealed class ChatNode : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
-        if (!NodeWire.IsValidText(text))
-        {
-            throw new ArgumentException($"A message is 1 to {NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(text));
-        }
 
+        // The outbox checks the text (MessageLog.Queue), whoever queues it.
         var link = LinkOf(contact);
         var message = Store.Messages.Queue(link.Contact, text, link.Tick());
         Events.Publish(new MessageStored(message));

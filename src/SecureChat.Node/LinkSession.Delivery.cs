@@ -119,7 +119,15 @@ internal sealed partial class LinkSession
     private void Acknowledged(List<string> ids)
     {
         Publish(_node.Store.Messages.Advance(_contact, ids, MessageState.Delivered), MessageState.Delivered);
-        _node.Store.Receipts.Acknowledge(ids);
+
+        // The peer acknowledges on the connection that carried the envelope, so only read receipts
+        // sent on this one can be among the IDs: the store is asked about those alone.
+        var receipts = ids.Where(_receiptsInFlight.Remove).ToList();
+        if (receipts.Count > 0)
+        {
+            _node.Store.Receipts.Acknowledge(receipts);
+        }
+
         foreach (var id in ids)
         {
             _inFlight.Remove(id);
@@ -157,12 +165,12 @@ internal sealed partial class LinkSession
             frames.Add(Encrypt(session, start));
         }
 
-        foreach (var receipt in _node.Store.Receipts.Pending(_contact).Where(r => !_inFlight.Contains(r.EnvelopeId)))
+        foreach (var receipt in _node.Store.Receipts.Pending(_contact).Where(r => !_receiptsInFlight.Contains(r.EnvelopeId)))
         {
             var envelope = NewEnvelope(body => body.Read = Receipt(receipt.MessageIds.Select(id => ByteString.CopyFrom(Convert.FromHexString(id)))));
             envelope.MessageId = ByteString.CopyFrom(Convert.FromHexString(receipt.EnvelopeId));
             frames.Add(Encrypt(session, envelope));
-            _inFlight.Add(receipt.EnvelopeId);
+            _receiptsInFlight.Add(receipt.EnvelopeId);
         }
 
         var room = Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
