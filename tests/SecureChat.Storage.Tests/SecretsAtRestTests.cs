@@ -1,4 +1,5 @@
 using System.Text;
+using SecureChat.Testing;
 
 namespace SecureChat.Storage.Tests;
 
@@ -73,21 +74,6 @@ public sealed class SecretsAtRestTests : IDisposable
     {
         var files = Directory.GetFiles(_home.Path, "*", SearchOption.AllDirectories);
         Assert.NotEmpty(files);
-        var found =
-            from file in files
-            let contents = ReadShared(file)
-            from secret in secrets
-            where contents.AsSpan().IndexOf(secret) >= 0
-            select $"{Path.GetFileName(file)} holds {Convert.ToHexString(secret)}";
-        Assert.Empty(found.ToList());
-    }
-
-    /// <summary>Reads a file SQLite may hold open, without locking it against SQLite.</summary>
-    private static byte[] ReadShared(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
+        Assert.Empty(DataFiles.Holding(files, secrets));
     }
 }

@@ -1,3 +1,5 @@
+using SecureChat.Testing;
+
 namespace SecureChat.Tests.EncryptedStore;
 
 /// <summary>One file of a data directory: its path inside it, its bytes and its Unix mode.</summary>
@@ -32,10 +34,7 @@ internal sealed class HomeSnapshot
         var files = new List<HomeFile>();
         foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var content = new MemoryStream();
-            stream.CopyTo(content);
-            files.Add(new HomeFile(Path.GetRelativePath(root, path), content.ToArray(), File.GetUnixFileMode(path)));
+            files.Add(new HomeFile(Path.GetRelativePath(root, path), DataFiles.ReadShared(path), File.GetUnixFileMode(path)));
         }
 
         List<(string, UnixFileMode)> directories = [(".", File.GetUnixFileMode(root))];
