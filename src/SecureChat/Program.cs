@@ -81,7 +81,38 @@ export.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Export(HomeOf(
 var import = new Command("import", "Restore a backup into a data directory that has no identity yet.") { backupFile };
 import.SetAction(parse => Run(_ => Task.FromResult(BackupCommands.Import(HomeOf(parse), parse.GetValue(backupFile)!))));
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, history, search, passwd, export, import };
+var bootstrapNodes = new Option<string[]>("--bootstrap") { Description = "A DHT node to join through, HOST:PORT; repeatable (default: the public Mainline routers).", Recursive = true, AllowMultipleArgumentsPerToken = false };
+var dhtPort = new Option<int>("--port") { Description = "The local UDP port for this command's DHT node (0 picks a free one).", Recursive = true };
+var dhtTimeout = new Option<int>("--timeout") { Description = "Give up after this many seconds.", DefaultValueFactory = _ => 30, Recursive = true };
+var dhtAddress = new Argument<string>("address") { Description = "HOST:PORT of a DHT node." };
+var infoHash = new Argument<string>("infohash") { Description = "The info-hash, 40 hexadecimal characters." };
+var peerPort = new Option<int>("--peer-port") { Description = "The port to announce (0: this node's UDP port, BEP 5's implied_port)." };
+var keyFile = new Option<string>("--key-file") { Description = "The Ed25519 seed that signs the item: 32 raw bytes or 64 hexadecimal characters.", Required = true };
+var salt = new Option<string?>("--salt") { Description = "BEP 44 salt (text, at most 64 bytes): one key can sign many items." };
+var seq = new Option<long?>("--seq") { Description = "The sequence number (default: one more than the stored item's)." };
+var dhtValue = new Argument<string>("value") { Description = "The value, stored as a bencoded string of its UTF-8 text (at most 1,000 bytes)." };
+var publicKeyHex = new Argument<string>("pubkey") { Description = "The Ed25519 public key, 64 hexadecimal characters." };
+var dhtTarget = new Argument<string>("target") { Description = "The item's target, 40 hexadecimal characters." };
+var dhtPing = new Command("ping", "Ping a DHT node; prints its ID and the round trip.") { dhtAddress };
+dhtPing.SetAction(parse => Run(token => Dht(parse).PingAsync(parse.GetValue(dhtAddress)!, token)));
+var dhtGetPeers = new Command("get-peers", "Find peers announced for an info-hash (BEP 5); prints one HOST:PORT a line.") { infoHash };
+dhtGetPeers.SetAction(parse => Run(token => Dht(parse).GetPeersAsync(parse.GetValue(infoHash)!, token)));
+var dhtAnnounce = new Command("announce", "Announce a peer for an info-hash (BEP 5).") { infoHash, peerPort };
+dhtAnnounce.SetAction(parse => Run(token => Dht(parse).AnnounceAsync(parse.GetValue(infoHash)!, parse.GetValue(peerPort), token)));
+var dhtPut = new Command("put", "Store a signed mutable item (BEP 44); prints the public key in hex.") { keyFile, salt, seq, dhtValue };
+dhtPut.SetAction(parse => Run(token => Dht(parse).PutAsync(parse.GetValue(keyFile)!, parse.GetValue(salt), parse.GetValue(seq), parse.GetValue(dhtValue)!, token)));
+var dhtGet = new Command("get", "Fetch a mutable item (BEP 44) and print its value.") { publicKeyHex, salt };
+dhtGet.SetAction(parse => Run(token => Dht(parse).GetAsync(parse.GetValue(publicKeyHex)!, parse.GetValue(salt), token)));
+var dhtPutImmutable = new Command("put-immutable", "Store an immutable item (BEP 44); prints its target.") { dhtValue };
+dhtPutImmutable.SetAction(parse => Run(token => Dht(parse).PutImmutableAsync(parse.GetValue(dhtValue)!, token)));
+var dhtGetImmutable = new Command("get-immutable", "Fetch an immutable item (BEP 44) and print its value.") { dhtTarget };
+dhtGetImmutable.SetAction(parse => Run(token => Dht(parse).GetImmutableAsync(parse.GetValue(dhtTarget)!, token)));
+var dht = new Command("dht", "Use the Mainline DHT directly: ping, peers, and BEP 44 items.") { dhtPing, dhtGetPeers, dhtAnnounce, dhtPut, dhtGet, dhtPutImmutable, dhtGetImmutable };
+dht.Options.Add(bootstrapNodes);
+dht.Options.Add(dhtPort);
+dht.Options.Add(dhtTimeout);
+
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, history, search, dht, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 
@@ -107,5 +138,8 @@ using (loggers = LoggerFactory.Create(builder => builder
 string HomeOf(ParseResult parse) => DataDirectory.Resolve(parse.GetValue(home));
 
 ILogger Logger() => loggers!.CreateLogger("securechat");
+
+DhtCommands Dht(ParseResult parse) =>
+    new(parse.GetValue(bootstrapNodes) ?? [], parse.GetValue(dhtPort), parse.GetValue(dhtTimeout) is > 0 and var t ? t : throw new UsageException("--timeout takes a positive number of seconds."), Logger());
 
 static Task<int> Run(Func<CancellationToken, Task<int>> verb) => CommandRunner.RunAsync(verb, CancellationToken.None);

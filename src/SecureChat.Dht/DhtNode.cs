@@ -1,0 +1,432 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+
+namespace SecureChat.Dht;
+
+/// <summary>Counts of what a node received and did, for tests and status.</summary>
+public sealed class DhtCounters
+{
+    public long Received { get; internal set; }
+
+    public long Malformed { get; internal set; }
+
+    public long RateLimited { get; internal set; }
+
+    public long QueriesAnswered { get; internal set; }
+
+    public long ErrorsSent { get; internal set; }
+
+    public long ResponsesMatched { get; internal set; }
+
+    public long Unmatched { get; internal set; }
+
+    public long QueriesSent { get; internal set; }
+
+    public long Timeouts { get; internal set; }
+}
+
+/// <summary>The outcome of a put or an announce: how many of the closest nodes took it.</summary>
+public sealed record StoreResult(NodeId Target, int Accepted, int Asked, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// A Mainline DHT node (BEP 5, with BEP 42's observed address, BEP 43's read-only mode and BEP 44's
+/// items) without I/O: the host hands it datagrams with <see cref="Receive"/>, calls <see cref="Tick"/>
+/// every few hundred milliseconds, and sends what it passes to the send callback. It is not
+/// thread-safe: the host calls it from one thread or under one lock. Operations complete their
+/// tasks with continuations run asynchronously, never inline under the host's lock.
+/// </summary>
+public sealed partial class DhtNode
+{
+    public const int MaxTokenSize = 64;
+
+    private readonly Action<byte[], IPEndPoint> _send;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<uint, PendingQuery> _pending = [];
+    private readonly List<(Lookup Lookup, DateTimeOffset Deadline)> _lookups = [];
+    private readonly TokenIssuer _tokens = new();
+    private readonly RateLimiter _limiter;
+    private readonly Dictionary<IPEndPoint, int> _addressVotes = [];
+    private List<IPEndPoint> _bootstrap = [];
+    private DateTimeOffset _lastBootstrap = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastMaintenance = DateTimeOffset.MinValue;
+
+    public DhtNode(NodeId id, DhtOptions options, TimeProvider time, Action<byte[], IPEndPoint> send)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(send);
+        Id = id;
+        Options = options;
+        _time = time;
+        _send = send;
+        Routing = new RoutingTable(id, options.BucketSize);
+        Storage = new DhtStorage(options);
+        _limiter = new RateLimiter(options);
+    }
+
+    public NodeId Id { get; }
+
+    public DhtOptions Options { get; }
+
+    public RoutingTable Routing { get; }
+
+    public DhtStorage Storage { get; }
+
+    public DhtCounters Counters { get; } = new();
+
+    /// <summary>The address most nodes say they see this node at (BEP 42's "ip"), once two agree.</summary>
+    public IPEndPoint? ObservedAddress =>
+        _addressVotes.Count > 0 && _addressVotes.MaxBy(v => v.Value) is { Value: >= 2 } best ? best.Key : null;
+
+    public int PendingQueries => _pending.Count;
+
+    public int ActiveLookups => _lookups.Count;
+
+    private DateTimeOffset Now => _time.GetUtcNow();
+
+    /// <summary>Joins the DHT through the given nodes (a lookup of this node's own ID), and again whenever the table runs empty.</summary>
+    public Task<LookupResult> Bootstrap(IEnumerable<IPEndPoint> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        _bootstrap = [.. nodes.Select(Compact.Normalize)];
+        _lastBootstrap = Now;
+        return Run(Id, LookupKind.FindNode, null, false, _bootstrap);
+    }
+
+    public Task<LookupResult> FindNode(NodeId target) => Run(target, LookupKind.FindNode, null, false, Seeds());
+
+    public Task<LookupResult> GetPeers(NodeId infoHash) => Run(infoHash, LookupKind.GetPeers, null, false, Seeds());
+
+    /// <summary>Looks up an immutable item, checking that the value hashes to the target.</summary>
+    public Task<LookupResult> GetImmutable(NodeId target) =>
+        Run(target, LookupKind.GetItem, m => ReadImmutable(m, target), true, Seeds());
+
+    /// <summary>Looks up a mutable item and returns the one with the highest sequence number whose signature verifies.</summary>
+    public Task<LookupResult> GetMutable(byte[] publicKey, byte[] salt)
+    {
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(salt);
+        var target = DhtItem.MutableTarget(publicKey, salt);
+        return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), false, Seeds());
+    }
+
+    /// <summary>Stores an item on the k nodes closest to its target (a get lookup for their tokens, then put).</summary>
+    public Task<StoreResult> Put(DhtItem item, long? compareAndSwap = null)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Func<KrpcMessage, DhtItem?> read = item.IsMutable ? m => ReadMutable(m, item.PublicKey!, item.Salt) : m => ReadImmutable(m, item.Target);
+        Start(item.Target, LookupKind.GetItem, read, false, Seeds(), result =>
+            StoreOnClosest(result, "put", _ => PutArguments(item, compareAndSwap), done));
+        return done.Task;
+    }
+
+    /// <summary>Announces that a peer for the info-hash listens on <paramref name="port"/> (0: the port this node's datagrams come from).</summary>
+    public Task<StoreResult> Announce(NodeId infoHash, int port)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
+        var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Start(infoHash, LookupKind.GetPeers, null, false, Seeds(), result =>
+            StoreOnClosest(result, "announce_peer", _ =>
+            {
+                var arguments = new BDictionary().Set("info_hash", infoHash.ToArray()).Set("port", port == 0 ? 1 : port);
+                if (port == 0)
+                {
+                    arguments.Set("implied_port", 1);
+                }
+
+                return arguments;
+            }, done));
+        return done.Task;
+    }
+
+    /// <summary>Pings an address; the task yields the node's ID, or null when it did not answer.</summary>
+    public Task<NodeId?> Ping(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        var done = new TaskCompletionSource<NodeId?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!SendQuery(Compact.Normalize(endPoint), null, "ping", new BDictionary(), r => done.TrySetResult(r is { Kind: KrpcKind.Response } ? r.SenderId : null), null))
+        {
+            done.TrySetResult(null);
+        }
+
+        return done.Task;
+    }
+
+    /// <summary>Handles one datagram from the network. Anything malformed, forged or over a limit is dropped or answered with a KRPC error; nothing throws.</summary>
+    public void Receive(ReadOnlyMemory<byte> datagram, IPEndPoint from)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        from = Compact.Normalize(from);
+        Counters.Received++;
+        var message = KrpcMessage.TryParse(datagram, out _);
+        if (message is null)
+        {
+            Counters.Malformed++;
+            return;
+        }
+
+        if (message.Kind == KrpcKind.Query)
+        {
+            if (Options.ReadOnly)
+            {
+                return;
+            }
+
+            if (!_limiter.Allow(from.Address, Now))
+            {
+                Counters.RateLimited++;
+                return;
+            }
+
+            Answer(message, from);
+            return;
+        }
+
+        if (message.TransactionId.Length != 4
+            || !_pending.TryGetValue(BitConverter.ToUInt32(message.TransactionId), out var pending)
+            || !pending.To.Equals(from))
+        {
+            Counters.Unmatched++;
+            return;
+        }
+
+        _pending.Remove(BitConverter.ToUInt32(message.TransactionId));
+        Counters.ResponsesMatched++;
+        if (message.Kind == KrpcKind.Response)
+        {
+            if (pending.ExpectedId is { } expected && expected != message.SenderId)
+            {
+                Routing.Failed(expected);
+            }
+
+            if (!message.ReadOnly)
+            {
+                Routing.Responded(new NodeContact(message.SenderId, from), Now);
+            }
+
+            if (message.ObservedAddress is { } observed)
+            {
+                Vote(observed);
+            }
+        }
+        else if (pending.ExpectedId is { } id)
+        {
+            Routing.Failed(id);
+        }
+
+        pending.Answered(message);
+    }
+
+    /// <summary>Times out queries and lookups; pings questionable nodes, refreshes stale buckets, rejoins when alone. Call it a few times a second.</summary>
+    public void Tick()
+    {
+        var now = Now;
+        foreach (var (key, pending) in _pending.ToList())
+        {
+            var age = now - pending.SentAt;
+            if (age >= Options.QueryTimeout)
+            {
+                _pending.Remove(key);
+                Counters.Timeouts++;
+                if (pending.ExpectedId is { } id)
+                {
+                    Routing.Failed(id);
+                }
+
+                pending.Answered(null);
+            }
+            else if (age >= Options.StallTimeout)
+            {
+                pending.Stall();
+            }
+        }
+
+        foreach (var (lookup, deadline) in _lookups.ToList())
+        {
+            if (now >= deadline)
+            {
+                lookup.Abandon();
+            }
+        }
+
+        if (now - _lastMaintenance < TimeSpan.FromSeconds(5))
+        {
+            return;
+        }
+
+        _lastMaintenance = now;
+        Storage.Expire(now);
+        _limiter.Expire(now);
+        if (Routing.Count == 0 && _bootstrap.Count > 0 && now - _lastBootstrap > TimeSpan.FromSeconds(30))
+        {
+            _ = Bootstrap(_bootstrap);
+            return;
+        }
+
+        foreach (var node in Routing.Questionable(now - Options.NodeQuestionable).Take(4))
+        {
+            SendQuery(node.EndPoint, node.Id, "ping", new BDictionary(), _ => { }, null);
+        }
+
+        if (Routing.Count > 0 && _lookups.Count < 2 && Routing.StaleBuckets(now - Options.BucketRefresh).FirstOrDefault(-1) is var bucket and >= 0)
+        {
+            Routing.Touch(bucket, now);
+            _ = FindNode(Id.RandomWithPrefix(bucket));
+        }
+    }
+
+    /// <summary>Sends a query; false when too many are pending. <paramref name="answered"/> gets the response or error, or null on timeout.</summary>
+    internal bool SendQuery(IPEndPoint to, NodeId? expectedId, string method, BDictionary arguments, Action<KrpcMessage?> answered, Action? stalled)
+    {
+        if (_pending.Count >= Options.MaxPendingQueries)
+        {
+            return false;
+        }
+
+        uint key;
+        do
+        {
+            key = BitConverter.ToUInt32(RandomNumberGenerator.GetBytes(4));
+        }
+        while (_pending.ContainsKey(key));
+
+        arguments.Set("id", Id.ToArray());
+        var transaction = BitConverter.GetBytes(key);
+        _pending[key] = new PendingQuery(to, expectedId, Now, answered, stalled);
+        Counters.QueriesSent++;
+        _send(KrpcMessage.Query(transaction, method, arguments, Options.ReadOnly), to);
+        return true;
+    }
+
+    /// <summary>The IPv4 nodes of a find_node, get_peers or get answer, at most 16 of them.</summary>
+    internal static IEnumerable<NodeContact> NodesOf(KrpcMessage answer) =>
+        answer.Body.Bytes("nodes") is { } nodes ? Compact.DecodeNodes(nodes, AddressFamily.InterNetwork).Take(16) : [];
+
+    private List<IPEndPoint> Seeds() => Routing.Count >= Options.BucketSize ? [] : _bootstrap;
+
+    private Task<LookupResult> Run(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds)
+    {
+        var done = new TaskCompletionSource<LookupResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Start(target, kind, read, stopAtFirst, seeds, result => done.TrySetResult(result));
+        return done.Task;
+    }
+
+    private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds, Action<LookupResult> done)
+    {
+        Lookup? lookup = null;
+        lookup = new Lookup(this, target, kind, read, stopAtFirst, result =>
+        {
+            _lookups.RemoveAll(l => l.Lookup == lookup);
+            done(result);
+        });
+        _lookups.Add((lookup, Now + Options.LookupTimeout));
+        lookup.Start(Routing.Closest(target, Options.BucketSize * 2), seeds);
+    }
+
+    private void StoreOnClosest<T>(LookupResult lookup, string method, Func<LookupNode, BDictionary> arguments, TaskCompletionSource<T> done)
+        where T : class
+    {
+        var targets = lookup.Closest.Where(n => n.Token is not null).ToList();
+        var errors = new List<string>();
+        var accepted = 0;
+        var remaining = targets.Count;
+        if (remaining == 0)
+        {
+            done.TrySetResult((T)(object)new StoreResult(lookup.Target, 0, 0, ["no node near the target answered"]));
+            return;
+        }
+
+        foreach (var node in targets)
+        {
+            var args = arguments(node).Set("token", node.Token!);
+            var sent = SendQuery(node.Contact.EndPoint, node.Contact.Id, method, args, answer =>
+            {
+                if (answer is { Kind: KrpcKind.Response })
+                {
+                    accepted++;
+                }
+                else
+                {
+                    errors.Add(answer is null ? $"{node.Contact.EndPoint}: no answer" : $"{node.Contact.EndPoint}: {answer.ErrorCode} {answer.ErrorText}");
+                }
+
+                if (--remaining == 0)
+                {
+                    done.TrySetResult((T)(object)new StoreResult(lookup.Target, accepted, targets.Count, errors));
+                }
+            }, null);
+            if (!sent && --remaining == 0)
+            {
+                done.TrySetResult((T)(object)new StoreResult(lookup.Target, accepted, targets.Count, errors));
+            }
+        }
+    }
+
+    private static BDictionary PutArguments(DhtItem item, long? compareAndSwap)
+    {
+        var arguments = new BDictionary().Set("v", Bencode.TryDecode(item.Value)!);
+        if (item.IsMutable)
+        {
+            arguments.Set("k", item.PublicKey!).Set("sig", item.Signature!).Set("seq", item.Sequence);
+            if (item.Salt.Length > 0)
+            {
+                arguments.Set("salt", item.Salt);
+            }
+
+            if (compareAndSwap is { } cas)
+            {
+                arguments.Set("cas", cas);
+            }
+        }
+
+        return arguments;
+    }
+
+    private static DhtItem? ReadImmutable(KrpcMessage answer, NodeId target) =>
+        answer.Body["v"] is { } v && DhtItem.Immutable(v.Raw.ToArray()) is { } item && item.Target == target ? item : null;
+
+    private static DhtItem? ReadMutable(KrpcMessage answer, byte[] publicKey, byte[] salt)
+    {
+        var body = answer.Body;
+        if (body["v"] is not { } v || body.Bytes("k") is not { } k || body.Bytes("sig") is not { } sig || body.Integer("seq") is not { } seq
+            || !k.AsSpan().SequenceEqual(publicKey))
+        {
+            return null;
+        }
+
+        return DhtItem.TryMutable(v.Raw.ToArray(), k, salt, seq, sig);
+    }
+
+    private void Vote(IPEndPoint observed)
+    {
+        if (!_addressVotes.ContainsKey(observed) && _addressVotes.Count >= 16)
+        {
+            _addressVotes.Remove(_addressVotes.MinBy(v => v.Value).Key);
+        }
+
+        _addressVotes[observed] = _addressVotes.GetValueOrDefault(observed) + 1;
+    }
+
+    private sealed class PendingQuery(IPEndPoint to, NodeId? expectedId, DateTimeOffset sentAt, Action<KrpcMessage?> answered, Action? stalled)
+    {
+        private Action? _stalled = stalled;
+
+        public IPEndPoint To { get; } = to;
+
+        public NodeId? ExpectedId { get; } = expectedId;
+
+        public DateTimeOffset SentAt { get; } = sentAt;
+
+        public void Answered(KrpcMessage? message) => answered(message);
+
+        public void Stall()
+        {
+            var stall = _stalled;
+            _stalled = null;
+            stall?.Invoke();
+        }
+    }
+}

@@ -1,0 +1,56 @@
+namespace SecureChat.Dht;
+
+/// <summary>How a <see cref="DhtNode"/> paces and bounds itself. The defaults follow BEP 5 and common practice on the Mainline DHT.</summary>
+public sealed record DhtOptions
+{
+    /// <summary>Kademlia's k: nodes per bucket, and how many closest nodes a lookup settles on.</summary>
+    public int BucketSize { get; init; } = 8;
+
+    /// <summary>Kademlia's α: queries a lookup keeps in flight.</summary>
+    public int Parallelism { get; init; } = 4;
+
+    /// <summary>How long to wait for an answer before a query counts as failed.</summary>
+    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>After this long without an answer a lookup stops waiting for the query and sends another in its place (it may still answer).</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromMilliseconds(800);
+
+    /// <summary>BEP 5: a bucket untouched this long is refreshed with a lookup of a random ID in its range.</summary>
+    public TimeSpan BucketRefresh { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>BEP 5: a node not heard from this long is questionable and gets pinged.</summary>
+    public TimeSpan NodeQuestionable { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>BEP 43: send queries marked read-only and answer none; for nodes others cannot reach.</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>The queries sent and not yet answered, at most; more are refused until some finish.</summary>
+    public int MaxPendingQueries { get; init; } = 512;
+
+    /// <summary>Queries answered per second per source address (a token bucket with twice this as its burst).</summary>
+    public int QueriesPerSecondPerAddress { get; init; } = 50;
+
+    /// <summary>Queries answered per second in all.</summary>
+    public int QueriesPerSecond { get; init; } = 2000;
+
+    /// <summary>Source addresses tracked for rate limiting, at most.</summary>
+    public int MaxTrackedAddresses { get; init; } = 4096;
+
+    /// <summary>BEP 44 items stored for others, at most.</summary>
+    public int MaxItems { get; init; } = 2000;
+
+    /// <summary>BEP 44 suggests items live about two hours unless put again.</summary>
+    public TimeSpan ItemLifetime { get; init; } = TimeSpan.FromHours(2);
+
+    public int MaxSwarms { get; init; } = 2000;
+
+    public int MaxPeersPerSwarm { get; init; } = 100;
+
+    public TimeSpan PeerLifetime { get; init; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Candidates a lookup remembers, closest first; farther ones are dropped.</summary>
+    public int LookupCandidates { get; init; } = 64;
+
+    /// <summary>A lookup gives up after this long whatever its state.</summary>
+    public TimeSpan LookupTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
