@@ -37,6 +37,46 @@ public static class X25519
     }
 
     /// <summary>
+    /// The X25519 form of an Ed25519 public key (the birational map of RFC 7748 section 4.1), so
+    /// that two accounts known only by their Ed25519 keys can agree on a secret. False for a key
+    /// that is not a valid point.
+    /// </summary>
+    public static bool TryFromEd25519PublicKey(ReadOnlySpan<byte> ed25519PublicKey, Span<byte> publicKey)
+    {
+        CheckSize(publicKey.Length, nameof(publicKey));
+        if (ed25519PublicKey.Length != Ed25519.PublicKeySize)
+        {
+            return false;
+        }
+
+        Libsodium.EnsureInitialized();
+        return Libsodium.crypto_sign_ed25519_pk_to_curve25519(ref publicKey[0], in ed25519PublicKey[0]) == 0;
+    }
+
+    /// <summary>The X25519 private key matching <see cref="TryFromEd25519PublicKey"/> for an Ed25519 seed: the clamped first half of SHA-512(seed).</summary>
+    public static void FromEd25519PrivateKey(ReadOnlySpan<byte> ed25519Seed, Span<byte> privateKey)
+    {
+        CheckSize(privateKey.Length, nameof(privateKey));
+        if (ed25519Seed.Length != Ed25519.PrivateKeySize)
+        {
+            throw new ArgumentException($"An Ed25519 seed is {Ed25519.PrivateKeySize} bytes.", nameof(ed25519Seed));
+        }
+
+        Span<byte> secretKey = stackalloc byte[64];
+        try
+        {
+            ed25519Seed.CopyTo(secretKey);
+            Ed25519.DerivePublicKey(ed25519Seed, secretKey[32..]);
+            Libsodium.EnsureInitialized();
+            _ = Libsodium.crypto_sign_ed25519_sk_to_curve25519(ref privateKey[0], in secretKey[0]);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(secretKey);
+        }
+    }
+
+    /// <summary>
     /// Computes the shared secret X25519(privateKey, publicKey). Returns false, with
     /// <paramref name="sharedSecret"/> wiped, when the result is all zero: the public key is a point
     /// of small order, which RFC 7748 section 6.1 allows a party to reject. Hostile input is not an

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
+using SecureChat.Node.Discovery;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Messages;
@@ -22,6 +25,8 @@ public sealed class ChatNode : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private ChannelListener? _listener;
+    private DhtRendezvous? _dht;
+    private LanBeacons? _lan;
     private Task _accepting = Task.CompletedTask;
     private int _disposed;
 
@@ -45,6 +50,15 @@ public sealed class ChatNode : IAsyncDisposable
     /// <summary>Where the node accepts peers; null when it does not listen.</summary>
     public IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint;
 
+    /// <summary>The DHT node's UDP endpoint; null without the DHT.</summary>
+    public IPEndPoint? DhtEndPoint => _dht?.Host.LocalEndPoint;
+
+    /// <summary>True once the DHT node has joined the network.</summary>
+    public bool DhtJoined => _dht?.Joined ?? false;
+
+    /// <summary>True while LAN beacons go out and are listened for.</summary>
+    public bool LanDiscovery => _lan is not null;
+
     internal byte[] DeviceId { get; }
 
     internal RatchetOptions RatchetOptions { get; } = RatchetOptions.Default;
@@ -61,6 +75,12 @@ public sealed class ChatNode : IAsyncDisposable
         {
             node._listener = ChannelListener.Start(host, options.ListenPort, identity, PeerTrust.ForInbound(store.Contacts), options.Channel, logger);
             node._accepting = node.AcceptAllAsync(node._stopping.Token);
+        }
+
+        if (options.Discovery is { } discovery)
+        {
+            node._dht = discovery.Dht ? DhtRendezvous.Start(node, discovery, logger) : null;
+            node._lan = discovery.Lan ? LanBeacons.TryStart(node, discovery, logger) : null;
         }
 
         foreach (var contact in store.Contacts.All)
@@ -137,6 +157,8 @@ public sealed class ChatNode : IAsyncDisposable
         var contact = Store.Contacts.Add(account, name, endpoint, Options.Time.GetUtcNow());
         Events.Publish(new ContactChanged(contact, true));
         LinkOf(contact).Kick();
+        _dht?.Kick();
+        _lan?.Kick();
         return contact;
     }
 
@@ -176,6 +198,16 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_lan is not null)
+        {
+            await _lan.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_dht is not null)
+        {
+            await _dht.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_listener is not null)
         {
             await _listener.DisposeAsync().ConfigureAwait(false);
@@ -198,6 +230,78 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         return contact;
+    }
+
+    /// <summary>True when the node can look contacts up (it runs a DHT node).</summary>
+    internal bool CanLocate => _dht is not null;
+
+    /// <summary>Where a contact says it can be reached, from the DHT; empty when it is not found (or there is no DHT).</summary>
+    internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    {
+        if (_dht is null)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>A contact may be reachable at an address (a LAN beacon saw it): dial it now unless already connected.</summary>
+    internal void Hint(AccountId contact, IPEndPoint endPoint, string source)
+    {
+        if (Volatile.Read(ref _disposed) != 0 || !_links.TryGetValue(contact.Text, out var link) || link.IsOnline)
+        {
+            return;
+        }
+
+        _logger.LogDebug("{Source} says {Contact} is at {EndPoint}", source, contact.Fingerprint, endPoint);
+        link.Hint(endPoint);
+    }
+
+    /// <summary>
+    /// The endpoints this node tells contacts about: its listen address when it is a specific one;
+    /// when it listens on every address, each interface's (loopback excepted) and the address DHT
+    /// nodes see it at, all with the listen port.
+    /// </summary>
+    internal List<IPEndPoint> OwnEndpoints(IPEndPoint? observed)
+    {
+        if (ListenEndPoint is not { } listening)
+        {
+            return [];
+        }
+
+        if (!listening.Address.Equals(IPAddress.Any) && !listening.Address.Equals(IPAddress.IPv6Any))
+        {
+            return [listening];
+        }
+
+        var endpoints = new List<IPEndPoint>();
+        if (observed is not null)
+        {
+            endpoints.Add(new IPEndPoint(observed.Address, listening.Port));
+        }
+
+        try
+        {
+            endpoints.AddRange(NetworkInterface.GetAllNetworkInterfaces()
+                .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+                .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+                .Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a.Address))
+                .Select(a => new IPEndPoint(a.Address, listening.Port)));
+        }
+        catch (NetworkInformationException ex)
+        {
+            _logger.LogDebug("Could not list network interfaces: {Reason}", ex.Message);
+        }
+
+        return [.. endpoints.Distinct().Take(Protocol.Discovery.EndpointList.MaxEndpoints)];
     }
 
     internal SessionRecord? LoadSession(Contact contact)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
@@ -23,8 +24,11 @@ internal sealed class ContactLink
     private readonly Lock _lock = new();
     private LinkSession? _current;
     private Task _dialing = Task.CompletedTask;
+    private readonly List<IPEndPoint> _hints = [];
     private long _lamport = -1;
     private bool _urgent;
+    private DateTimeOffset _nextLocate = DateTimeOffset.MinValue;
+    private TimeSpan _locateDelay = TimeSpan.Zero;
 
     public ContactLink(ChatNode node, Contact contact, ILogger logger, CancellationToken nodeStopping)
     {
@@ -82,6 +86,26 @@ internal sealed class ContactLink
         }
 
         current?.Kick();
+        Wake();
+    }
+
+    /// <summary>The contact may be at this address (a beacon or a lookup said so): dial it next, without waiting out the backoff.</summary>
+    public void Hint(IPEndPoint endPoint)
+    {
+        lock (_lock)
+        {
+            if (!_hints.Contains(endPoint))
+            {
+                _hints.Insert(0, endPoint);
+                if (_hints.Count > 8)
+                {
+                    _hints.RemoveAt(_hints.Count - 1);
+                }
+            }
+
+            _urgent = true;
+        }
+
         Wake();
     }
 
@@ -160,6 +184,12 @@ internal sealed class ContactLink
     /// <summary>Called by a session once its hello is done.</summary>
     public void Online(LinkSession session)
     {
+        lock (_lock)
+        {
+            _locateDelay = TimeSpan.Zero;
+            _nextLocate = DateTimeOffset.MinValue;
+        }
+
         _logger.LogInformation("Connected to {Contact} at {Endpoint}", Label, session.RemoteEndpoint);
         _node.Events.Publish(new PresenceChanged(Contact.Account, true, session.RemoteEndpoint));
     }
@@ -241,8 +271,11 @@ internal sealed class ContactLink
     }
 
     /// <summary>
-    /// While there is no connection, dials the contact's endpoints in turn; after a failure waits
-    /// (250 ms doubling to 30 s, with jitter) or until something is queued for the contact.
+    /// While there is no connection, dials the contact's known endpoints and any hinted ones in
+    /// turn; when none answers (or none is known) and the node runs a DHT, looks the contact up and
+    /// dials what it finds. After a failure waits (250 ms doubling to 30 s, with jitter) or until
+    /// something is queued for the contact or a hint arrives. Lookups back off on their own, from
+    /// 2 s to 2 minutes, and start again from nothing after each connection.
     /// </summary>
     private async Task DialLoopAsync(CancellationToken cancellationToken)
     {
@@ -272,13 +305,14 @@ internal sealed class ContactLink
             }
 
             Contact = contact;
-            if (contact.Endpoints.Count == 0)
+            var known = KnownEndpoints(contact);
+            if (known.Count > 0 && await TryDialAsync(known, cancellationToken).ConfigureAwait(false))
             {
-                await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            if (await TryDialAsync(contact, cancellationToken).ConfigureAwait(false))
+            var found = await LocateIfDueAsync(known, cancellationToken).ConfigureAwait(false);
+            if (found.Count > 0 && await TryDialAsync(found, cancellationToken).ConfigureAwait(false))
             {
                 continue;
             }
@@ -295,25 +329,92 @@ internal sealed class ContactLink
                 delay = _node.Options.MinRedialDelay;
             }
 
-            await _wake.WaitAsync(delay + Jitter(delay / 4), cancellationToken).ConfigureAwait(false);
+            if (known.Count == 0 && found.Count == 0 && !_node.CanLocate)
+            {
+                // Nothing to dial and no way to look: wait for an address (typed, or from a peer that dials in).
+                await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var wait = delay;
+            if (_node.CanLocate)
+            {
+                var untilLocate = NextLocate - _node.Options.Time.GetUtcNow();
+                wait = known.Count == 0 ? untilLocate : TimeSpan.FromTicks(Math.Min(wait.Ticks, untilLocate.Ticks));
+            }
+
+            await _wake.WaitAsync(TimeSpan.FromTicks(Math.Max(wait.Ticks, TimeSpan.FromMilliseconds(50).Ticks)) + Jitter(delay / 4), cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _node.Options.MaxRedialDelay.Ticks));
         }
     }
 
-    private async Task<bool> TryDialAsync(Contact contact, CancellationToken cancellationToken)
+    private DateTimeOffset NextLocate
     {
-        foreach (var text in contact.Endpoints)
+        get
         {
-            if (!PeerEndpoint.TryParse(text, out var endpoint, out _))
+            lock (_lock)
             {
-                continue;
+                return _nextLocate;
+            }
+        }
+    }
+
+    /// <summary>The stored endpoints and the pending hints (which are used once), hints first.</summary>
+    private List<(PeerEndpoint Endpoint, bool Hinted)> KnownEndpoints(Contact contact)
+    {
+        var result = new List<(PeerEndpoint, bool)>();
+        lock (_lock)
+        {
+            foreach (var hint in _hints)
+            {
+                result.Add((new PeerEndpoint(hint.Address.ToString(), hint.Port), true));
             }
 
+            _hints.Clear();
+        }
+
+        foreach (var text in contact.Endpoints)
+        {
+            if (PeerEndpoint.TryParse(text, out var endpoint, out _) && !result.Exists(r => r.Item1 == endpoint))
+            {
+                result.Add((endpoint, false));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Looks the contact up on the DHT when a lookup is due; the endpoints found that were not just tried.</summary>
+    private async Task<List<(PeerEndpoint Endpoint, bool Hinted)>> LocateIfDueAsync(List<(PeerEndpoint Endpoint, bool Hinted)> tried, CancellationToken cancellationToken)
+    {
+        if (!_node.CanLocate || _node.Options.Time.GetUtcNow() < NextLocate)
+        {
+            return [];
+        }
+
+        var found = await _node.LocateAsync(Account, cancellationToken).ConfigureAwait(false);
+        lock (_lock)
+        {
+            _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(2).Ticks));
+            _nextLocate = _node.Options.Time.GetUtcNow() + _locateDelay;
+        }
+
+        return [.. found
+            .Select(e => (new PeerEndpoint(e.Address.ToString(), e.Port), true))
+            .Where(e => !tried.Exists(t => t.Endpoint == e.Item1))];
+    }
+
+    private async Task<bool> TryDialAsync(List<(PeerEndpoint Endpoint, bool Hinted)> endpoints, CancellationToken cancellationToken)
+    {
+        foreach (var (endpoint, hinted) in endpoints)
+        {
             try
             {
+                // An address from a beacon or a lookup must lead to this very account; a stored one is judged by its pin.
+                var contact = Contact;
                 var knownKey = contact.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
                 var connection = await ChannelDialer.ConnectAsync(
-                    endpoint, _node.Identity, knownKey, PeerTrust.ForDial(_node.Store.Contacts, endpoint, null), _node.Options.Channel, cancellationToken).ConfigureAwait(false);
+                    endpoint, _node.Identity, knownKey, PeerTrust.ForDial(_node.Store.Contacts, endpoint, hinted ? Account : null), _node.Options.Channel, cancellationToken).ConfigureAwait(false);
                 var pinned = _node.PinPeer(connection, endpoint.ToString());
                 await AttachAsync(connection, pinned).ConfigureAwait(false);
                 return true;
@@ -321,7 +422,7 @@ internal sealed class ContactLink
             catch (Exception ex) when (ex is ChannelException or NetworkException)
             {
                 _logger.LogDebug("Could not reach {Contact} at {Endpoint}: {Reason}", Label, endpoint, ex.Message);
-                if (ex is ChannelException { Error: ChannelError.PeerKeyMismatch })
+                if (ex is ChannelException { Error: ChannelError.PeerKeyMismatch } && !hinted)
                 {
                     _node.Events.Publish(new ConnectionProblem(Contact.Account, endpoint.ToString(), ex.Message));
                 }

@@ -1,4 +1,5 @@
 using SecureChat.Net;
+using SecureChat.Node.Discovery;
 
 namespace SecureChat.Node;
 
@@ -26,6 +27,9 @@ public sealed record NodeOptions
 
     /// <summary>Messages sent on a connection and not yet acknowledged, at most (flow control).</summary>
     public int MaxInFlight { get; init; } = 2048;
+
+    /// <summary>How contacts are found without a typed address (the DHT, LAN beacons); null for neither.</summary>
+    public DiscoveryOptions? Discovery { get; init; }
 
     public TimeProvider Time => Channel.Time;
 }

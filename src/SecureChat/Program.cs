@@ -31,8 +31,22 @@ connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), p
 var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one).", DefaultValueFactory = _ => $"0.0.0.0:{PeerEndpoint.DefaultPort}" };
 var apiPort = new Option<int>("--api-port") { Description = "The local API's port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => RunCommand.DefaultApiPort };
 var noUi = new Option<bool>("--no-ui") { Description = "Serve only the local API, no web pages." };
-var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the local API.") { listenAt, apiPort, noUi };
-run.SetAction(parse => Run(token => RunCommand.RunAsync(HomeOf(parse), parse.GetValue(listenAt)!, parse.GetValue(apiPort), parse.GetValue(noUi), loggers!, token)));
+var noDht = new Option<bool>("--no-dht") { Description = "Do not join the Mainline DHT (contacts are then found only by address or on the LAN)." };
+var runDhtPort = new Option<int>("--dht-port") { Description = "The DHT node's UDP port (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
+var runBootstrap = new Option<string[]>("--bootstrap") { Description = "A DHT node to join through, HOST:PORT; repeatable (default: the public Mainline routers)." };
+var discoverable = new Option<bool>("--discoverable") { Description = "Publish this node's address under its ID, so anyone who has the ID can connect (off by default: it tells whoever knows your ID where you are)." };
+var noLan = new Option<bool>("--no-lan") { Description = "Send no LAN beacons and ignore those of others." };
+var lanInterface = new Option<string>("--lan-interface") { Description = "The IPv4 address of the interface LAN beacons use (default: the system's choice).", DefaultValueFactory = _ => "0.0.0.0" };
+var lanPort = new Option<int>("--lan-port") { Description = "The UDP port of LAN beacons (every node on the network must use the same).", DefaultValueFactory = _ => 7313 };
+var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the local API.") { listenAt, apiPort, noUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort };
+run.SetAction(parse => Run(token => RunCommand.RunAsync(
+    HomeOf(parse),
+    parse.GetValue(listenAt)!,
+    parse.GetValue(apiPort),
+    parse.GetValue(noUi),
+    new DiscoveryChoices(parse.GetValue(noDht), parse.GetValue(runDhtPort), parse.GetValue(runBootstrap) ?? [], parse.GetValue(discoverable), parse.GetValue(noLan), parse.GetValue(lanInterface)!, parse.GetValue(lanPort)),
+    loggers!,
+    token)));
 
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
 var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it." };

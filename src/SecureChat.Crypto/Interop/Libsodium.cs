@@ -43,4 +43,12 @@ internal static class Libsodium
     /// <summary>q = X25519(n, 9): the public key of the private scalar n.</summary>
     [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
     internal static extern int crypto_scalarmult_curve25519_base(ref byte q, in byte n);
+
+    /// <summary>The X25519 (Montgomery) form of an Ed25519 public key; -1 when it is not a valid point.</summary>
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int crypto_sign_ed25519_pk_to_curve25519(ref byte curve25519PublicKey, in byte ed25519PublicKey);
+
+    /// <summary>The X25519 private scalar of an Ed25519 secret key (libsodium's 64-byte seed-and-public-key form).</summary>
+    [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+    internal static extern int crypto_sign_ed25519_sk_to_curve25519(ref byte curve25519PrivateKey, in byte ed25519SecretKey);
 }

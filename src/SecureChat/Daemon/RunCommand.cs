@@ -10,6 +10,8 @@ using SecureChat.Api;
 using SecureChat.Cli;
 using SecureChat.Net;
 using SecureChat.Node;
+using SecureChat.Node.Discovery;
+using SecureChat.Net.Dht;
 
 namespace SecureChat.Daemon;
 
@@ -22,9 +24,10 @@ internal static class RunCommand
 {
     public const int DefaultApiPort = 7312;
 
-    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, DiscoveryChoices discovery, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (listenHost, listenPort) = ParseListen(listen);
+        var discoveryOptions = await DiscoveryOf(discovery, loggers.CreateLogger("securechat.dht"), cancellationToken);
         if (apiPort is < 0 or > 65535)
         {
             throw new UsageException($"{apiPort} is not a valid port for --api-port: use 1 to 65535, or 0 for any free port.");
@@ -38,7 +41,7 @@ internal static class RunCommand
 
         using var home = NodeHome.OpenOrCreate(directory, Console.Out);
         var logger = loggers.CreateLogger("securechat.node");
-        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort }, logger);
+        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions }, logger);
 
         var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         var builder = WebApplication.CreateSlimBuilder();
@@ -67,6 +70,7 @@ internal static class RunCommand
         {
             var listening = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : "nowhere";
             Console.WriteLine($"node {home.Identity.Account} ({home.Identity.Account.Fingerprint}) listening on {listening}");
+            Console.WriteLine(DiscoveryLine(node, discovery));
             Console.WriteLine(noUi
                 ? $"api {url} (token in {ApiFile.PathIn(directory)})"
                 : $"api {url} (token in {ApiFile.PathIn(directory)}); the web UI comes with a later version");
@@ -90,6 +94,61 @@ internal static class RunCommand
         }
     }
 
+    /// <summary>One line on how contacts find this node: the DHT's UDP port, whether the public record is on, LAN beacons.</summary>
+    private static string DiscoveryLine(ChatNode node, DiscoveryChoices choices)
+    {
+        var dht = node.DhtEndPoint is { } udp
+            ? $"DHT on UDP {udp.Port}{(choices.Discoverable ? ", reachable by ID (public record)" : string.Empty)}"
+            : "DHT off";
+        var lan = node.LanDiscovery ? "LAN beacons on" : "LAN beacons off";
+        return $"discovery: {dht}; {lan}";
+    }
+
+    private static async Task<DiscoveryOptions?> DiscoveryOf(DiscoveryChoices choices, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (choices.NoDht && choices.NoLan)
+        {
+            return null;
+        }
+
+        if (choices.DhtPort is < 0 or > 65535)
+        {
+            throw new UsageException($"{choices.DhtPort} is not a valid port for --dht-port: use 1 to 65535, or 0 for any free port.");
+        }
+
+        if (choices.LanPort is < 1 or > 65535)
+        {
+            throw new UsageException($"{choices.LanPort} is not a valid port for --lan-port: use 1 to 65535.");
+        }
+
+        if (!IPAddress.TryParse(choices.LanInterface, out var lanInterface) || lanInterface.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            throw new UsageException($"--lan-interface takes the IPv4 address of an interface, for example 192.168.1.20 (got '{choices.LanInterface}').");
+        }
+
+        if (choices.NoDht && choices.Discoverable)
+        {
+            throw new UsageException("--discoverable publishes a record on the DHT, which --no-dht turns off.");
+        }
+
+        var bootstrap = choices.Bootstrap.Count == 0 || choices.NoDht ? [] : await DhtHost.ResolveAsync(choices.Bootstrap, logger, cancellationToken);
+        if (choices.Bootstrap.Count > 0 && bootstrap.Count == 0 && !choices.NoDht)
+        {
+            throw new UsageException($"None of the --bootstrap nodes could be resolved ({string.Join(", ", choices.Bootstrap)}).");
+        }
+
+        return new DiscoveryOptions
+        {
+            Dht = !choices.NoDht,
+            DhtEndPoint = new IPEndPoint(IPAddress.Any, choices.DhtPort),
+            Bootstrap = bootstrap,
+            Discoverable = choices.Discoverable,
+            Lan = !choices.NoLan,
+            LanInterface = lanInterface,
+            LanPort = choices.LanPort,
+        };
+    }
+
     private static (string Host, int Port) ParseListen(string listen)
     {
         // Port 0 asks for any free port, which a peer's address never is.
@@ -102,3 +161,13 @@ internal static class RunCommand
         return (endpoint.Host, anyPort ? 0 : endpoint.Port);
     }
 }
+
+/// <summary>The discovery switches of <c>securechat run</c>, as given.</summary>
+internal sealed record DiscoveryChoices(
+    bool NoDht,
+    int DhtPort,
+    IReadOnlyList<string> Bootstrap,
+    bool Discoverable,
+    bool NoLan,
+    string LanInterface,
+    int LanPort);

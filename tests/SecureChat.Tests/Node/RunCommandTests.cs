@@ -14,7 +14,7 @@ public sealed class RunCommandTests
         await InitAsync(home, "A");
         await using var first = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
 
-        var second = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui");
+        var second = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan");
         Assert.True(second.ExitCode == 2, second.Transcript);
         var sentence = ProgramRun.SingleErrorSentence(second);
         Assert.Equal($"securechat: A node already runs for {home.Path}: stop it first, or use another --home.", sentence);

@@ -32,14 +32,16 @@ internal sealed partial class RunningNode : IAsyncDisposable
     public NodeApi Api { get; }
 
     /// <summary>
-    /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c>
+    /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c> with the
+    /// given discovery flags (default <c>--no-dht --no-lan</c>)
     /// (with <c>--verbose</c>: debug logs on stderr, for the transcript of a failure) and returns
     /// once it has printed both of its lines; checks that <c>api.json</c> names the printed URL
     /// and this process.
     /// </summary>
-    public static async Task<RunningNode> StartAsync(TemporaryHome home, string label, int listenPort, bool verbose = false)
+    public static async Task<RunningNode> StartAsync(TemporaryHome home, string label, int listenPort, bool verbose = false, string[]? discovery = null)
     {
-        string[] args = ["--home", home.Path, "run", "--listen", SecureChatCli.Address(listenPort), "--api-port", "0", "--no-ui"];
+        // Without discovery flags a node stays off the DHT and the LAN: tests reach loopback only.
+        string[] args = ["--home", home.Path, "run", "--listen", SecureChatCli.Address(listenPort), "--api-port", "0", "--no-ui", .. discovery ?? ["--no-dht", "--no-lan"]];
         var process = ChatProcess.Start(label, null, verbose ? [.. args, "--verbose"] : args);
         try
         {

@@ -1,0 +1,200 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using SecureChat.Dht;
+using SecureChat.Net.Dht;
+using SecureChat.Protocol.Discovery;
+using SecureChat.Protocol.Identity;
+
+namespace SecureChat.Node.Discovery;
+
+/// <summary>
+/// The node's life on the Mainline DHT. It publishes, for every contact, this node's endpoints in
+/// that pair's private rendezvous record (<see cref="RendezvousKeys"/>), again when they change, when
+/// the day changes and before DHT nodes forget them; with <see cref="DiscoveryOptions.Discoverable"/>
+/// it also publishes them in the clear under the account key. It looks contacts up in the record
+/// they keep for this node, then in their public record.
+/// </summary>
+internal sealed class DhtRendezvous : IAsyncDisposable
+{
+    /// <summary>The BEP 44 salt of the public record, signed by the account key itself.</summary>
+    public static readonly byte[] PublicSalt = "securechat reach-me v1"u8.ToArray();
+
+    private readonly ChatNode _node;
+    private readonly DiscoveryOptions _options;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<string, Published> _published = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly Task _running;
+
+    private DhtRendezvous(ChatNode node, DhtHost host, DiscoveryOptions options, ILogger logger)
+    {
+        _node = node;
+        Host = host;
+        _options = options;
+        _logger = logger;
+        _running = RunAsync(_stop.Token);
+    }
+
+    public DhtHost Host { get; }
+
+    /// <summary>True once the DHT node has joined (its table holds nodes).</summary>
+    public bool Joined => Host.Call(n => n.Routing.Count) > 0;
+
+    public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
+    {
+        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions(), logger, node.Options.Time);
+        return new DhtRendezvous(node, host, options, logger);
+    }
+
+    /// <summary>Something changed (a contact was added, the address moved): publish without waiting for the next check.</summary>
+    public void Kick()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already awake.
+        }
+    }
+
+    /// <summary>The endpoints a contact published for this node (its rendezvous record for today, else yesterday's), else in its public record.</summary>
+    public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    {
+        var identity = _node.Identity;
+        using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact);
+        if (pair is null)
+        {
+            return [];
+        }
+
+        var epoch = RendezvousKeys.EpochOf(_node.Options.Time.GetUtcNow());
+        foreach (var e in new[] { epoch, epoch - 1 })
+        {
+            using var keys = RendezvousKeys.Derive(pair.Span, e, contact, identity.Account);
+            var result = await Host.Call(n => n.GetMutable(keys.PublicKey, keys.Salt)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (result.Item is { } item && Bencode.TryDecode(item.Value) is BString sealedValue && keys.Open(sealedValue.Value) is { Endpoints.Count: > 0 } list)
+            {
+                _logger.LogDebug("Found {Contact} through its rendezvous record ({Count} endpoints)", contact.Fingerprint, list.Endpoints.Count);
+                return list.Endpoints;
+            }
+        }
+
+        var open = await Host.Call(n => n.GetMutable(contact.PublicKey.ToArray(), PublicSalt)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (open.Item is { } publicItem && Bencode.TryDecode(publicItem.Value) is BString plain && EndpointList.TryDecode(plain.Value) is { } published)
+        {
+            _logger.LogDebug("Found {Contact} through its public record", contact.Fingerprint);
+            return published.Endpoints;
+        }
+
+        return [];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _running.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+
+        await Host.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var bootstrap = _options.Bootstrap.Count > 0
+            ? _options.Bootstrap.ToList()
+            : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
+        var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("DHT node on UDP {EndPoint}: {Count} nodes answered the join", Host.LocalEndPoint, joined.Closest.Count);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await PublishDueAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning("Publishing to the DHT failed: {Reason}", ex.Message);
+            }
+
+            await _wake.WaitAsync(_options.PublishCheck, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PublishDueAsync(CancellationToken cancellationToken)
+    {
+        var endpoints = _node.OwnEndpoints(Host.Call(n => n.ObservedAddress));
+        if (endpoints.Count == 0)
+        {
+            return;
+        }
+
+        var now = _node.Options.Time.GetUtcNow();
+        var epoch = RendezvousKeys.EpochOf(now);
+        var key = string.Join(',', endpoints.Select(e => e.ToString()));
+        var list = new EndpointList(now, endpoints);
+        var identity = _node.Identity;
+        var due = _node.Store.Contacts.All.Where(c => IsDue(c.Account, epoch, key, now)).ToList();
+        foreach (var contact in due)
+        {
+            using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact.AccountId);
+            if (pair is null)
+            {
+                continue;
+            }
+
+            var stored = 0;
+            foreach (var e in EpochsToPublish(now, epoch))
+            {
+                using var keys = RendezvousKeys.Derive(pair.Span, e, identity.Account, contact.AccountId);
+                var item = DhtItem.Sign(keys.SigningSeed, new BString(keys.Seal(list)).Encode(), keys.Salt, now.ToUnixTimeSeconds());
+                var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                stored = Math.Max(stored, result.Accepted);
+            }
+
+            Record(contact.Account, stored, epoch, key, now);
+        }
+
+        if (_options.Discoverable && IsDue(string.Empty, epoch, key, now))
+        {
+            var item = DhtItem.Sign(identity.AccountPrivateKey, new BString(list.Encode()).Encode(), PublicSalt, now.ToUnixTimeSeconds());
+            var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            Record(string.Empty, result.Accepted, epoch, key, now);
+        }
+    }
+
+    /// <summary>Today's epoch, and tomorrow's too in the last hour of the day, so a contact whose clock runs ahead still finds it.</summary>
+    private static IEnumerable<long> EpochsToPublish(DateTimeOffset now, long epoch)
+    {
+        yield return epoch;
+        if (RendezvousKeys.EpochOf(now + TimeSpan.FromHours(1)) != epoch)
+        {
+            yield return epoch + 1;
+        }
+    }
+
+    private bool IsDue(string account, long epoch, string endpoints, DateTimeOffset now) =>
+        !_published.TryGetValue(account, out var last)
+        || last.Epoch != epoch
+        || last.Endpoints != endpoints
+        || now - last.At >= (last.Accepted > 0 ? _options.Republish : TimeSpan.FromSeconds(30));
+
+    private void Record(string account, int accepted, long epoch, string endpoints, DateTimeOffset now)
+    {
+        _published[account] = new Published(epoch, endpoints, now, accepted);
+        _logger.LogDebug("Published a DHT record for {Account}: stored on {Count} nodes", account.Length == 0 ? "everyone" : account[..8], accepted);
+    }
+
+    private sealed record Published(long Epoch, string Endpoints, DateTimeOffset At, int Accepted);
+}
