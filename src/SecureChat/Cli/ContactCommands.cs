@@ -34,6 +34,11 @@ internal static class ContactCommands
         var contact = node.Add(account, name, address);
         Console.WriteLine($"Added '{contact.Name}' ({contact.Id}), fingerprint {account.Fingerprint}.");
         Console.WriteLine($"Safety number: {SafetyNumber.Compute(node.Self, account)}");
+        if (address is null)
+        {
+            Console.Error.WriteLine("No address given: a running node (`securechat run`) finds the contact through the DHT or on the local network, once the contact has added you too.");
+        }
+
         return ExitCodes.Ok;
     }
 

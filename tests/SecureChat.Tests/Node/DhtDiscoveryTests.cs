@@ -53,5 +53,6 @@ public sealed class DhtDiscoveryTests
     {
         var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "contacts", "add", contact.Id, "--name", contact.Name);
         Assert.True(run.ExitCode == 0, run.Transcript);
+        Assert.Contains("No address given: a running node (`securechat run`) finds the contact through the DHT or on the local network", run.Stderr, StringComparison.Ordinal);
     }
 }
