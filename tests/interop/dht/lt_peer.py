@@ -175,7 +175,7 @@ class Peer:
         self.ses = lt.session(settings)
         self.pending = []
         self.torrents = {}
-        self.tmpdir = tempfile.mkdtemp(prefix="lt_peer_")
+        self.tmpdir = None  # made on the first announce (the torrent needs a save path)
         self._wait_started(time.monotonic() + 10)
         self._add_bootstrap()
 
@@ -345,6 +345,8 @@ class Peer:
         # info-hash; libtorrent announces it at once, with the port of its DHT socket.
         handle = self.torrents.get(ih)
         if handle is None:
+            if self.tmpdir is None:
+                self.tmpdir = tempfile.mkdtemp(prefix="lt_peer_")
             atp = lt.add_torrent_params()
             atp.info_hashes = lt.info_hash_t(lt.sha1_hash(ih))
             atp.save_path = self.tmpdir
@@ -474,7 +476,8 @@ def main():
             break
     sys.stdout.flush()
     sys.stderr.flush()
-    shutil.rmtree(peer.tmpdir, ignore_errors=True)
+    if peer.tmpdir:
+        shutil.rmtree(peer.tmpdir, ignore_errors=True)
     # skip the session's orderly shutdown: there is nothing to save and it can take seconds
     os._exit(0)
 
