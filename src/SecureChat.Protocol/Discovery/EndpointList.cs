@@ -24,7 +24,10 @@ public sealed record EndpointList(DateTimeOffset Published, IReadOnlyList<IPEndP
 
     public byte[] Encode()
     {
-        var endpoints = Endpoints.Take(MaxEndpoints).ToList();
+        // An IPv4-mapped IPv6 address is written as the IPv4 address it stands for.
+        var endpoints = Endpoints.Take(MaxEndpoints)
+            .Select(e => e.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(e.Address.MapToIPv4(), e.Port) : e)
+            .ToList();
         var output = new byte[10 + endpoints.Sum(e => e.AddressFamily == AddressFamily.InterNetwork ? 7 : 19)];
         output[0] = Version;
         BinaryPrimitives.WriteInt64BigEndian(output.AsSpan(1), Published.ToUnixTimeSeconds());
@@ -32,8 +35,7 @@ public sealed record EndpointList(DateTimeOffset Published, IReadOnlyList<IPEndP
         var offset = 10;
         foreach (var endpoint in endpoints)
         {
-            var address = endpoint.Address.IsIPv4MappedToIPv6 ? endpoint.Address.MapToIPv4() : endpoint.Address;
-            var bytes = address.GetAddressBytes();
+            var bytes = endpoint.Address.GetAddressBytes();
             output[offset++] = (byte)(bytes.Length == 4 ? 4 : 6);
             bytes.CopyTo(output, offset);
             offset += bytes.Length;

@@ -84,8 +84,12 @@ public static class LanBeacon
         var count = beacon[30];
         var port = BinaryPrimitives.ReadUInt16BigEndian(beacon[28..]);
         var sentAt = BinaryPrimitives.ReadInt64BigEndian(beacon[20..]);
+
+        // Compared as a window around now: now - sentAt overflows for a hostile sentAt.
+        var nowSeconds = now.ToUnixTimeSeconds();
+        var skew = (long)MaxSkew.TotalSeconds;
         if (count is 0 or > MaxTags || beacon.Length != HeaderSize + (count * TagSize) || port == 0
-            || Math.Abs(now.ToUnixTimeSeconds() - sentAt) > MaxSkew.TotalSeconds)
+            || sentAt < nowSeconds - skew || sentAt > nowSeconds + skew)
         {
             return (found, 0);
         }
