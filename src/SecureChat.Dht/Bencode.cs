@@ -339,12 +339,14 @@ public static class Bencode
                 Position++;
             }
 
+            // The magnitude is read unsigned so that -9223372036854775808 (long.MinValue), which the writer emits, reads back.
             var digitsStart = Position;
-            long value = 0;
+            var limit = negative ? (ulong)long.MaxValue + 1 : (ulong)long.MaxValue;
+            ulong value = 0;
             while (Position < span.Length && span[Position] is >= (byte)'0' and <= (byte)'9')
             {
-                var digit = span[Position] - '0';
-                if (value > (long.MaxValue - digit) / 10)
+                var digit = (ulong)(span[Position] - '0');
+                if (value > (limit - digit) / 10)
                 {
                     Error = BencodeError.IntegerOutOfRange;
                     return null;
@@ -374,7 +376,7 @@ public static class Bencode
             }
 
             Position++;
-            return negative ? -value : value;
+            return negative ? unchecked(-(long)value) : (long)value;
         }
 
         private BValue? Fail(BencodeError error)

@@ -198,11 +198,6 @@ internal sealed class RateLimiter(DhtOptions options)
 
     public bool Allow(IPAddress address, DateTimeOffset now)
     {
-        if (!Take(ref _total, options.QueriesPerSecond, now))
-        {
-            return false;
-        }
-
         if (!_buckets.TryGetValue(address, out var bucket))
         {
             if (_buckets.Count >= options.MaxTrackedAddresses)
@@ -219,7 +214,9 @@ internal sealed class RateLimiter(DhtOptions options)
 
         var allowed = Take(ref bucket, options.QueriesPerSecondPerAddress, now);
         _buckets[address] = bucket;
-        return allowed;
+
+        // Only a query within its address's budget draws on the total: else one noisy address would use up everyone's share.
+        return allowed && Take(ref _total, options.QueriesPerSecond, now);
     }
 
     /// <summary>Forgets addresses whose bucket has refilled: they cost nothing to recreate.</summary>

@@ -40,7 +40,9 @@ public sealed class TokenIssuer
         }
         else if (now - _rotatedAt >= Rotation)
         {
-            _previous = _current;
+            // Rotation happens only when tokens are issued or checked: after a quiet spell of two
+            // periods or more, the current secret is too old to be kept as the previous one.
+            _previous = now - _rotatedAt >= 2 * Rotation ? RandomNumberGenerator.GetBytes(32) : _current;
             _current = RandomNumberGenerator.GetBytes(32);
             _rotatedAt = now;
         }
