@@ -55,9 +55,11 @@ public sealed class BDictionary : BValue
 
     public BValue? this[string key] => _entries.GetValueOrDefault(key);
 
+    /// <summary>Sets an entry; a decoded dictionary forgets its raw bytes, so that it encodes with the change.</summary>
     public BDictionary Set(string key, BValue value)
     {
         _entries[key] = value;
+        Raw = ReadOnlyMemory<byte>.Empty;
         return this;
     }
 

@@ -155,6 +155,11 @@ public sealed partial class DhtNode
         }
         else
         {
+            if (a["salt"] is { } saltValue && saltValue is not BString)
+            {
+                return (null, 0, string.Empty);
+            }
+
             var salt = a.Bytes("salt") ?? [];
             if (salt.Length > DhtItem.MaxSaltSize)
             {

@@ -46,10 +46,12 @@ public sealed partial class DhtNode
     private readonly List<(Lookup Lookup, DateTimeOffset Deadline)> _lookups = [];
     private readonly TokenIssuer _tokens = new();
     private readonly RateLimiter _limiter;
-    private readonly Dictionary<IPEndPoint, int> _addressVotes = [];
+    private readonly Dictionary<IPEndPoint, HashSet<IPAddress>> _addressVotes = [];
     private List<IPEndPoint> _bootstrap = [];
     private DateTimeOffset _lastBootstrap = DateTimeOffset.MinValue;
     private DateTimeOffset _lastMaintenance = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastUnsolicitedQuery = DateTimeOffset.MinValue;
+    private DateTimeOffset _modeSince;
 
     public DhtNode(NodeId id, DhtOptions options, TimeProvider time, Action<byte[], IPEndPoint> send)
     {
@@ -63,6 +65,8 @@ public sealed partial class DhtNode
         Routing = new RoutingTable(id, options.BucketSize);
         Storage = new DhtStorage(options);
         _limiter = new RateLimiter(options);
+        ReadOnly = options.ReadOnly;
+        _modeSince = time.GetUtcNow();
     }
 
     public NodeId Id { get; }
@@ -75,9 +79,12 @@ public sealed partial class DhtNode
 
     public DhtCounters Counters { get; } = new();
 
-    /// <summary>The address most nodes say they see this node at (BEP 42's "ip"), once two agree.</summary>
+    /// <summary>The address most nodes say they see this node at (BEP 42's "ip"), once two nodes at different addresses agree.</summary>
     public IPEndPoint? ObservedAddress =>
-        _addressVotes.Count > 0 && _addressVotes.MaxBy(v => v.Value) is { Value: >= 2 } best ? best.Key : null;
+        _addressVotes.Count > 0 && _addressVotes.MaxBy(v => v.Value.Count) is { Value.Count: >= 2 } best ? best.Key : null;
+
+    /// <summary>True while the node only asks (BEP 43): by <see cref="DhtOptions.ReadOnly"/>, or because no one seems able to reach it.</summary>
+    public bool ReadOnly { get; private set; }
 
     public int PendingQueries => _pending.Count;
 
@@ -170,7 +177,13 @@ public sealed partial class DhtNode
 
         if (message.Kind == KrpcKind.Query)
         {
-            if (Options.ReadOnly)
+            // A query from a node this one has not met shows that others can reach it.
+            if (!message.ReadOnly && !Routing.Contains(message.SenderId))
+            {
+                _lastUnsolicitedQuery = Now;
+            }
+
+            if (ReadOnly)
             {
                 return;
             }
@@ -209,7 +222,7 @@ public sealed partial class DhtNode
 
             if (message.ObservedAddress is { } observed)
             {
-                Vote(observed);
+                Vote(observed, from.Address);
             }
         }
         else if (pending.ExpectedId is { } id)
@@ -258,6 +271,7 @@ public sealed partial class DhtNode
         }
 
         _lastMaintenance = now;
+        JudgeReachability(now);
         Storage.Expire(now);
         _limiter.Expire(now);
         if (Routing.Count == 0 && _bootstrap.Count > 0 && now - _lastBootstrap > TimeSpan.FromSeconds(30))
@@ -297,7 +311,7 @@ public sealed partial class DhtNode
         var transaction = BitConverter.GetBytes(key);
         _pending[key] = new PendingQuery(to, expectedId, Now, answered, stalled);
         Counters.QueriesSent++;
-        _send(KrpcMessage.Query(transaction, method, arguments, Options.ReadOnly), to);
+        _send(KrpcMessage.Query(transaction, method, arguments, ReadOnly), to);
         return true;
     }
 
@@ -310,9 +324,13 @@ public sealed partial class DhtNode
     private Task<LookupResult> Run(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds)
     {
         var done = new TaskCompletionSource<LookupResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Start(target, kind, read, stopAtFirst, seeds, result => done.TrySetResult(result));
+        Start(target, kind, read, stopAtFirst, seeds, result => done.TrySetResult(kind == LookupKind.GetItem ? WithOwnItem(result) : result));
         return done.Task;
     }
+
+    /// <summary>An item this node stores itself counts as found, when it is newer than what the lookup found.</summary>
+    private LookupResult WithOwnItem(LookupResult result) =>
+        Storage.Item(result.Target, Now) is { } own && (result.Item is null || own.Sequence > result.Item.Sequence) ? result with { Item = own } : result;
 
     private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds, Action<LookupResult> done)
     {
@@ -400,15 +418,45 @@ public sealed partial class DhtNode
         return DhtItem.TryMutable(v.Raw.ToArray(), k, salt, seq, sig);
     }
 
-    private void Vote(IPEndPoint observed)
+    /// <summary>Counts one vote per responding address for the address it says it sees this node at.</summary>
+    private void Vote(IPEndPoint observed, IPAddress voter)
     {
-        if (!_addressVotes.ContainsKey(observed) && _addressVotes.Count >= 16)
+        if (!_addressVotes.TryGetValue(observed, out var voters))
         {
-            _addressVotes.Remove(_addressVotes.MinBy(v => v.Value).Key);
+            if (_addressVotes.Count >= 16)
+            {
+                _addressVotes.Remove(_addressVotes.MinBy(v => v.Value.Count).Key);
+            }
+
+            voters = [];
+            _addressVotes[observed] = voters;
         }
 
-        _addressVotes[observed] = _addressVotes.GetValueOrDefault(observed) + 1;
+        if (voters.Count < 64)
+        {
+            voters.Add(voter);
+        }
     }
+
+    /// <summary>BEP 43 when unreachable (<see cref="DhtOptions.UnreachableAfter"/>): go read-only after a long silence, and probe again now and then.</summary>
+    private void JudgeReachability(DateTimeOffset now)
+    {
+        if (Options.ReadOnly || Options.UnreachableAfter is not { } after)
+        {
+            return;
+        }
+
+        if (!ReadOnly && Routing.Count > 0 && now - Max(_lastUnsolicitedQuery, _modeSince) >= after)
+        {
+            (ReadOnly, _modeSince) = (true, now);
+        }
+        else if (ReadOnly && now - _modeSince >= Options.ReachabilityProbe)
+        {
+            (ReadOnly, _modeSince) = (false, now);
+        }
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     private sealed class PendingQuery(IPEndPoint to, NodeId? expectedId, DateTimeOffset sentAt, Action<KrpcMessage?> answered, Action? stalled)
     {

@@ -21,8 +21,18 @@ public sealed record DhtOptions
     /// <summary>BEP 5: a node not heard from this long is questionable and gets pinged.</summary>
     public TimeSpan NodeQuestionable { get; init; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>BEP 43: send queries marked read-only and answer none; for nodes others cannot reach.</summary>
+    /// <summary>BEP 43: send queries marked read-only and answer none, always; for short-lived nodes such as the CLI's.</summary>
     public bool ReadOnly { get; init; }
+
+    /// <summary>
+    /// BEP 43 when unreachable: a node that has had nodes in its table this long without one
+    /// unsolicited query (from a node not in its table) concludes that others cannot reach it (a NAT
+    /// or a firewall) and goes read-only; every <see cref="ReachabilityProbe"/> it answers again
+    /// for as long, to find out whether that changed. Null: never.
+    /// </summary>
+    public TimeSpan? UnreachableAfter { get; init; }
+
+    public TimeSpan ReachabilityProbe { get; init; } = TimeSpan.FromMinutes(30);
 
     /// <summary>The queries sent and not yet answered, at most; more are refused until some finish.</summary>
     public int MaxPendingQueries { get; init; } = 512;

@@ -43,7 +43,8 @@ internal sealed class DhtRendezvous : IAsyncDisposable
 
     public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
-        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions(), logger, node.Options.Time);
+        // A node that no one seems able to reach (behind a NAT) stops answering and only asks (BEP 43).
+        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time);
         return new DhtRendezvous(node, host, options, logger);
     }
 

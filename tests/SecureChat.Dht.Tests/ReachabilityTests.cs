@@ -1,0 +1,105 @@
+using System.Net;
+
+namespace SecureChat.Dht.Tests;
+
+/// <summary>
+/// BEP 43 when unreachable: a node that no one contacts unasked goes read-only after
+/// <see cref="DhtOptions.UnreachableAfter"/>, probes again after <see cref="DhtOptions.ReachabilityProbe"/>,
+/// and stays a full node while strangers query it. Also BEP 42: one voter cannot set the observed address.
+/// </summary>
+public sealed class ReachabilityTests
+{
+    private static readonly DhtOptions Options = new() { UnreachableAfter = TimeSpan.FromMinutes(10), ReachabilityProbe = TimeSpan.FromMinutes(30) };
+
+    [Fact]
+    public void Tick_NoUnsolicitedQueryForTheWholeWait_GoesReadOnlyThenProbesAgain()
+    {
+        var test = new NodeUnderTest(Options);
+        Join(test);
+        Advance(test, TimeSpan.FromMinutes(9));
+        Assert.False(test.Node.ReadOnly);
+
+        Advance(test, TimeSpan.FromMinutes(2));
+        Assert.True(test.Node.ReadOnly);
+
+        // Read-only: it answers nothing and marks its own queries "ro".
+        Assert.Null(test.Query("ping", new BDictionary(), NodeUnderTest.Address(77)));
+        _ = test.Node.Ping(NodeUnderTest.Address(78));
+        var query = KrpcMessage.TryParse(test.Sent[^1].Bytes, out _);
+        Assert.True(query is { Kind: KrpcKind.Query, ReadOnly: true });
+
+        // After the probe interval it answers again, to find out whether it became reachable.
+        Advance(test, TimeSpan.FromMinutes(31));
+        Assert.False(test.Node.ReadOnly);
+        Assert.NotNull(test.Query("ping", new BDictionary(), NodeUnderTest.Address(79)));
+    }
+
+    [Fact]
+    public void Tick_StrangersKeepQuerying_StaysAFullNode()
+    {
+        var test = new NodeUnderTest(Options);
+        Join(test);
+        for (var minute = 0; minute < 30; minute++)
+        {
+            Advance(test, TimeSpan.FromMinutes(1));
+            var stranger = new BDictionary().Set("id", NodeId.Random().ToArray());
+            Assert.NotNull(test.Query("ping", stranger, NodeUnderTest.Address(100 + minute)));
+        }
+
+        Assert.False(test.Node.ReadOnly);
+    }
+
+    [Fact]
+    public void Tick_ForcedReadOnly_NeverAnswers()
+    {
+        var test = new NodeUnderTest(new DhtOptions { ReadOnly = true, UnreachableAfter = TimeSpan.FromMinutes(1), ReachabilityProbe = TimeSpan.FromMinutes(1) });
+        Join(test);
+        Advance(test, TimeSpan.FromMinutes(5));
+        Assert.True(test.Node.ReadOnly);
+        Assert.Null(test.Query("ping", new BDictionary(), NodeUnderTest.Address(5)));
+    }
+
+    [Fact]
+    public void ObservedAddress_OneVoterRepeating_IsNotEnough()
+    {
+        var test = new NodeUnderTest();
+        var claimed = new IPEndPoint(IPAddress.Parse("203.0.113.9"), 4242);
+        for (var i = 0; i < 5; i++)
+        {
+            RespondToLastQuery(test, NodeUnderTest.Address(1), claimed, () => test.Node.Ping(NodeUnderTest.Address(1)));
+        }
+
+        Assert.Null(test.Node.ObservedAddress);
+        RespondToLastQuery(test, NodeUnderTest.Address(2), claimed, () => test.Node.Ping(NodeUnderTest.Address(2)));
+        Assert.Equal(claimed, test.Node.ObservedAddress);
+    }
+
+    /// <summary>Puts one node in the table: the node pings it and it answers.</summary>
+    private static void Join(NodeUnderTest test) =>
+        RespondToLastQuery(test, NodeUnderTest.Address(1), null, () => test.Node.Ping(NodeUnderTest.Address(1)));
+
+    private static void RespondToLastQuery(NodeUnderTest test, IPEndPoint from, IPEndPoint? observed, Func<Task> send)
+    {
+        var before = test.Sent.Count;
+        _ = send();
+        var query = KrpcMessage.TryParse(test.Sent[before].Bytes, out _)!;
+        var response = new BDictionary().Set("t", query.TransactionId).Set("y", "r").Set("r", new BDictionary().Set("id", NodeId.Random().ToArray()));
+        if (observed is not null)
+        {
+            response.Set("ip", Compact.EncodePeer(observed));
+        }
+
+        test.Node.Receive(response.Encode(), from);
+        Assert.True(test.Node.Routing.Count > 0);
+    }
+
+    private static void Advance(NodeUnderTest test, TimeSpan by)
+    {
+        // Maintenance runs at most every 5 s: step through the time so it runs.
+        for (var elapsed = TimeSpan.Zero; elapsed < by; elapsed += TimeSpan.FromSeconds(5))
+        {
+            test.Time.Advance(TimeSpan.FromSeconds(5));
+            test.Node.Tick();
+        }
+    }
+}
