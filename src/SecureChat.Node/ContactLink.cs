@@ -312,8 +312,9 @@ internal sealed class ContactLink
             }
 
             var found = await LocateIfDueAsync(known, cancellationToken).ConfigureAwait(false);
-            if (found.Count > 0 && await TryDialAsync(found, cancellationToken).ConfigureAwait(false))
+            if (IsAttached || (found.Count > 0 && await TryDialAsync(found, cancellationToken).ConfigureAwait(false)))
             {
+                // Connected meanwhile (the contact dialed in while the lookup ran), or through what it found.
                 continue;
             }
 
@@ -345,6 +346,17 @@ internal sealed class ContactLink
 
             await _wake.WaitAsync(TimeSpan.FromTicks(Math.Max(wait.Ticks, TimeSpan.FromMilliseconds(50).Ticks)) + Jitter(delay / 4), cancellationToken).ConfigureAwait(false);
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _node.Options.MaxRedialDelay.Ticks));
+        }
+    }
+
+    private bool IsAttached
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current is not null;
+            }
         }
     }
 

@@ -113,30 +113,43 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
-        var bootstrap = _options.Bootstrap.Count > 0
-            ? _options.Bootstrap.ToList()
-            : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
-        var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("DHT node on UDP {EndPoint}: {Count} nodes answered the join", Host.LocalEndPoint, joined.Closest.Count);
+        var lastJoin = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                // Join, and join again while the table is empty (the network or DNS may have been down).
+                var now = _node.Options.Time.GetUtcNow();
+                if (!Joined && now - lastJoin >= TimeSpan.FromMinutes(1))
+                {
+                    lastJoin = now;
+                    await JoinAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 await PublishDueAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                _logger.LogWarning("Publishing to the DHT failed: {Reason}", ex.Message);
+                _logger.LogWarning("The DHT could not be used: {Reason}", ex.Message);
             }
 
             await _wake.WaitAsync(_options.PublishCheck, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    private async Task JoinAsync(CancellationToken cancellationToken)
+    {
+        var bootstrap = _options.Bootstrap.Count > 0
+            ? _options.Bootstrap.ToList()
+            : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
+        var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("DHT node on UDP {EndPoint}: {Count} nodes answered the join", Host.LocalEndPoint, joined.Closest.Count);
+    }
+
     private async Task PublishDueAsync(CancellationToken cancellationToken)
     {
         var endpoints = _node.OwnEndpoints(Host.Call(n => n.ObservedAddress));
-        if (endpoints.Count == 0)
+        if (endpoints.Count == 0 || !Joined)
         {
             return;
         }

@@ -138,8 +138,19 @@ internal sealed class LanBeacons : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException)
+            catch (SocketException ex)
             {
+                // A network change, say: wait a moment rather than spin on a failing socket.
+                _logger.LogDebug("LAN beacon receive failed: {Reason}", ex.SocketErrorCode);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(200), _node.Options.Time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
                 continue;
             }
 

@@ -1,0 +1,101 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureChat.Dht;
+using SecureChat.Net.Dht;
+using SecureChat.Node.Discovery;
+using Xunit.Abstractions;
+
+namespace SecureChat.Node.Tests;
+
+/// <summary>
+/// The opt-in public record (docs/discovery.md section 4), on a loopback swarm of DHT nodes: a
+/// stranger who has only the ID of a <c>--discoverable</c> node reaches it and its message
+/// arrives; a node that did not opt in cannot be found by a stranger.
+/// </summary>
+public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(20);
+    private readonly List<DhtHost> _swarm = [];
+    private readonly List<NodeHome> _homes = [];
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var host = DhtHost.Start(new IPEndPoint(IPAddress.Loopback, 0), new DhtOptions(), NullLogger.Instance);
+            _swarm.Add(host);
+            if (i > 0)
+            {
+                await host.Call(n => n.Bootstrap([_swarm[0].LocalEndPoint])).WaitAsync(TimeSpan.FromSeconds(20));
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var home in _homes)
+        {
+            await home.DisposeAsync();
+        }
+
+        foreach (var host in _swarm)
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Stranger_HasOnlyTheIdOfADiscoverableNode_ConnectsAndItsMessageArrives()
+    {
+        var alice = Home("alice", discoverable: true);
+        var stranger = Home("stranger", discoverable: false);
+        var aliceNode = alice.Start();
+        var strangerNode = stranger.Start();
+
+        // Alice has never heard of the stranger; the stranger has only her ID.
+        var contact = strangerNode.AddContact(alice.Account, "alice", null);
+        strangerNode.Send(contact, "hello, I found you by your ID");
+        await Eventually.HoldsAsync(
+            () => alice.FindContact(stranger) is { } known && alice.History(stranger).Any(m => m is { Outgoing: false, Text: "hello, I found you by your ID" }),
+            "the stranger's message reaches alice",
+            () => $"The stranger's outbox holds {stranger.Store.Messages.OutboxCount()}; DHT joined: {strangerNode.DhtJoined}.",
+            Within);
+    }
+
+    [Fact]
+    public async Task Stranger_HasOnlyTheIdOfANodeThatDidNotOptIn_CannotFindIt()
+    {
+        var alice = Home("alice", discoverable: false);
+        var stranger = Home("stranger", discoverable: false);
+        var aliceNode = alice.Start();
+        var strangerNode = stranger.Start();
+        var contact = strangerNode.AddContact(alice.Account, "alice", null);
+        strangerNode.Send(contact, "anyone there?");
+
+        // Both joined and looked for a while (lookups back off from 2 s): still nothing.
+        await Eventually.HoldsAsync(() => aliceNode.DhtJoined && strangerNode.DhtJoined, "both nodes joined the swarm", () => "not joined", Within);
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        Assert.False(strangerNode.IsOnline(contact));
+        Assert.Null(alice.FindContact(stranger));
+        Assert.Equal(1, stranger.Store.Messages.OutboxCount());
+    }
+
+    private NodeHome Home(string name, bool discoverable)
+    {
+        var options = NodeHome.FastOptions with
+        {
+            Discovery = new DiscoveryOptions
+            {
+                Dht = true,
+                DhtEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+                Bootstrap = [_swarm[0].LocalEndPoint],
+                Discoverable = discoverable,
+                Lan = false,
+                PublishCheck = TimeSpan.FromSeconds(1),
+            },
+        };
+        var home = new NodeHome(name, new TestOutputLogger(output, name), options);
+        _homes.Add(home);
+        return home;
+    }
+}
