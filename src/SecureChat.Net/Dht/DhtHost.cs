@@ -66,7 +66,7 @@ public sealed class DhtHost : IAsyncDisposable
         return new DhtHost(socket, options, id ?? NodeId.Random(), time ?? TimeProvider.System, logger);
     }
 
-    /// <summary>Resolves HOST:PORT texts to IPv4 endpoints; names that do not resolve are skipped with a log line.</summary>
+    /// <summary>Resolves HOST:PORT texts to IPv4 endpoints; names that do not resolve are skipped (with a debug log line).</summary>
     public static async Task<List<IPEndPoint>> ResolveAsync(IEnumerable<string> hostPorts, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hostPorts);
@@ -92,7 +92,7 @@ public sealed class DhtHost : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                logger.LogWarning("The DHT bootstrap node {Host} could not be resolved: {Reason}", endpoint.Host, ex.Message);
+                logger.LogDebug("The DHT bootstrap node {Host} could not be resolved: {Reason}", endpoint.Host, ex.Message);
             }
         }
 

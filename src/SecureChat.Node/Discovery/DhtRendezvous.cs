@@ -26,6 +26,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private readonly Dictionary<string, Published> _published = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Task _running;
+    private int _joinFailures;
 
     private DhtRendezvous(ChatNode node, DhtHost host, DiscoveryOptions options, ILogger logger)
     {
@@ -139,11 +140,25 @@ internal sealed class DhtRendezvous : IAsyncDisposable
 
     private async Task JoinAsync(CancellationToken cancellationToken)
     {
+        var names = _options.Bootstrap.Count > 0 ? _options.Bootstrap.Select(e => e.ToString()).ToList() : [.. DhtHost.PublicRouters];
         var bootstrap = _options.Bootstrap.Count > 0
             ? _options.Bootstrap.ToList()
             : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
         var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("DHT node on UDP {EndPoint}: {Count} nodes answered the join", Host.LocalEndPoint, joined.Closest.Count);
+        if (joined.Closest.Count > 0)
+        {
+            _logger.LogInformation("Joined the DHT on UDP {EndPoint}: {Count} nodes answered", Host.LocalEndPoint, joined.Closest.Count);
+            _joinFailures = 0;
+            return;
+        }
+
+        // Said once; then quietly retried every minute.
+        var level = _joinFailures++ == 0 ? LogLevel.Warning : LogLevel.Debug;
+        _logger.Log(
+            level,
+            "The DHT could not be joined: {Why} {Nodes}; trying again every minute (contacts with a known address or on the LAN are reached meanwhile)",
+            bootstrap.Count == 0 ? "none of the bootstrap nodes could be resolved:" : "no bootstrap node answered:",
+            string.Join(", ", names));
     }
 
     private async Task PublishDueAsync(CancellationToken cancellationToken)
