@@ -56,6 +56,9 @@ public sealed class ChatNode : IAsyncDisposable
     /// <summary>True once the DHT node has joined the network.</summary>
     public bool DhtJoined => _dht?.Joined ?? false;
 
+    /// <summary>The DHT node's state for status displays; null without the DHT.</summary>
+    public DhtStatus? Dht => _dht?.Status;
+
     /// <summary>True while LAN beacons go out and are listened for.</summary>
     public bool LanDiscovery => _lan is not null;
 

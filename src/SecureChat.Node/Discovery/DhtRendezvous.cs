@@ -42,6 +42,9 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     /// <summary>True once the DHT node has joined (its table holds nodes).</summary>
     public bool Joined => Host.Call(n => n.Routing.Count) > 0;
 
+    public DhtStatus Status => Host.Call(n => new DhtStatus(
+        Host.LocalEndPoint.Port, n.Routing.Count, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable));
+
     public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
         // A node that no one seems able to reach (behind a NAT) stops answering and only asks (BEP 43).
@@ -227,3 +230,6 @@ internal sealed class DhtRendezvous : IAsyncDisposable
 
     private sealed record Published(long Epoch, string Endpoints, DateTimeOffset At, int Accepted);
 }
+
+/// <summary>What a status display shows of the DHT node: its UDP port, the nodes in its table, whether it only asks (BEP 43), the address others see, and whether the public record is on.</summary>
+public sealed record DhtStatus(int Port, int Nodes, bool ReadOnly, string? ObservedAddress, bool Discoverable);

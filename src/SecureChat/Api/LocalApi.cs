@@ -32,6 +32,8 @@ internal static class LocalApi
             contacts = store.Contacts.All.Count,
             online = store.Contacts.All.Where(node.IsOnline).Select(c => c.Account).ToList(),
             outbox = store.Messages.OutboxCount(),
+            dht = node.Dht,
+            lan = node.LanDiscovery,
         }, Json));
 
         api.MapGet("/contacts", () => Results.Json(store.Contacts.All.Select(c => ContactView.From(c, store.Messages, node.IsOnline(c))), Json));

@@ -29,6 +29,14 @@ public sealed class DhtDiscoveryTests
         {
             var first = await a.Api.SendAsync("B", "found you by ID");
             await Poll.UntilAsync("A's message reaches B", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == first.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
+            using (var status = await a.Api.GetJsonAsync("api/status"))
+            {
+                var dht = status.RootElement.GetProperty("dht");
+                Assert.True(dht.GetProperty("nodes").GetInt32() > 0, status.RootElement.ToString());
+                Assert.False(dht.GetProperty("discoverable").GetBoolean());
+                Assert.False(status.RootElement.GetProperty("lan").GetBoolean());
+            }
+
             var reply = await b.Api.SendAsync("A", "and you too");
             await Poll.UntilAsync("B's reply reaches A", Deadline, () => a.Api.ConversationAsync("B"), all => all.Any(m => m.Id == reply.Id), _ => a.Process.Transcript);
 
