@@ -24,6 +24,13 @@ internal sealed class ContactLink
     private readonly Lock _lock = new();
     private LinkSession? _current;
     private Task _dialing = Task.CompletedTask;
+    /// <summary>
+    /// The longest wait between two lookups of an unreachable contact. A contact that comes online
+    /// looks this node up at once, so the long wait costs little time, and a node with many offline
+    /// contacts does not keep the DHT busy (1,000 of them: about one lookup a second).
+    /// </summary>
+    private static readonly TimeSpan MaxLocateDelay = TimeSpan.FromMinutes(15);
+
     private readonly List<IPEndPoint> _hints = [];
     private long _lamport = -1;
     private bool _urgent;
@@ -275,7 +282,7 @@ internal sealed class ContactLink
     /// turn; when none answers (or none is known) and the node runs a DHT, looks the contact up and
     /// dials what it finds. After a failure waits (250 ms doubling to 30 s, with jitter) or until
     /// something is queued for the contact or a hint arrives. Lookups back off on their own, from
-    /// 2 s to 2 minutes, and start again from nothing after each connection.
+    /// 2 s to 15 minutes, and start again from nothing after each connection.
     /// </summary>
     private async Task DialLoopAsync(CancellationToken cancellationToken)
     {
@@ -407,7 +414,7 @@ internal sealed class ContactLink
         var found = await _node.LocateAsync(Account, cancellationToken).ConfigureAwait(false);
         lock (_lock)
         {
-            _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, TimeSpan.FromMinutes(2).Ticks));
+            _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, MaxLocateDelay.Ticks));
             _nextLocate = _node.Options.Time.GetUtcNow() + _locateDelay;
         }
 
