@@ -85,8 +85,9 @@ public sealed class DhtStorage(DhtOptions options)
     }
 
     /// <summary>
-    /// Stores an item, applying BEP 44's rules for mutable ones: a lower sequence number than the
-    /// stored one is refused (302), and so is a compare-and-swap value that does not match (301).
+    /// Stores an item, applying BEP 44's rules for mutable ones: a sequence number lower than the
+    /// stored one, or equal to it with another value, is refused (302), and so is a compare-and-swap
+    /// value that does not match (301); the same item again only renews its lifetime.
     /// Returns 0 when stored, else the KRPC error code.
     /// </summary>
     public int Store(DhtItem item, long? compareAndSwap, DateTimeOffset now)
@@ -100,7 +101,8 @@ public sealed class DhtStorage(DhtOptions options)
                 return KrpcErrorCode.CasMismatch;
             }
 
-            if (item.Sequence < current.Sequence)
+            // BEP 44: "seq lower than (or equal to) what's already stored ... MUST reject", unless it is the same value again.
+            if (item.Sequence < current.Sequence || (item.Sequence == current.Sequence && !item.Value.AsSpan().SequenceEqual(current.Value)))
             {
                 return KrpcErrorCode.SequenceTooLow;
             }

@@ -472,6 +472,34 @@ public sealed class NodeHostileTests
     }
 
     [Fact]
+    public void Put_SameSequenceOtherValue_Answers302AndKeepsTheStoredItem()
+    {
+        // BEP 44: a put whose seq is lower than or equal to the stored one MUST be refused (unless it is the same value).
+        var node = new NodeUnderTest();
+        var seed = RandomNumberGenerator.GetBytes(32);
+        var first = DhtItem.Sign(seed, "5:first"u8.ToArray(), [], 5);
+        node.Respond("put", Put(first, node.TokenFor(Alice)), Alice);
+
+        node.Refuses("put", Put(DhtItem.Sign(seed, "5:other"u8.ToArray(), [], 5), node.TokenFor(Mallory)), Mallory, KrpcErrorCode.SequenceTooLow);
+
+        Assert.Equal(first.Value, node.Node.Storage.Item(first.Target, node.Time.GetUtcNow())!.Value);
+    }
+
+    [Fact]
+    public void Put_SameSequenceSameValue_IsAcceptedAndRefreshesTheLifetime()
+    {
+        var node = new NodeUnderTest();
+        var item = DhtItem.Sign(RandomNumberGenerator.GetBytes(32), "5:first"u8.ToArray(), [], 5);
+        node.Respond("put", Put(item, node.TokenFor(Alice)), Alice);
+        node.Advance(TimeSpan.FromMinutes(90));
+
+        node.Respond("put", Put(item, node.TokenFor(Alice)), Alice);
+        node.Advance(TimeSpan.FromMinutes(90));
+
+        Assert.NotNull(node.Node.Storage.Item(item.Target, node.Time.GetUtcNow()));
+    }
+
+    [Fact]
     public void Put_HigherSequence_Replaces()
     {
         var node = new NodeUnderTest();
