@@ -40,13 +40,16 @@ public sealed partial class DhtNode
 {
     public const int MaxTokenSize = 64;
 
+    /// <summary>The most recent voters whose word on this node's address (BEP 42) counts.</summary>
+    public const int MaxAddressVoters = 32;
+
     private readonly Action<byte[], IPEndPoint> _send;
     private readonly TimeProvider _time;
     private readonly Dictionary<uint, PendingQuery> _pending = [];
     private readonly List<(Lookup Lookup, DateTimeOffset Deadline)> _lookups = [];
     private readonly TokenIssuer _tokens = new();
     private readonly RateLimiter _limiter;
-    private readonly Dictionary<IPEndPoint, HashSet<IPAddress>> _addressVotes = [];
+    private readonly List<(IPAddress Voter, IPEndPoint Observed)> _addressVotes = [];
     private List<IPEndPoint> _bootstrap = [];
     private DateTimeOffset _lastBootstrap = DateTimeOffset.MinValue;
     private DateTimeOffset _lastMaintenance = DateTimeOffset.MinValue;
@@ -79,9 +82,19 @@ public sealed partial class DhtNode
 
     public DhtCounters Counters { get; } = new();
 
-    /// <summary>The address most nodes say they see this node at (BEP 42's "ip"), once two nodes at different addresses agree.</summary>
+    /// <summary>
+    /// The address most nodes say they see this node at (BEP 42's "ip"), once two nodes at different
+    /// addresses agree. Only the latest word of the most recent <see cref="MaxAddressVoters"/>
+    /// voters counts, so that the address follows the node when it moves.
+    /// </summary>
     public IPEndPoint? ObservedAddress =>
-        _addressVotes.Count > 0 && _addressVotes.MaxBy(v => v.Value.Count) is { Value.Count: >= 2 } best ? best.Key : null;
+        _addressVotes.GroupBy(v => v.Observed)
+            .Select(g => (Address: g.Key, Votes: g.Count(), Latest: _addressVotes.FindLastIndex(v => v.Observed.Equals(g.Key))))
+            .Where(g => g.Votes >= 2)
+            .OrderByDescending(g => g.Votes)
+            .ThenByDescending(g => g.Latest)
+            .Select(g => g.Address)
+            .FirstOrDefault();
 
     /// <summary>True while the node only asks (BEP 43): by <see cref="DhtOptions.ReadOnly"/>, or because no one seems able to reach it.</summary>
     public bool ReadOnly { get; private set; }
@@ -418,24 +431,16 @@ public sealed partial class DhtNode
         return DhtItem.TryMutable(v.Raw.ToArray(), k, salt, seq, sig);
     }
 
-    /// <summary>Counts one vote per responding address for the address it says it sees this node at.</summary>
+    /// <summary>Records what a responding address says it sees this node at: one vote per voter, its latest, among the most recent voters.</summary>
     private void Vote(IPEndPoint observed, IPAddress voter)
     {
-        if (!_addressVotes.TryGetValue(observed, out var voters))
+        _addressVotes.RemoveAll(v => v.Voter.Equals(voter));
+        if (_addressVotes.Count >= MaxAddressVoters)
         {
-            if (_addressVotes.Count >= 16)
-            {
-                _addressVotes.Remove(_addressVotes.MinBy(v => v.Value.Count).Key);
-            }
-
-            voters = [];
-            _addressVotes[observed] = voters;
+            _addressVotes.RemoveAt(0);
         }
 
-        if (voters.Count < 64)
-        {
-            voters.Add(voter);
-        }
+        _addressVotes.Add((voter, observed));
     }
 
     /// <summary>BEP 43 when unreachable (<see cref="DhtOptions.UnreachableAfter"/>): go read-only after a long silence, and probe again now and then.</summary>

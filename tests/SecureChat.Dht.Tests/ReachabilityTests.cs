@@ -74,6 +74,31 @@ public sealed class ReachabilityTests
         Assert.Equal(claimed, test.Node.ObservedAddress);
     }
 
+    [Fact]
+    public void ObservedAddress_NodeMovesAfterManyVotes_FollowsTheNewAddress()
+    {
+        // A long-running node whose public address changes (a new DHCP lease, a laptop on another network).
+        var test = new NodeUnderTest();
+        var before = new IPEndPoint(IPAddress.Parse("203.0.113.9"), 6881);
+        var after = new IPEndPoint(IPAddress.Parse("198.51.100.20"), 6881);
+        for (var i = 1; i <= 100; i++)
+        {
+            var voter = NodeUnderTest.Address(i);
+            RespondToLastQuery(test, voter, before, () => test.Node.Ping(voter));
+        }
+
+        Assert.Equal(before, test.Node.ObservedAddress);
+
+        // The same nodes, asked again, now see it at the new address.
+        for (var i = 1; i <= 100; i++)
+        {
+            var voter = NodeUnderTest.Address(i);
+            RespondToLastQuery(test, voter, after, () => test.Node.Ping(voter));
+        }
+
+        Assert.Equal(after, test.Node.ObservedAddress);
+    }
+
     /// <summary>Puts one node in the table: the node pings it and it answers.</summary>
     private static void Join(NodeUnderTest test) =>
         RespondToLastQuery(test, NodeUnderTest.Address(1), null, () => test.Node.Ping(NodeUnderTest.Address(1)));
