@@ -104,7 +104,15 @@ internal sealed class Lookup
         _candidates.Insert(index < 0 ? ~index : index, candidate);
         if (_candidates.Count > _options.LookupCandidates)
         {
-            var dropped = _candidates.FindLastIndex(c => c.State == CandidateState.New);
+            // A node that failed counts for nothing any more (and _seen keeps it out): it goes first,
+            // else the farthest not yet asked. Else dead nodes would fill the list and shut out the
+            // closer nodes learned later.
+            var dropped = _candidates.FindLastIndex(c => c.State == CandidateState.Failed);
+            if (dropped < 0)
+            {
+                dropped = _candidates.FindLastIndex(c => c.State == CandidateState.New);
+            }
+
             if (dropped >= 0)
             {
                 _candidates.RemoveAt(dropped);

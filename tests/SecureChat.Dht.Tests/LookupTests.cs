@@ -207,6 +207,61 @@ public sealed class LookupTests
         Assert.Null(found.Item);
     }
 
+    [Fact]
+    public async Task Lookup_CandidatesFullOfDeadNodes_StillQueriesACloserNodeLearnedLater()
+    {
+        // Two seeds name 7 dead nodes each (the candidate list is then full); the farthest of them
+        // answers, late, with the node closest to the target. Dead nodes must not crowd it out.
+        var test = new NodeUnderTest(new DhtOptions { LookupCandidates = 16 });
+        var target = test.Node.Id;
+        var seeds = new[] { NodeUnderTest.Address(1), NodeUnderTest.Address(2) };
+        var dead = Enumerable.Range(0, 14).Select(i => new NodeContact(target.RandomWithPrefix(20 + i), NodeUnderTest.Address(100 + i))).ToList();
+        var farthest = dead[0];
+        var closest = new NodeContact(target.RandomWithPrefix(100), NodeUnderTest.Address(200));
+        var asked = new HashSet<IPEndPoint>();
+        var read = 0;
+        var lookup = test.Node.Bootstrap(seeds);
+        for (var step = 0; step < 400 && !lookup.IsCompleted; step++)
+        {
+            // Answering a query may make the node send others at once: read until it has sent nothing new.
+            while (read < test.Sent.Count)
+            {
+                var since = read;
+                read = test.Sent.Count;
+                foreach (var (query, to) in test.QueriesSent(since).Where(q => q.Query.Method == "find_node"))
+                {
+                    asked.Add(to);
+                    if (Array.IndexOf(seeds, to) is var seed and >= 0)
+                    {
+                        AnswerQuery(test, query, to, NodeId.Random(), dead.Where((_, i) => i % 2 == seed));
+                    }
+                    else if (to.Equals(farthest.EndPoint))
+                    {
+                        AnswerQuery(test, query, to, farthest.Id, [closest]);
+                    }
+                    else if (to.Equals(closest.EndPoint))
+                    {
+                        AnswerQuery(test, query, to, closest.Id, []);
+                    }
+                }
+            }
+
+            test.Advance(TimeSpan.FromMilliseconds(100));
+            test.Node.Tick();
+        }
+
+        Assert.True(lookup.IsCompleted);
+        Assert.Contains(farthest.EndPoint, asked);
+        Assert.Contains(closest.EndPoint, asked);
+        Assert.Equal(closest.Id, (await lookup).Closest[0].Contact.Id);
+    }
+
+    private static void AnswerQuery(NodeUnderTest test, KrpcMessage query, IPEndPoint from, NodeId id, IEnumerable<NodeContact> nodes)
+    {
+        var body = new BDictionary().Set("id", id.ToArray()).Set("nodes", Compact.EncodeNodes(nodes, System.Net.Sockets.AddressFamily.InterNetwork));
+        test.Node.Receive(new BDictionary().Set("t", query.TransactionId).Set("y", "r").Set("r", body).Encode(), from);
+    }
+
     private static (SimulatedNetwork Network, List<DhtNode> Nodes) Swarm(int seed)
     {
         var network = new SimulatedNetwork(seed);
