@@ -429,11 +429,12 @@ internal sealed class ContactLink
         {
             try
             {
-                // An address from a beacon or a lookup must lead to this very account; a stored one is judged by its pin.
+                // An address from a beacon or a lookup must lead to this very account, on its pinned device; a stored one is judged by its pin.
                 var contact = Contact;
                 var knownKey = contact.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
+                var verify = hinted ? PeerTrust.ForDiscovered(_node.Store.Contacts, endpoint, Account) : PeerTrust.ForDial(_node.Store.Contacts, endpoint, null);
                 var connection = await ChannelDialer.ConnectAsync(
-                    endpoint, _node.Identity, knownKey, PeerTrust.ForDial(_node.Store.Contacts, endpoint, hinted ? Account : null), _node.Options.Channel, cancellationToken).ConfigureAwait(false);
+                    endpoint, _node.Identity, knownKey, verify, _node.Options.Channel, cancellationToken).ConfigureAwait(false);
                 var pinned = _node.PinPeer(connection, endpoint.ToString());
                 await AttachAsync(connection, pinned).ConfigureAwait(false);
                 return true;

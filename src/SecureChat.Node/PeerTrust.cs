@@ -15,6 +15,17 @@ public static class PeerTrust
     public static PeerVerifier ForDial(ContactBook contacts, PeerEndpoint endpoint, AccountId? expected) =>
         payload => Judge(contacts.Check(payload.Certificate, endpoint.ToString(), expected), payload, endpoint.ToString());
 
+    /// <summary>
+    /// A verifier for an address discovery suggested (a LAN beacon, a DHT record): only
+    /// <paramref name="account"/> is accepted there, and its device key is held to the pin as for
+    /// a connection it makes itself. Unlike an ID the person typed, a hint is no one's word that a
+    /// new device is the contact's, and the address itself is no pin.
+    /// </summary>
+    public static PeerVerifier ForDiscovered(ContactBook contacts, PeerEndpoint endpoint, AccountId account) =>
+        payload => payload.Certificate.Account.Equals(account)
+            ? Judge(contacts.Check(payload.Certificate, null, null), payload, endpoint.ToString())
+            : Judge(new PinCheck(PinVerdict.NotTheExpectedAccount, contacts.Find(account)), payload, endpoint.ToString());
+
     /// <summary>A verifier for connections this node accepts.</summary>
     public static PeerVerifier ForInbound(ContactBook contacts) =>
         payload => Judge(contacts.Check(payload.Certificate, null, null), payload, null);

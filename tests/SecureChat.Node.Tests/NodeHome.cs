@@ -37,10 +37,16 @@ internal sealed class NodeHome : IAsyncDisposable
     private ChatNode? _node;
 
     public NodeHome(string displayName, ILogger logger, NodeOptions? options = null)
+        : this(LocalIdentity.Create(displayName, CreatedAt), logger, options)
+    {
+    }
+
+    /// <summary>A node with a given identity (another device of an existing account, say); the home disposes it.</summary>
+    public NodeHome(LocalIdentity identity, ILogger logger, NodeOptions? options = null)
     {
         _logger = logger;
         _options = options ?? FastOptions;
-        Identity = LocalIdentity.Create(displayName, CreatedAt);
+        Identity = identity;
         Path = System.IO.Path.Combine(_parent.FullName, "home");
         Store = OpenStore();
     }
