@@ -240,7 +240,8 @@ public sealed partial class DhtNode
         }
         else if (pending.ExpectedId is { } id)
         {
-            Routing.Failed(id);
+            // An error reply (a refused put, say) still shows the node is alive.
+            Routing.Responded(new NodeContact(id, from), Now);
         }
 
         pending.Answered(message);

@@ -160,14 +160,28 @@ public sealed class DhtHost : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize or SocketError.HostUnreachable or SocketError.NetworkUnreachable)
-            {
-                // An ICMP error for an earlier datagram, or an oversized one: nothing to read.
-                continue;
-            }
             catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
             {
                 return;
+            }
+            catch (SocketException ex)
+            {
+                // An ICMP error for an earlier datagram, an oversized one, a network change: nothing to
+                // read now. A short pause keeps a socket that keeps failing from spinning.
+                _logger.LogDebug("DHT receive failed: {Reason}", ex.SocketErrorCode);
+                if (ex.SocketErrorCode is not (SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize))
+                {
+                    try
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+
+                continue;
             }
 
             var from = (IPEndPoint)received.RemoteEndPoint;

@@ -178,25 +178,16 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         var list = new EndpointList(now, endpoints);
         var identity = _node.Identity;
         var due = _node.Store.Contacts.All.Where(c => IsDue(c.Account, epoch, key, now)).ToList();
-        foreach (var contact in due)
+
+        // A few contacts at a time: a round for a thousand contacts must end well within the records' lifetime.
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (contact, token) =>
         {
-            using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact.AccountId);
-            if (pair is null)
+            var stored = await PublishForAsync(contact.AccountId, list, now, epoch, token).ConfigureAwait(false);
+            lock (_published)
             {
-                continue;
+                Record(contact.Account, stored, epoch, key, now);
             }
-
-            var stored = 0;
-            foreach (var e in EpochsToPublish(now, epoch))
-            {
-                using var keys = RendezvousKeys.Derive(pair.Span, e, identity.Account, contact.AccountId);
-                var item = DhtItem.Sign(keys.SigningSeed, new BString(keys.Seal(list)).Encode(), keys.Salt, now.ToUnixTimeSeconds());
-                var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
-                stored = Math.Max(stored, result.Accepted);
-            }
-
-            Record(contact.Account, stored, epoch, key, now);
-        }
+        }).ConfigureAwait(false);
 
         if (_options.Discoverable && IsDue(string.Empty, epoch, key, now))
         {
@@ -204,6 +195,28 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
             Record(string.Empty, result.Accepted, epoch, key, now);
         }
+    }
+
+    /// <summary>Puts this node's record for one contact (today's, and tomorrow's near midnight); the most nodes that took one.</summary>
+    private async Task<int> PublishForAsync(AccountId contact, EndpointList list, DateTimeOffset now, long epoch, CancellationToken cancellationToken)
+    {
+        var identity = _node.Identity;
+        using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact);
+        if (pair is null)
+        {
+            return 0;
+        }
+
+        var stored = 0;
+        foreach (var e in EpochsToPublish(now, epoch))
+        {
+            using var keys = RendezvousKeys.Derive(pair.Span, e, identity.Account, contact);
+            var item = DhtItem.Sign(keys.SigningSeed, new BString(keys.Seal(list)).Encode(), keys.Salt, keys.SequenceAt(now));
+            var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            stored = Math.Max(stored, result.Accepted);
+        }
+
+        return stored;
     }
 
     /// <summary>Today's epoch, and tomorrow's too in the last hour of the day, so a contact whose clock runs ahead still finds it.</summary>

@@ -33,6 +33,7 @@ public sealed class RendezvousKeys : IDisposable
         _signingSeed = new SecretBytes(okm.AsSpan(0, 32));
         Salt = okm.AsSpan(32, SaltSize).ToArray();
         _sealingKey = new SecretBytes(okm.AsSpan(32 + SaltSize, SecretBox.KeySize));
+        SequenceOffset = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(okm.AsSpan(32 + SaltSize + SecretBox.KeySize)) & 0x3fffffff;
         PublicKey = new byte[Ed25519.PublicKeySize];
         Ed25519.DerivePublicKey(_signingSeed.Span, PublicKey);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(okm);
@@ -45,6 +46,16 @@ public sealed class RendezvousKeys : IDisposable
 
     public byte[] Salt { get; }
 
+    /// <summary>
+    /// Added to the publish time to make the record's BEP 44 sequence number, so that records put
+    /// in the same second (other contacts, the next day's) do not share a <c>seq</c> that would link
+    /// them: 30 bits from the same expansion, fixed for the record, so its <c>seq</c> still only grows.
+    /// </summary>
+    public long SequenceOffset { get; }
+
+    /// <summary>The BEP 44 sequence number of the record published at <paramref name="time"/>.</summary>
+    public long SequenceAt(DateTimeOffset time) => time.ToUnixTimeSeconds() + SequenceOffset;
+
     public ReadOnlySpan<byte> SigningSeed => _signingSeed.Span;
 
     public static long EpochOf(DateTimeOffset time) => time.ToUnixTimeSeconds() / (long)EpochLength.TotalSeconds;
@@ -54,7 +65,7 @@ public sealed class RendezvousKeys : IDisposable
     {
         Span<byte> context = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(context, epoch);
-        return new RendezvousKeys(epoch, PairSecret.Expand(pairSecret, Label, context, publisher, reader, 32 + SaltSize + SecretBox.KeySize));
+        return new RendezvousKeys(epoch, PairSecret.Expand(pairSecret, Label, context, publisher, reader, 32 + SaltSize + SecretBox.KeySize + 4));
     }
 
     /// <summary>Seals an endpoint list, padded to a fixed size, bound to this epoch's key and salt.</summary>

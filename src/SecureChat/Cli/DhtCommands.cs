@@ -141,10 +141,18 @@ internal sealed class DhtCommands(IReadOnlyList<string> bootstrap, int port, int
                 return new SecretBytes(bytes);
             }
 
-            var text = Encoding.ASCII.GetString(bytes).Trim();
-            if (text.Length == Ed25519.PrivateKeySize * 2 && text.All(Uri.IsHexDigit))
+            // The hex form is decoded from the bytes themselves: the seed never passes through a string.
+            var hex = bytes.AsSpan().Trim(" \t\r\n"u8);
+            if (hex.Length == Ed25519.PrivateKeySize * 2)
             {
-                return SecretBytes.Adopt(Convert.FromHexString(text));
+                var seed = new byte[Ed25519.PrivateKeySize];
+                var status = Convert.FromHexString(hex, seed, out _, out var written);
+                if (status == System.Buffers.OperationStatus.Done && written == seed.Length)
+                {
+                    return SecretBytes.Adopt(seed);
+                }
+
+                Array.Clear(seed);
             }
 
             throw new UsageException($"The key file '{path}' must hold an Ed25519 seed: 32 raw bytes or 64 hexadecimal characters ({bytes.Length} bytes found).");
@@ -164,19 +172,27 @@ internal sealed class DhtCommands(IReadOnlyList<string> bootstrap, int port, int
         }
 
         var host = DhtHost.Start(new IPEndPoint(IPAddress.Any, port), new DhtOptions { ReadOnly = true }, logger);
-        if (join)
+        if (!join)
+        {
+            return host;
+        }
+
+        try
         {
             var joined = await WithTimeout(host.Call(node => node.Bootstrap(nodes)), cancellationToken);
             if (joined.Closest.Count == 0)
             {
-                await host.DisposeAsync();
                 throw new NetworkException(NetworkError.Unreachable, $"No DHT node answered (asked {string.Join(", ", nodes)}).");
             }
 
             logger.LogInformation("Joined the DHT: {Count} nodes answered", joined.Closest.Count);
+            return host;
         }
-
-        return host;
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
     }
 
     private async Task<T> WithTimeout<T>(Task<T> task, CancellationToken cancellationToken)
