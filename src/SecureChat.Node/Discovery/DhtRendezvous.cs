@@ -26,10 +26,13 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private readonly Dictionary<string, Published> _published = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly Task _running;
+    private readonly List<IPEndPoint> _savedNodes;
     private int _joinFailures;
+    private DateTimeOffset _lastSave = DateTimeOffset.MinValue;
 
-    private DhtRendezvous(ChatNode node, DhtHost host, DiscoveryOptions options, ILogger logger)
+    private DhtRendezvous(ChatNode node, DhtHost host, DiscoveryOptions options, ILogger logger, List<IPEndPoint> savedNodes)
     {
+        _savedNodes = savedNodes;
         _node = node;
         Host = host;
         _options = options;
@@ -43,13 +46,15 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     public bool Joined => Host.Call(n => n.Routing.Count) > 0;
 
     public DhtStatus Status => Host.Call(n => new DhtStatus(
-        Host.LocalEndPoint.Port, n.Routing.Count, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable));
+        n.Id.ToString(), Host.LocalEndPoint.Port, n.Routing.Count, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable));
 
     public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
         // A node that no one seems able to reach (behind a NAT) stops answering and only asks (BEP 43).
-        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time);
-        return new DhtRendezvous(node, host, options, logger);
+        // The saved ID and nodes (dht.json) let a restarted node keep its place and rejoin without the routers.
+        var saved = options.DhtStateFile is { } file ? DhtState.Read(file) : null;
+        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time, saved?.ParseId());
+        return new DhtRendezvous(node, host, options, logger, saved?.ParseNodes() ?? []);
     }
 
     /// <summary>Something changed (a contact was added, the address moved): publish without waiting for the next check.</summary>
@@ -109,6 +114,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             // Stopped.
         }
 
+        SaveState();
         await Host.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
@@ -131,6 +137,11 @@ internal sealed class DhtRendezvous : IAsyncDisposable
                 }
 
                 await PublishDueAsync(cancellationToken).ConfigureAwait(false);
+                if (now - _lastSave >= TimeSpan.FromMinutes(10) && Joined)
+                {
+                    _lastSave = now;
+                    SaveState();
+                }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -147,6 +158,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         var bootstrap = _options.Bootstrap.Count > 0
             ? _options.Bootstrap.ToList()
             : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
+        bootstrap = [.. _savedNodes.Concat(bootstrap).Distinct()];
         var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (joined.Closest.Count > 0)
         {
@@ -160,7 +172,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         _logger.Log(
             level,
             "The DHT could not be joined: {Why} {Nodes}; trying again every minute (contacts with a known address or on the LAN are reached meanwhile)",
-            bootstrap.Count == 0 ? "none of the bootstrap nodes could be resolved:" : "no bootstrap node answered:",
+            bootstrap.Count == 0 ? "none of the bootstrap nodes could be resolved:" : $"no bootstrap node answered ({_savedNodes.Count} saved nodes tried too):",
             string.Join(", ", names));
     }
 
@@ -194,6 +206,24 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             var item = DhtItem.Sign(identity.AccountPrivateKey, new BString(list.Encode()).Encode(), PublicSalt, now.ToUnixTimeSeconds());
             var result = await Host.Call(n => n.Put(item)).WaitAsync(cancellationToken).ConfigureAwait(false);
             Record(string.Empty, result.Accepted, epoch, key, now);
+        }
+    }
+
+    /// <summary>Writes dht.json; a failure to write only costs the next start a slower join.</summary>
+    private void SaveState()
+    {
+        if (_options.DhtStateFile is not { } file || !Joined)
+        {
+            return;
+        }
+
+        try
+        {
+            Host.Call(DhtState.Of).Write(file);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogDebug("The DHT state could not be saved: {Reason}", ex.Message);
         }
     }
 
@@ -244,5 +274,5 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private sealed record Published(long Epoch, string Endpoints, DateTimeOffset At, int Accepted);
 }
 
-/// <summary>What a status display shows of the DHT node: its UDP port, the nodes in its table, whether it only asks (BEP 43), the address others see, and whether the public record is on.</summary>
-public sealed record DhtStatus(int Port, int Nodes, bool ReadOnly, string? ObservedAddress, bool Discoverable);
+/// <summary>What a status display shows of the DHT node: its ID, its UDP port, the nodes in its table, whether it only asks (BEP 43), the address others see, and whether the public record is on.</summary>
+public sealed record DhtStatus(string Id, int Port, int Nodes, bool ReadOnly, string? ObservedAddress, bool Discoverable);

@@ -28,6 +28,10 @@ internal static class RunCommand
     {
         var (listenHost, listenPort) = ParseListen(listen);
         var discoveryOptions = await DiscoveryOf(discovery, loggers.CreateLogger("securechat.dht"), cancellationToken);
+        if (discoveryOptions is not null)
+        {
+            discoveryOptions = discoveryOptions with { DhtStateFile = Path.Combine(directory, "dht.json") };
+        }
         if (apiPort is < 0 or > 65535)
         {
             throw new UsageException($"{apiPort} is not a valid port for --api-port: use 1 to 65535, or 0 for any free port.");

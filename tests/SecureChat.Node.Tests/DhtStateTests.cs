@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using SecureChat.Dht;
+using SecureChat.Net.Dht;
+using SecureChat.Node.Discovery;
+using Xunit.Abstractions;
+
+namespace SecureChat.Node.Tests;
+
+/// <summary>
+/// dht.json: a node saves its DHT ID and the nodes it knew, and after a restart keeps the ID and
+/// rejoins through those nodes even when none of its bootstrap nodes answers; a damaged file is
+/// ignored.
+/// </summary>
+public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Within = TimeSpan.FromSeconds(15);
+    private readonly List<DhtHost> _swarm = [];
+    private readonly string _directory = Directory.CreateTempSubdirectory("securechat-dht-state-").FullName;
+
+    private string StateFile => Path.Combine(_directory, "dht.json");
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 6; i++)
+        {
+            var host = DhtHost.Start(new IPEndPoint(IPAddress.Loopback, 0), new DhtOptions(), NullLogger.Instance);
+            _swarm.Add(host);
+            if (i > 0)
+            {
+                await host.Call(n => n.Bootstrap([_swarm[0].LocalEndPoint])).WaitAsync(Within);
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _swarm)
+        {
+            await host.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Restart_BootstrapNodesSilent_KeepsItsIdAndRejoinsThroughSavedNodes()
+    {
+        string firstId;
+        await using (var home = Home("first", [_swarm[0].LocalEndPoint]))
+        {
+            var node = home.Start();
+            await Eventually.HoldsAsync(() => node.DhtJoined, "joined the swarm", () => "not joined", Within);
+            firstId = node.Dht!.Id;
+        }
+
+        var saved = File.ReadAllText(StateFile);
+        Assert.Contains(firstId, saved, StringComparison.Ordinal);
+
+        // The only bootstrap node given now is a port where no one answers.
+        await using var again = Home("again", [new IPEndPoint(IPAddress.Loopback, SilentUdpPort())]);
+        var restarted = again.Start();
+        await Eventually.HoldsAsync(() => restarted.DhtJoined, "rejoined through the saved nodes", () => $"dht.json: {saved}", Within);
+        Assert.Equal(firstId, restarted.Dht!.Id);
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{\"id\":\"zz\",\"nodes\":[\"nonsense\",\"1.2.3.4:0\"]}")]
+    public async Task Start_DamagedStateFile_IsIgnored(string contents)
+    {
+        await File.WriteAllTextAsync(StateFile, contents);
+        await using var home = Home("damaged", [_swarm[0].LocalEndPoint]);
+        var node = home.Start();
+        await Eventually.HoldsAsync(() => node.DhtJoined, "joined through the bootstrap node", () => "not joined", Within);
+        Assert.Matches("^[0-9a-f]{40}$", node.Dht!.Id);
+    }
+
+    private NodeHome Home(string name, IReadOnlyList<IPEndPoint> bootstrap) =>
+        new(name, new TestOutputLogger(output, name), NodeHome.FastOptions with
+        {
+            Discovery = new DiscoveryOptions
+            {
+                Dht = true,
+                DhtEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+                Bootstrap = bootstrap,
+                Lan = false,
+                DhtStateFile = StateFile,
+            },
+        });
+
+    /// <summary>A UDP port that was free a moment ago: nothing answers there.</summary>
+    private static int SilentUdpPort()
+    {
+        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.LocalEndPoint!).Port;
+    }
+}
