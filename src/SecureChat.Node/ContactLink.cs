@@ -31,10 +31,14 @@ internal sealed class ContactLink
     /// </summary>
     private static readonly TimeSpan MaxLocateDelay = TimeSpan.FromMinutes(15);
 
+    /// <summary>A message queued for an unreachable contact brings its next lookup forward to this long after the last one.</summary>
+    private static readonly TimeSpan MinLocateAfterKick = TimeSpan.FromSeconds(10);
+
     private readonly List<IPEndPoint> _hints = [];
     private long _lamport = -1;
     private bool _urgent;
     private DateTimeOffset _nextLocate = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastLocate = DateTimeOffset.MinValue;
     private TimeSpan _locateDelay = TimeSpan.Zero;
 
     public ContactLink(ChatNode node, Contact contact, ILogger logger, CancellationToken nodeStopping)
@@ -90,6 +94,13 @@ internal sealed class ContactLink
         {
             current = _current;
             _urgent = true;
+
+            // Something to send: look the contact up again soon, however far the lookups had backed off.
+            var soon = _lastLocate + MinLocateAfterKick;
+            if (_nextLocate > soon)
+            {
+                _nextLocate = soon;
+            }
         }
 
         current?.Kick();
@@ -415,7 +426,8 @@ internal sealed class ContactLink
         lock (_lock)
         {
             _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, MaxLocateDelay.Ticks));
-            _nextLocate = _node.Options.Time.GetUtcNow() + _locateDelay;
+            _lastLocate = _node.Options.Time.GetUtcNow();
+            _nextLocate = _lastLocate + _locateDelay;
         }
 
         return [.. found
