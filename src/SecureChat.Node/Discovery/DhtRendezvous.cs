@@ -19,12 +19,16 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     /// <summary>The BEP 44 salt of the public record, signed by the account key itself.</summary>
     public static readonly byte[] PublicSalt = "securechat reach-me v1"u8.ToArray();
 
+    /// <summary>Contact lookups in flight at once: each keeps up to four queries out, far below the DHT node's 512.</summary>
+    private const int MaxConcurrentLookups = 16;
+
     private readonly ChatNode _node;
     private readonly DiscoveryOptions _options;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, Published> _published = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly SemaphoreSlim _locating = new(MaxConcurrentLookups, MaxConcurrentLookups);
     private readonly Task _running;
     private readonly List<IPEndPoint> _savedNodes;
     private int _joinFailures;
@@ -73,6 +77,21 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     /// <summary>The endpoints a contact published for this node (its rendezvous record for today, else yesterday's), else in its public record.</summary>
     public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
     {
+        // A node with many contacts starts many lookups at once; a few at a time keeps them within
+        // the DHT node's limit on queries in flight, where the rest would end empty.
+        await _locating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await LocateOneAsync(contact, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _locating.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<IPEndPoint>> LocateOneAsync(AccountId contact, CancellationToken cancellationToken)
+    {
         var identity = _node.Identity;
         using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact);
         if (pair is null)
@@ -118,6 +137,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         await Host.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
         _wake.Dispose();
+        _locating.Dispose();
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
