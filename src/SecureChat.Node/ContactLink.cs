@@ -19,7 +19,7 @@ internal sealed class ContactLink
     private readonly ChatNode _node;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _attach = new(1, 1);
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly CancellationTokenSource _stop;
     private readonly Lock _lock = new();
     private LinkSession? _current;
@@ -276,17 +276,7 @@ internal sealed class ContactLink
         }
     }
 
-    private void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    private void Wake() => _wake.Set();
 
     /// <summary>
     /// While there is no connection, dials the contact's known endpoints and any hinted ones in

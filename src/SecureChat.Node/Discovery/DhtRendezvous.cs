@@ -27,7 +27,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<string, Published> _published = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly SemaphoreSlim _locating = new(MaxConcurrentLookups, MaxConcurrentLookups);
     private readonly Task _running;
     private readonly List<IPEndPoint> _savedNodes;
@@ -62,17 +62,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     }
 
     /// <summary>Something changed (a contact was added, the address moved): publish without waiting for the next check.</summary>
-    public void Kick()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    public void Kick() => _wake.Set();
 
     /// <summary>The endpoints a contact published for this node (its rendezvous record for today, else yesterday's), else in its public record.</summary>
     public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)

@@ -22,7 +22,7 @@ internal sealed class LanBeacons : IAsyncDisposable
     private readonly Socket _socket;
     private readonly IPEndPoint _group;
     private readonly CancellationTokenSource _stop = new();
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly Task _sending;
     private readonly Task _receiving;
     private Keys _keys = new([], [], [], []);
@@ -67,17 +67,7 @@ internal sealed class LanBeacons : IAsyncDisposable
     }
 
     /// <summary>Send beacons now (a contact was added, the port changed).</summary>
-    public void Kick()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    public void Kick() => _wake.Set();
 
     public async ValueTask DisposeAsync()
     {
