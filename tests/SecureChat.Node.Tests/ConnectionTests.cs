@@ -11,35 +11,30 @@ namespace SecureChat.Node.Tests;
 /// stranger dialing in becomes a contact, two nodes dialing each other at once settle on the same
 /// connection, and a node stops promptly.
 /// </summary>
-public sealed class ConnectionTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(output)
 {
-    private readonly NodeHome _alice = new("alice", new TestOutputLogger(output, "alice"));
-    private readonly NodeHome _bob = new("bob", new TestOutputLogger(output, "bob"));
     private readonly NodeHome _carol = new("carol", new TestOutputLogger(output, "carol"));
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
-        await _alice.DisposeAsync();
-        await _bob.DisposeAsync();
+        await base.DisposeAsync();
         await _carol.DisposeAsync();
     }
 
     [Fact]
     public async Task ConnectAsync_StrangerDialsIn_PinnedAsNewContactAndItsMessagesArrive()
     {
-        var aliceNode = _alice.Start();
+        var aliceNode = Alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         var carolNode = _carol.Start();
         using var timeout = new CancellationTokenSource(Eventually.Deadline);
 
-        var alice = await carolNode.ConnectAsync(new PeerEndpoint("127.0.0.1", _alice.Port), null, timeout.Token);
-        Assert.Equal(_alice.Account.Text, alice.Account);
+        var alice = await carolNode.ConnectAsync(new PeerEndpoint("127.0.0.1", Alice.Port), null, timeout.Token);
+        Assert.Equal(Alice.Account.Text, alice.Account);
         var met = await aliceTrail.WaitForAsync<ContactChanged>(e => e.Contact.Account == _carol.Account.Text, "carol as a contact");
         Assert.True(met.IsNew);
         Assert.Equal("carol", met.Contact.DisplayName);
-        Assert.Equal(_carol.Identity.Certificate.Encoded.ToArray(), _alice.ContactOf(_carol).DecodeCertificate()?.Encoded.ToArray());
+        Assert.Equal(_carol.Identity.Certificate.Encoded.ToArray(), Alice.ContactOf(_carol).DecodeCertificate()?.Encoded.ToArray());
 
         string[] texts = ["hi, we have not met", "I got your address from bob"];
         foreach (var text in texts)
@@ -48,13 +43,13 @@ public sealed class ConnectionTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's texts delivered");
-        Assert.Equal(texts, _alice.History(_carol).Select(m => m.Text));
-        Assert.All(_alice.History(_carol), m => Assert.Equal(MessageState.Received, m.State));
+        Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
+        Assert.All(Alice.History(_carol), m => Assert.Equal(MessageState.Received, m.State));
 
         // Alice can answer on the connection the stranger opened.
-        aliceNode.Send(_alice.ContactOf(_carol), "welcome");
-        await Eventually.HoldsAsync(() => _alice.Store.Messages.OutboxCount() == 0, "alice's answer delivered");
-        Assert.Equal([.. texts, "welcome"], _carol.History(_alice).Select(m => m.Text));
+        aliceNode.Send(Alice.ContactOf(_carol), "welcome");
+        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "alice's answer delivered");
+        Assert.Equal([.. texts, "welcome"], _carol.History(Alice).Select(m => m.Text));
         Assert.Single(aliceTrail.Of<ContactChanged>());
     }
 
@@ -62,48 +57,48 @@ public sealed class ConnectionTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Start_BothDialEachOtherAtOnce_ConvergeOnOneConnectionAndMessagesFlowOnce()
     {
         // A first run only reserves each node's port, so each can be given the other's address.
-        _alice.Start();
-        _bob.Start();
-        await _alice.StopAsync();
-        await _bob.StopAsync();
-        var bob = _alice.Store.Contacts.Add(_bob.Account, "bob", _bob.Endpoint, DateTimeOffset.UtcNow);
-        var alice = _bob.Store.Contacts.Add(_alice.Account, "alice", _alice.Endpoint, DateTimeOffset.UtcNow);
+        Alice.Start();
+        Bob.Start();
+        await Alice.StopAsync();
+        await Bob.StopAsync();
+        var bob = Alice.Store.Contacts.Add(Bob.Account, "bob", Bob.Endpoint, DateTimeOffset.UtcNow);
+        var alice = Bob.Store.Contacts.Add(Alice.Account, "alice", Alice.Endpoint, DateTimeOffset.UtcNow);
         var fromAlice = new List<string>();
         var fromBob = new List<string>();
 
         for (var round = 0; round < 3; round++)
         {
-            await Task.WhenAll(Task.Run(_alice.Start), Task.Run(_bob.Start));
+            await Task.WhenAll(Task.Run(Alice.Start), Task.Run(Bob.Start));
             (int AliceSees, int BobSees)? kept = null;
             await Eventually.HoldsAsync(
                 () => (kept = SharedConnection(bob, alice)) is not null,
                 $"on one connection in round {round}",
-                () => $"Alice sees bob at {_alice.Node.OnlineEndpoint(bob) ?? "none"}, bob sees alice at {_bob.Node.OnlineEndpoint(alice) ?? "none"}; "
-                    + $"alice listens on {_alice.Port}, bob on {_bob.Port}.");
-            output.WriteLine($"Round {round}: kept the connection dialed by {(kept!.Value.AliceSees == _bob.Port ? "alice" : "bob")}.");
+                () => $"Alice sees bob at {Alice.Node.OnlineEndpoint(bob) ?? "none"}, bob sees alice at {Bob.Node.OnlineEndpoint(alice) ?? "none"}; "
+                    + $"alice listens on {Alice.Port}, bob on {Bob.Port}.");
+            Output.WriteLine($"Round {round}: kept the connection dialed by {(kept!.Value.AliceSees == Bob.Port ? "alice" : "bob")}.");
 
             for (var i = 0; i < 10; i++)
             {
                 fromAlice.Add($"round {round} alice {i}");
-                _alice.Node.Send(bob, fromAlice[^1]);
+                Alice.Node.Send(bob, fromAlice[^1]);
                 fromBob.Add($"round {round} bob {i}");
-                _bob.Node.Send(alice, fromBob[^1]);
+                Bob.Node.Send(alice, fromBob[^1]);
             }
 
             await Eventually.HoldsAsync(
-                () => _alice.Store.Messages.OutboxCount() == 0 && _bob.Store.Messages.OutboxCount() == 0,
+                () => Alice.Store.Messages.OutboxCount() == 0 && Bob.Store.Messages.OutboxCount() == 0,
                 $"all delivered in round {round}",
-                () => $"Outboxes: alice {_alice.Store.Messages.OutboxCount()}, bob {_bob.Store.Messages.OutboxCount()}.");
+                () => $"Outboxes: alice {Alice.Store.Messages.OutboxCount()}, bob {Bob.Store.Messages.OutboxCount()}.");
 
             // The connection they settled on carried it all: neither side switched again.
             Assert.Equal(kept, SharedConnection(bob, alice));
-            await Task.WhenAll(_alice.StopAsync(), _bob.StopAsync());
+            await Task.WhenAll(Alice.StopAsync(), Bob.StopAsync());
         }
 
-        Assert.Equal(fromBob, _alice.History(_bob).Where(m => !m.Outgoing).Select(m => m.Text));
-        Assert.Equal(fromAlice, _bob.History(_alice).Where(m => !m.Outgoing).Select(m => m.Text));
-        Assert.Equal(fromAlice.Count + fromBob.Count, _alice.History(_bob).Count);
-        Assert.Equal(fromAlice.Count + fromBob.Count, _bob.History(_alice).Count);
+        Assert.Equal(fromBob, Alice.History(Bob).Where(m => !m.Outgoing).Select(m => m.Text));
+        Assert.Equal(fromAlice, Bob.History(Alice).Where(m => !m.Outgoing).Select(m => m.Text));
+        Assert.Equal(fromAlice.Count + fromBob.Count, Alice.History(Bob).Count);
+        Assert.Equal(fromAlice.Count + fromBob.Count, Bob.History(Alice).Count);
     }
 
     /// <summary>
@@ -116,8 +111,8 @@ public sealed class ConnectionTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task DisposeAsync_PeerOnline_EndsWithoutWaitingOutCloseTimeout()
     {
         var options = NodeHome.FastOptions with { Channel = new ChannelOptions() };
-        await using var alice = new NodeHome("alice", new TestOutputLogger(output, "alice"), options);
-        await using var bob = new NodeHome("bob", new TestOutputLogger(output, "bob"), options);
+        await using var alice = new NodeHome("alice", new TestOutputLogger(Output, "alice"), options);
+        await using var bob = new NodeHome("bob", new TestOutputLogger(Output, "bob"), options);
         var limit = options.Channel.CloseTimeout / 2;
         bob.Start();
         alice.Start().AddContact(bob.Account, "bob", bob.Endpoint);
@@ -140,13 +135,13 @@ public sealed class ConnectionTests(ITestOutputHelper output) : IAsyncLifetime
     /// </summary>
     private (int AliceSees, int BobSees)? SharedConnection(Contact bob, Contact alice)
     {
-        if (_alice.Node.OnlineEndpoint(bob) is not { } aliceSees || _bob.Node.OnlineEndpoint(alice) is not { } bobSees)
+        if (Alice.Node.OnlineEndpoint(bob) is not { } aliceSees || Bob.Node.OnlineEndpoint(alice) is not { } bobSees)
         {
             return null;
         }
 
         var aliceSeesPort = IPEndPoint.Parse(aliceSees).Port;
         var bobSeesPort = IPEndPoint.Parse(bobSees).Port;
-        return (aliceSeesPort == _bob.Port) != (bobSeesPort == _alice.Port) ? (aliceSeesPort, bobSeesPort) : null;
+        return (aliceSeesPort == Bob.Port) != (bobSeesPort == Alice.Port) ? (aliceSeesPort, bobSeesPort) : null;
     }
 }

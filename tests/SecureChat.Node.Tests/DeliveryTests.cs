@@ -8,27 +8,17 @@ namespace SecureChat.Node.Tests;
 /// order, whatever the peer does meanwhile (offline, restarted mid-stream, sending as fast as this
 /// side), and the sender sees it move Queued → Sent → Delivered → Read.
 /// </summary>
-public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(output)
 {
-    private readonly NodeHome _alice = new("alice", new TestOutputLogger(output, "alice"));
-    private readonly NodeHome _bob = new("bob", new TestOutputLogger(output, "bob"));
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await _alice.DisposeAsync();
-        await _bob.DisposeAsync();
-    }
 
     [Fact]
     public async Task Send_BothOnline_DeliveredOnceAndReceiptsMoveStates()
     {
-        var bobNode = _bob.Start();
-        var aliceNode = _alice.Start();
+        var bobNode = Bob.Start();
+        var aliceNode = Alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         await using var bobTrail = new EventTrail(bobNode);
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         await aliceTrail.WaitForAsync<PresenceChanged>(e => e.ContactAccount == bob.Account && e.Online, "bob online at alice");
 
         string[] texts = ["one", "two", "three"];
@@ -36,17 +26,17 @@ public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
         var ids = sent.Select(m => m.MessageId).ToList();
         Assert.All(sent, m => Assert.Equal(MessageState.Queued, m.State));
 
-        await Eventually.HoldsAsync(() => StatesAt(_alice, ids).All(s => s == MessageState.Delivered), "all delivered", () => $"States: {string.Join(", ", StatesAt(_alice, ids))}");
-        var received = _bob.History(_alice);
+        await Eventually.HoldsAsync(() => StatesAt(Alice, ids).All(s => s == MessageState.Delivered), "all delivered", () => $"States: {string.Join(", ", StatesAt(Alice, ids))}");
+        var received = Bob.History(Alice);
         Assert.Equal(texts, received.Select(m => m.Text));
         Assert.Equal(ids, received.Select(m => m.MessageId));
         Assert.All(received, m => Assert.Equal((false, MessageState.Received), (m.Outgoing, m.State)));
 
-        var seen = bobNode.MarkRead(_bob.ContactOf(_alice));
+        var seen = bobNode.MarkRead(Bob.ContactOf(Alice));
         Assert.Equal(ids.Order(), seen.Order());
-        await Eventually.HoldsAsync(() => StatesAt(_alice, ids).All(s => s == MessageState.Read), "all read", () => $"States: {string.Join(", ", StatesAt(_alice, ids))}");
-        Assert.All(_bob.History(_alice), m => Assert.Equal(MessageState.Seen, m.State));
-        Assert.Empty(bobNode.MarkRead(_bob.ContactOf(_alice)));
+        await Eventually.HoldsAsync(() => StatesAt(Alice, ids).All(s => s == MessageState.Read), "all read", () => $"States: {string.Join(", ", StatesAt(Alice, ids))}");
+        Assert.All(Bob.History(Alice), m => Assert.Equal(MessageState.Seen, m.State));
+        Assert.Empty(bobNode.MarkRead(Bob.ContactOf(Alice)));
 
         // The event streams tell the same story: each message went through every state once, in
         // order, and bob announced each arrival once.
@@ -60,49 +50,49 @@ public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
 
         await bobTrail.WaitForAsync<MessageStored>(e => e.Message.MessageId == ids[^1], "the last message stored at bob");
         Assert.Equal(ids, bobTrail.Of<MessageStored>().Where(e => !e.Message.Outgoing).Select(e => e.Message.MessageId));
-        Assert.Equal(0, _alice.Store.Messages.OutboxCount());
+        Assert.Equal(0, Alice.Store.Messages.OutboxCount());
     }
 
     [Fact]
     public async Task Send_WhileRecipientOffline_DeliveredWhenItStarts()
     {
         // Bob's port, reserved by a first run, is then closed: alice's dials are refused.
-        _bob.Start();
-        await _bob.StopAsync();
-        var aliceNode = _alice.Start();
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        Bob.Start();
+        await Bob.StopAsync();
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         string[] texts = ["are you there?", "call me", "it's about the keys"];
         var ids = texts.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
         Assert.False(aliceNode.IsOnline(bob));
-        Assert.Equal(texts.Length, _alice.Store.Messages.OutboxCount());
+        Assert.Equal(texts.Length, Alice.Store.Messages.OutboxCount());
 
         // Nothing more is done on alice's side: her dialer finds bob once he listens again.
-        _bob.Start();
-        await Eventually.HoldsAsync(() => StatesAt(_alice, ids).All(s => s == MessageState.Delivered), "all delivered", () => $"States: {string.Join(", ", StatesAt(_alice, ids))}");
-        var received = _bob.History(_alice);
+        Bob.Start();
+        await Eventually.HoldsAsync(() => StatesAt(Alice, ids).All(s => s == MessageState.Delivered), "all delivered", () => $"States: {string.Join(", ", StatesAt(Alice, ids))}");
+        var received = Bob.History(Alice);
         Assert.Equal(texts, received.Select(m => m.Text));
         Assert.Equal(ids, received.Select(m => m.MessageId));
 
         // Bob met alice when she dialed in, and learned from her hello where she listens.
-        Assert.Contains(_alice.Endpoint, _bob.ContactOf(_alice).Endpoints);
+        Assert.Contains(Alice.Endpoint, Bob.ContactOf(Alice).Endpoints);
     }
 
     [Fact]
     public async Task MarkRead_WhileSenderOffline_SenderSeesReadAfterItRestarts()
     {
-        _bob.Start();
-        var aliceNode = _alice.Start();
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        Bob.Start();
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         var ids = new[] { "first", "second" }.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
-        await Eventually.HoldsAsync(() => _alice.Store.Messages.OutboxCount() == 0, "both delivered");
+        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "both delivered");
 
-        await _alice.StopAsync();
-        Assert.Equal(ids.Order(), _bob.Node.MarkRead(_bob.ContactOf(_alice)).Order());
+        await Alice.StopAsync();
+        Assert.Equal(ids.Order(), Bob.Node.MarkRead(Bob.ContactOf(Alice)).Order());
 
         // The read receipt waits on bob's disk until alice is back.
-        _alice.Start();
-        await Eventually.HoldsAsync(() => StatesAt(_alice, ids).All(s => s == MessageState.Read), "both read", () => $"States: {string.Join(", ", StatesAt(_alice, ids))}");
-        await Eventually.HoldsAsync(() => _bob.Store.Receipts.Pending(_bob.ContactOf(_alice)).Count == 0, "bob's receipt acknowledged");
+        Alice.Start();
+        await Eventually.HoldsAsync(() => StatesAt(Alice, ids).All(s => s == MessageState.Read), "both read", () => $"States: {string.Join(", ", StatesAt(Alice, ids))}");
+        await Eventually.HoldsAsync(() => Bob.Store.Receipts.Pending(Bob.ContactOf(Alice)).Count == 0, "bob's receipt acknowledged");
     }
 
     /// <summary>
@@ -117,10 +107,10 @@ public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
         const int Count = 500;
         const int StopAt = 150;
         const int RestartAt = 350;
-        await using var alice = new NodeHome("alice", new TestOutputLogger(output, "alice"), NodeHome.FastOptions with { SendBatch = 8, MaxInFlight = 8 });
-        _bob.Start();
+        await using var alice = new NodeHome("alice", new TestOutputLogger(Output, "alice"), NodeHome.FastOptions with { SendBatch = 8, MaxInFlight = 8 });
+        Bob.Start();
         var aliceNode = alice.Start();
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         var texts = Enumerable.Range(0, Count).Select(i => $"message {i:D3}").ToList();
         var ids = new List<string>();
 
@@ -129,37 +119,37 @@ public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
         {
             if (i == StopAt)
             {
-                await Eventually.HoldsAsync(() => _bob.CountWith(alice) > 0, "the first text stored at bob");
-                await _bob.StopAsync();
-                storedAtStop = _bob.CountWith(alice);
+                await Eventually.HoldsAsync(() => Bob.CountWith(alice) > 0, "the first text stored at bob");
+                await Bob.StopAsync();
+                storedAtStop = Bob.CountWith(alice);
             }
             else if (i == RestartAt)
             {
-                _bob.Start();
+                Bob.Start();
             }
 
             ids.Add(aliceNode.Send(bob, texts[i]).MessageId);
         }
 
-        output.WriteLine($"Bob stopped with {storedAtStop} of the first {StopAt} stored.");
+        Output.WriteLine($"Bob stopped with {storedAtStop} of the first {StopAt} stored.");
         await Eventually.HoldsAsync(
-            () => alice.Store.Messages.OutboxCount() == 0 && _bob.CountWith(alice) >= Count,
+            () => alice.Store.Messages.OutboxCount() == 0 && Bob.CountWith(alice) >= Count,
             "all delivered",
-            () => $"Alice's outbox holds {alice.Store.Messages.OutboxCount()}; bob stored {_bob.CountWith(alice)}.");
-        var received = _bob.History(alice);
+            () => $"Alice's outbox holds {alice.Store.Messages.OutboxCount()}; bob stored {Bob.CountWith(alice)}.");
+        var received = Bob.History(alice);
         Assert.Equal(texts, received.Select(m => m.Text));
         Assert.Equal(ids, received.Select(m => m.MessageId));
-        Assert.All(alice.History(_bob), m => Assert.Equal(MessageState.Delivered, m.State));
+        Assert.All(alice.History(Bob), m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
     [Fact]
     public async Task Send_BothDirectionsAtOnce_EachSideReceivesAllInOrder()
     {
         const int Count = 1000;
-        var bobNode = _bob.Start();
-        var aliceNode = _alice.Start();
-        var alice = bobNode.AddContact(_alice.Account, "alice", null);
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        var bobNode = Bob.Start();
+        var aliceNode = Alice.Start();
+        var alice = bobNode.AddContact(Alice.Account, "alice", null);
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         await Eventually.HoldsAsync(() => aliceNode.IsOnline(bob) && bobNode.IsOnline(alice), "both online");
 
         var fromAlice = Enumerable.Range(0, Count).Select(i => $"alice {i:D4}").ToList();
@@ -169,13 +159,13 @@ public sealed class DeliveryTests(ITestOutputHelper output) : IAsyncLifetime
             Task.Run(() => fromBob.ForEach(text => bobNode.Send(alice, text))));
 
         await Eventually.HoldsAsync(
-            () => _alice.Store.Messages.OutboxCount() == 0 && _bob.Store.Messages.OutboxCount() == 0
-                && _alice.CountWith(_bob) >= 2 * Count && _bob.CountWith(_alice) >= 2 * Count,
+            () => Alice.Store.Messages.OutboxCount() == 0 && Bob.Store.Messages.OutboxCount() == 0
+                && Alice.CountWith(Bob) >= 2 * Count && Bob.CountWith(Alice) >= 2 * Count,
             "all delivered both ways",
-            () => $"Outboxes: alice {_alice.Store.Messages.OutboxCount()}, bob {_bob.Store.Messages.OutboxCount()}; "
-                + $"stored: alice {_alice.CountWith(_bob)}, bob {_bob.CountWith(_alice)}.");
-        var atAlice = _alice.History(_bob);
-        var atBob = _bob.History(_alice);
+            () => $"Outboxes: alice {Alice.Store.Messages.OutboxCount()}, bob {Bob.Store.Messages.OutboxCount()}; "
+                + $"stored: alice {Alice.CountWith(Bob)}, bob {Bob.CountWith(Alice)}.");
+        var atAlice = Alice.History(Bob);
+        var atBob = Bob.History(Alice);
         Assert.Equal(fromBob, atAlice.Where(m => !m.Outgoing).Select(m => m.Text));
         Assert.Equal(fromAlice, atBob.Where(m => !m.Outgoing).Select(m => m.Text));
         Assert.Equal(2 * Count, atAlice.Count);

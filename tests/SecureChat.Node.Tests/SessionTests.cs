@@ -11,43 +11,33 @@ namespace SecureChat.Node.Tests;
 /// connection after a restart, replaced by a new one when a side has lost it, and usable by both
 /// sides whichever of them dials.
 /// </summary>
-public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output)
 {
-    private readonly NodeHome _alice = new("alice", new TestOutputLogger(output, "alice"));
-    private readonly NodeHome _bob = new("bob", new TestOutputLogger(output, "bob"));
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        await _alice.DisposeAsync();
-        await _bob.DisposeAsync();
-    }
 
     [Fact]
     public async Task Start_BothRestartedWithStoresReopened_SavedSessionResumesAndMessagesFlow()
     {
-        _bob.Start();
-        _alice.Start().AddContact(_bob.Account, "bob", _bob.Endpoint);
+        Bob.Start();
+        Alice.Start().AddContact(Bob.Account, "bob", Bob.Endpoint);
         await ExchangeAsync("before");
-        var id = SessionId(_alice, _bob);
-        Assert.Equal(id, SessionId(_bob, _alice));
+        var id = SessionId(Alice, Bob);
+        Assert.Equal(id, SessionId(Bob, Alice));
 
-        await _alice.StopAsync();
-        await _bob.StopAsync();
-        _alice.ReopenStore();
-        _bob.ReopenStore();
-        Assert.Equal(id, SessionId(_alice, _bob));
-        Assert.Equal(id, SessionId(_bob, _alice));
+        await Alice.StopAsync();
+        await Bob.StopAsync();
+        Alice.ReopenStore();
+        Bob.ReopenStore();
+        Assert.Equal(id, SessionId(Alice, Bob));
+        Assert.Equal(id, SessionId(Bob, Alice));
 
-        _bob.Start();
-        _alice.Start();
+        Bob.Start();
+        Alice.Start();
         await ExchangeAsync("after");
-        Assert.Equal(id, SessionId(_alice, _bob));
-        Assert.Equal(id, SessionId(_bob, _alice));
+        Assert.Equal(id, SessionId(Alice, Bob));
+        Assert.Equal(id, SessionId(Bob, Alice));
         string[] conversation = ["before from alice", "before from bob", "after from alice", "after from bob"];
-        Assert.Equal(conversation, _alice.History(_bob).Select(m => m.Text));
-        Assert.Equal(conversation, _bob.History(_alice).Select(m => m.Text));
+        Assert.Equal(conversation, Alice.History(Bob).Select(m => m.Text));
+        Assert.Equal(conversation, Bob.History(Alice).Select(m => m.Text));
     }
 
     /// <summary>
@@ -59,31 +49,31 @@ public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Start_ReceiverLostItsSession_NewSessionStartsAndPendingMessagesArriveOnce()
     {
-        _bob.Start();
-        var aliceNode = _alice.Start();
-        var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
+        Bob.Start();
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         await ExchangeAsync("first");
-        var old = SessionId(_alice, _bob);
+        var old = SessionId(Alice, Bob);
 
-        await _bob.StopAsync();
-        _bob.Store.Sessions.Delete(_bob.ContactOf(_alice));
-        _bob.ReopenStore();
-        Assert.Null(_bob.Store.Sessions.Load(_bob.ContactOf(_alice)));
+        await Bob.StopAsync();
+        Bob.Store.Sessions.Delete(Bob.ContactOf(Alice));
+        Bob.ReopenStore();
+        Assert.Null(Bob.Store.Sessions.Load(Bob.ContactOf(Alice)));
         string[] pending = ["sent while you were away 1", "sent while you were away 2", "sent while you were away 3"];
         var ids = pending.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
 
-        _bob.Start();
-        await Eventually.HoldsAsync(() => _alice.Store.Messages.OutboxCount() == 0, "all delivered", () => $"Alice's outbox holds {_alice.Store.Messages.OutboxCount()}.");
-        var fresh = SessionId(_alice, _bob);
-        Assert.Equal(fresh, SessionId(_bob, _alice));
+        Bob.Start();
+        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "all delivered", () => $"Alice's outbox holds {Alice.Store.Messages.OutboxCount()}.");
+        var fresh = SessionId(Alice, Bob);
+        Assert.Equal(fresh, SessionId(Bob, Alice));
         Assert.NotEqual(old, fresh);
-        Assert.Equal(["first from alice", "first from bob", .. pending], _bob.History(_alice).Select(m => m.Text));
-        Assert.Equal(ids, _bob.History(_alice).TakeLast(pending.Length).Select(m => m.MessageId));
+        Assert.Equal(["first from alice", "first from bob", .. pending], Bob.History(Alice).Select(m => m.Text));
+        Assert.Equal(ids, Bob.History(Alice).TakeLast(pending.Length).Select(m => m.MessageId));
 
         // The new session carries the conversation both ways.
-        _bob.Node.Send(_bob.ContactOf(_alice), "back again");
-        await Eventually.HoldsAsync(() => _bob.Store.Messages.OutboxCount() == 0, "bob's reply delivered");
-        Assert.Equal("back again", _alice.History(_bob)[^1].Text);
+        Bob.Node.Send(Bob.ContactOf(Alice), "back again");
+        await Eventually.HoldsAsync(() => Bob.Store.Messages.OutboxCount() == 0, "bob's reply delivered");
+        Assert.Equal("back again", Alice.History(Bob)[^1].Text);
     }
 
     /// <summary>
@@ -96,21 +86,21 @@ public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Send_KeptSessionBobNotYetConfirmedAndBobDials_BobsTextArrives()
     {
-        var aliceNode = _alice.Start();
-        var bob = _alice.Store.Contacts.Add(_bob.Account, "bob", null, DateTimeOffset.UtcNow);
-        var alice = _bob.Store.Contacts.Add(_alice.Account, "alice", _alice.Endpoint, DateTimeOffset.UtcNow);
-        var id = SaveUnconfirmedSession(alice: (_alice, bob), bob: (_bob, alice));
+        var aliceNode = Alice.Start();
+        var bob = Alice.Store.Contacts.Add(Bob.Account, "bob", null, DateTimeOffset.UtcNow);
+        var alice = Bob.Store.Contacts.Add(Alice.Account, "alice", Alice.Endpoint, DateTimeOffset.UtcNow);
+        var id = SaveUnconfirmedSession(alice: (Alice, bob), bob: (Bob, alice));
 
-        var bobNode = _bob.Start();
+        var bobNode = Bob.Start();
         var message = bobNode.Send(alice, "hello, are we set up?");
         await Eventually.HoldsAsync(() => aliceNode.IsOnline(bob) && bobNode.IsOnline(alice), "both online");
-        Assert.Equal(id, SessionId(_alice, _bob));
+        Assert.Equal(id, SessionId(Alice, Bob));
         await Eventually.HoldsAsync(
-            () => _bob.Store.Messages.Find(message.MessageId)?.State == MessageState.Delivered,
+            () => Bob.Store.Messages.Find(message.MessageId)?.State == MessageState.Delivered,
             "bob's text delivered",
-            () => $"It is {_bob.Store.Messages.Find(message.MessageId)?.State}; alice holds {_alice.CountWith(_bob)} messages.",
+            () => $"It is {Bob.Store.Messages.Find(message.MessageId)?.State}; alice holds {Alice.CountWith(Bob)} messages.",
             within: TimeSpan.FromSeconds(5));
-        Assert.Equal(id, SessionId(_bob, _alice));
+        Assert.Equal(id, SessionId(Bob, Alice));
     }
 
     /// <summary>The session ID each side saved for the other (SessionRecord: version, then the 16-byte ID).</summary>
@@ -126,10 +116,10 @@ public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>Alice sends a text and bob answers it; each waits until the other has stored it.</summary>
     private async Task ExchangeAsync(string label)
     {
-        _alice.Node.Send(_alice.ContactOf(_bob), $"{label} from alice");
-        await Eventually.HoldsAsync(() => _alice.Store.Messages.OutboxCount() == 0, $"alice's '{label}' delivered");
-        _bob.Node.Send(_bob.ContactOf(_alice), $"{label} from bob");
-        await Eventually.HoldsAsync(() => _bob.Store.Messages.OutboxCount() == 0, $"bob's '{label}' delivered");
+        Alice.Node.Send(Alice.ContactOf(Bob), $"{label} from alice");
+        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, $"alice's '{label}' delivered");
+        Bob.Node.Send(Bob.ContactOf(Alice), $"{label} from bob");
+        await Eventually.HoldsAsync(() => Bob.Store.Messages.OutboxCount() == 0, $"bob's '{label}' delivered");
     }
 
     /// <summary>
