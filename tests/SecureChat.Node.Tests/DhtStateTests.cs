@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging.Abstractions;
-using SecureChat.Dht;
-using SecureChat.Net.Dht;
 using SecureChat.Node.Discovery;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;
@@ -16,31 +14,17 @@ namespace SecureChat.Node.Tests;
 public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(15);
-    private readonly List<DhtHost> _swarm = [];
     private readonly string _directory = Directory.CreateTempSubdirectory("securechat-dht-state-").FullName;
+
+    private DhtSwarm _swarm = null!;
 
     private string StateFile => Path.Combine(_directory, "dht.json");
 
-    public async Task InitializeAsync()
-    {
-        for (var i = 0; i < 6; i++)
-        {
-            var host = DhtHost.Start(new IPEndPoint(IPAddress.Loopback, 0), new DhtOptions(), NullLogger.Instance);
-            _swarm.Add(host);
-            if (i > 0)
-            {
-                await host.Call(n => n.Bootstrap([_swarm[0].LocalEndPoint])).WaitAsync(Within);
-            }
-        }
-    }
+    public async Task InitializeAsync() => _swarm = await DhtSwarm.StartAsync(6);
 
     public async Task DisposeAsync()
     {
-        foreach (var host in _swarm)
-        {
-            await host.DisposeAsync();
-        }
-
+        await _swarm.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }
 
@@ -48,7 +32,7 @@ public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Restart_BootstrapNodesSilent_KeepsItsIdAndRejoinsThroughSavedNodes()
     {
         string firstId;
-        await using (var home = Home("first", [_swarm[0].LocalEndPoint]))
+        await using (var home = Home("first", [_swarm.First]))
         {
             var node = home.Start();
             await Eventually.HoldsAsync(() => node.DhtJoined, "joined the swarm", () => "not joined", Within);
@@ -71,7 +55,7 @@ public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Start_DamagedStateFile_IsIgnored(string contents)
     {
         await File.WriteAllTextAsync(StateFile, contents);
-        await using var home = Home("damaged", [_swarm[0].LocalEndPoint]);
+        await using var home = Home("damaged", [_swarm.First]);
         var node = home.Start();
         await Eventually.HoldsAsync(() => node.DhtJoined, "joined through the bootstrap node", () => "not joined", Within);
         Assert.Matches("^[0-9a-f]{40}$", node.Dht!.Id);

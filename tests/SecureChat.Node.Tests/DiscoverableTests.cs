@@ -1,8 +1,6 @@
 using System.Net;
-using Microsoft.Extensions.Logging.Abstractions;
-using SecureChat.Dht;
-using SecureChat.Net.Dht;
 using SecureChat.Node.Discovery;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;
@@ -15,21 +13,10 @@ namespace SecureChat.Node.Tests;
 public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Within = TimeSpan.FromSeconds(20);
-    private readonly List<DhtHost> _swarm = [];
+    private DhtSwarm _swarm = null!;
     private readonly List<NodeHome> _homes = [];
 
-    public async Task InitializeAsync()
-    {
-        for (var i = 0; i < 10; i++)
-        {
-            var host = DhtHost.Start(new IPEndPoint(IPAddress.Loopback, 0), new DhtOptions(), NullLogger.Instance);
-            _swarm.Add(host);
-            if (i > 0)
-            {
-                await host.Call(n => n.Bootstrap([_swarm[0].LocalEndPoint])).WaitAsync(TimeSpan.FromSeconds(20));
-            }
-        }
-    }
+    public async Task InitializeAsync() => _swarm = await DhtSwarm.StartAsync(10);
 
     public async Task DisposeAsync()
     {
@@ -38,10 +25,7 @@ public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
             await home.DisposeAsync();
         }
 
-        foreach (var host in _swarm)
-        {
-            await host.DisposeAsync();
-        }
+        await _swarm.DisposeAsync();
     }
 
     [Fact]
@@ -88,7 +72,7 @@ public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 Dht = true,
                 DhtEndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-                Bootstrap = [_swarm[0].LocalEndPoint],
+                Bootstrap = [_swarm.First],
                 Discoverable = discoverable,
                 Lan = false,
                 PublishCheck = TimeSpan.FromSeconds(1),

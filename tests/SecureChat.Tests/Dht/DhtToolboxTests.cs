@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using SecureChat.Testing;
 using SecureChat.Tests.Node;
 
 namespace SecureChat.Tests.Dht;

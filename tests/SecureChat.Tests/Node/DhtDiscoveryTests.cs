@@ -1,3 +1,4 @@
+using SecureChat.Testing;
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests.Node;

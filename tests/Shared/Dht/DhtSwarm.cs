@@ -3,9 +3,12 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SecureChat.Dht;
 using SecureChat.Net.Dht;
 
-namespace SecureChat.Tests.Node;
+namespace SecureChat.Testing;
 
-/// <summary>A swarm of SecureChat DHT nodes on 127.0.0.1, in the test process, each joined through the first.</summary>
+/// <summary>
+/// A swarm of SecureChat DHT nodes on 127.0.0.1, in the test process, each joined through the first
+/// (shared by the test projects that reference SecureChat.Net: see Directory.Build.props).
+/// </summary>
 internal sealed class DhtSwarm : IAsyncDisposable
 {
     private readonly List<DhtHost> _hosts = [];
