@@ -22,8 +22,10 @@ namespace SecureChat.Node;
 public sealed class ChatNode : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ContactLink> _links = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _keyWarnings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
+    private readonly SemaphoreSlim _listenGate = new(1, 1);
     private ChannelListener? _listener;
     private DhtRendezvous? _dht;
     private LanBeacons? _lan;
@@ -76,8 +78,7 @@ public sealed class ChatNode : IAsyncDisposable
         var node = new ChatNode(identity, store, options, logger);
         if (options.ListenHost is { } host)
         {
-            node._listener = ChannelListener.Start(host, options.ListenPort, identity, PeerTrust.ForInbound(store.Contacts), options.Channel, logger);
-            node._accepting = node.AcceptAllAsync(node._stopping.Token);
+            node.Listen(host, options.ListenPort);
         }
 
         if (options.Discovery is { } discovery)
@@ -92,6 +93,65 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         return node;
+    }
+
+    /// <summary>
+    /// Starts accepting peers on <paramref name="host"/>:<paramref name="port"/> (the paper's Start
+    /// Server; port 0 picks a free one), or moves there from where the node listened before.
+    /// Connections already up stay up. Returns where the node listens now.
+    /// </summary>
+    /// <exception cref="NetworkException">The address cannot be listened on (in use, not this machine's, privileged).</exception>
+    public async Task<IPEndPoint> StartListeningAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        await _listenGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            await StopListeningCoreAsync().ConfigureAwait(false);
+            return Listen(host, port);
+        }
+        finally
+        {
+            _listenGate.Release();
+        }
+    }
+
+    /// <summary>Stops accepting peers (the paper's Stop Server); connections already up stay up, and the node still dials its contacts.</summary>
+    public async Task StopListeningAsync(CancellationToken cancellationToken)
+    {
+        await _listenGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await StopListeningCoreAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _listenGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Why a peer at a contact's address was refused for presenting another key, until the person
+    /// has seen it (<see cref="DismissKeyWarning"/>); null when nothing was refused.
+    /// </summary>
+    public string? KeyWarning(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _keyWarnings.TryGetValue(contact.Account, out var warning) ? warning : null;
+    }
+
+    /// <summary>The person has read the key warning of a contact; returns false when there was none.</summary>
+    public bool DismissKeyWarning(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        var dismissed = _keyWarnings.TryRemove(contact.Account, out _);
+        if (dismissed)
+        {
+            Events.Publish(new ContactChanged(contact, false));
+        }
+
+        return dismissed;
     }
 
     /// <summary>True while a connection to the contact is up.</summary>
@@ -174,7 +234,10 @@ public sealed class ChatNode : IAsyncDisposable
             await link.StopAsync(CloseReason.Normal, "removed as a contact").ConfigureAwait(false);
         }
 
-        return Store.Contacts.Remove(contact);
+        _keyWarnings.TryRemove(contact.Account, out _);
+        var removed = Store.Contacts.Remove(contact);
+        Events.Publish(new ContactRemoved(contact.Account));
+        return removed;
     }
 
     /// <summary>
@@ -189,6 +252,12 @@ public sealed class ChatNode : IAsyncDisposable
         var connection = await ChannelDialer.ConnectAsync(
             endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
         var contact = PinPeer(connection, endpoint.ToString());
+        if (expected is not null)
+        {
+            // The person named this account for this address: the key it presented is the one they meant.
+            DismissKeyWarning(contact);
+        }
+
         await LinkOf(contact).AttachAsync(connection, contact).ConfigureAwait(false);
         return contact;
     }
@@ -201,6 +270,7 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await _listenGate.WaitAsync().ConfigureAwait(false);
         if (_lan is not null)
         {
             await _lan.DisposeAsync().ConfigureAwait(false);
@@ -211,15 +281,11 @@ public sealed class ChatNode : IAsyncDisposable
             await _dht.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
-
-        await _accepting.ConfigureAwait(false);
+        await StopListeningCoreAsync().ConfigureAwait(false);
         await Task.WhenAll(_links.Values.Select(link => link.StopAsync(CloseReason.Shutdown, "the node stopped"))).ConfigureAwait(false);
         Events.Complete();
         _stopping.Dispose();
+        _listenGate.Release();
     }
 
     /// <summary>Pins the peer of a connection (refreshing a known contact), announcing a new one.</summary>
@@ -233,6 +299,13 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         return contact;
+    }
+
+    /// <summary>A peer at a contact's address presented another key and was refused: kept until the person dismisses it.</summary>
+    internal void ReportKeyChange(string contactAccount, string endpoint, string message)
+    {
+        _keyWarnings[contactAccount] = message;
+        Events.Publish(new ConnectionProblem(contactAccount, endpoint, message, KeyChanged: true));
     }
 
     /// <summary>True when the node can look contacts up (it runs a DHT node).</summary>
@@ -267,6 +340,9 @@ public sealed class ChatNode : IAsyncDisposable
         _logger.LogDebug("{Source} says {Contact} is at {EndPoint}", source, contact.Fingerprint, endPoint);
         link.Hint(endPoint);
     }
+
+    /// <summary>Where contacts can reach this node, as it tells them over the DHT (see <see cref="OwnEndpoints"/>); empty while it does not listen.</summary>
+    public IReadOnlyList<IPEndPoint> AdvertisedEndPoints() => OwnEndpoints(_dht?.ObservedAddress);
 
     /// <summary>
     /// The endpoints this node tells contacts about: its listen address when it is a specific one;
@@ -363,16 +439,41 @@ public sealed class ChatNode : IAsyncDisposable
         return link;
     }
 
-    private async Task AcceptAllAsync(CancellationToken cancellationToken)
+    private IPEndPoint Listen(string host, int port)
+    {
+        var listener = ChannelListener.Start(host, port, Identity, PeerTrust.ForInbound(Store.Contacts), Options.Channel, _logger);
+        _listener = listener;
+        _accepting = AcceptAllAsync(listener, _stopping.Token);
+        _logger.LogInformation("Listening for peers on {EndPoint}", listener.LocalEndPoint);
+        Events.Publish(new ListeningChanged(listener.LocalEndPoint));
+        _dht?.Kick();
+        return listener.LocalEndPoint;
+    }
+
+    private async Task StopListeningCoreAsync()
+    {
+        if (_listener is not { } listener)
+        {
+            return;
+        }
+
+        _listener = null;
+        await listener.DisposeAsync().ConfigureAwait(false);
+        await _accepting.ConfigureAwait(false);
+        _logger.LogInformation("Stopped listening on {EndPoint}", listener.LocalEndPoint);
+        Events.Publish(new ListeningChanged(null));
+    }
+
+    private async Task AcceptAllAsync(ChannelListener listener, CancellationToken cancellationToken)
     {
         while (true)
         {
             InboundConnection inbound;
             try
             {
-                inbound = await _listener!.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                inbound = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or System.Threading.Channels.ChannelClosedException)
             {
                 return;
             }
@@ -380,7 +481,8 @@ public sealed class ChatNode : IAsyncDisposable
             if (inbound.Connection is not { } connection)
             {
                 _logger.LogInformation("Refused a connection from {Remote}: {Reason}", inbound.Remote, inbound.Failure?.Message ?? "the handshake was interrupted");
-                Events.Publish(new ConnectionProblem(null, inbound.Remote.ToString() ?? "?", inbound.Failure?.Message ?? "the handshake was interrupted"));
+                var keyChanged = inbound.Failure is ChannelException { Error: ChannelError.PeerKeyMismatch };
+                Events.Publish(new ConnectionProblem(null, inbound.Remote.ToString() ?? "?", inbound.Failure?.Message ?? "the handshake was interrupted", keyChanged));
                 continue;
             }
 

@@ -446,7 +446,7 @@ internal sealed class ContactLink
                 _logger.LogDebug("Could not reach {Contact} at {Endpoint}: {Reason}", Label, endpoint, ex.Message);
                 if (ex is ChannelException { Error: ChannelError.PeerKeyMismatch } && !hinted)
                 {
-                    _node.Events.Publish(new ConnectionProblem(Contact.Account, endpoint.ToString(), ex.Message));
+                    _node.ReportKeyChange(Contact.Account, endpoint.ToString(), ex.Message);
                 }
             }
         }

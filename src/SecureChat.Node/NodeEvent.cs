@@ -20,5 +20,14 @@ public sealed record TypingChanged(string ContactAccount, bool Active) : NodeEve
 /// <summary>A contact was added or its record changed (first meeting, rename, verification).</summary>
 public sealed record ContactChanged(Contact Contact, bool IsNew) : NodeEvent;
 
-/// <summary>A connection attempt or a connection failed; the sentence says why.</summary>
-public sealed record ConnectionProblem(string? ContactAccount, string Endpoint, string Message) : NodeEvent;
+/// <summary>The node started listening (at <paramref name="EndPoint"/>) or stopped (null).</summary>
+public sealed record ListeningChanged(System.Net.IPEndPoint? EndPoint) : NodeEvent;
+
+/// <summary>A contact and its conversation were removed.</summary>
+public sealed record ContactRemoved(string ContactAccount) : NodeEvent;
+
+/// <summary>
+/// A connection attempt or a connection failed; the sentence says why. <paramref name="KeyChanged"/>
+/// marks a peer refused because its key differs from the pinned one: a person must look at that.
+/// </summary>
+public sealed record ConnectionProblem(string? ContactAccount, string Endpoint, string Message, bool KeyChanged = false) : NodeEvent;

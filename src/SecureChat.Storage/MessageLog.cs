@@ -159,35 +159,53 @@ public sealed partial class MessageLog
     /// A page of a conversation, newest last: the <paramref name="limit"/> messages before
     /// <paramref name="beforeMessageId"/> (or the newest ones).
     /// </summary>
-    public IReadOnlyList<StoredMessage> History(Contact contact, int limit, string? beforeMessageId = null)
+    public IReadOnlyList<StoredMessage> History(Contact contact, int limit, string? beforeMessageId = null) =>
+        Page(contact, limit, beforeMessageId, newer: false);
+
+    /// <summary>A page of a conversation, oldest first: the <paramref name="limit"/> messages after <paramref name="afterMessageId"/>.</summary>
+    public IReadOnlyList<StoredMessage> HistoryAfter(Contact contact, int limit, string afterMessageId)
+    {
+        ArgumentNullException.ThrowIfNull(afterMessageId);
+        return Page(contact, limit, afterMessageId, newer: true);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> messages next to <paramref name="anchorMessageId"/>, on one side of it, in conversation order.</summary>
+    private List<StoredMessage> Page(Contact contact, int limit, string? anchorMessageId, bool newer)
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var contactId = _store.Contacts.IdOf(contact);
-        var before = beforeMessageId is null ? (byte[]?)null : ParseId(beforeMessageId);
+        var anchor = anchorMessageId is null ? (byte[]?)null : ParseId(anchorMessageId);
         return _store.Run(connection =>
         {
-            if (before is not null)
+            if (anchor is not null)
             {
                 using var exists = connection.CreateCommand();
-                exists.CommandText = "SELECT 1 FROM messages WHERE message_id = $before AND contact_id = $contact";
-                exists.Parameters.AddWithValue("$before", before);
+                exists.CommandText = "SELECT 1 FROM messages WHERE message_id = $anchor AND contact_id = $contact";
+                exists.Parameters.AddWithValue("$anchor", anchor);
                 exists.Parameters.AddWithValue("$contact", contactId);
                 if (exists.ExecuteScalar() is null)
                 {
-                    throw new StoreException(StoreError.NoSuchContact, $"No message {beforeMessageId} is in the conversation with '{contact.Name}': use an ID that `securechat history` printed for it.");
+                    throw new StoreException(StoreError.NoSuchContact, $"No message {anchorMessageId} is in the conversation with '{contact.Name}': use an ID that `securechat history` printed for it.");
                 }
             }
 
             using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT {MessageColumns} FROM messages
-                WHERE contact_id = $contact
-                  AND ($before IS NULL OR id < (SELECT id FROM messages WHERE message_id = $before AND contact_id = $contact))
-                ORDER BY id DESC LIMIT $limit
-                """;
+            command.CommandText = newer
+                ? $"""
+                    SELECT {MessageColumns} FROM messages
+                    WHERE contact_id = $contact
+                      AND id > (SELECT id FROM messages WHERE message_id = $anchor AND contact_id = $contact)
+                    ORDER BY id ASC LIMIT $limit
+                    """
+                : $"""
+                    SELECT {MessageColumns} FROM messages
+                    WHERE contact_id = $contact
+                      AND ($anchor IS NULL OR id < (SELECT id FROM messages WHERE message_id = $anchor AND contact_id = $contact))
+                    ORDER BY id DESC LIMIT $limit
+                    """;
             command.Parameters.AddWithValue("$contact", contactId);
-            command.Parameters.AddWithValue("$before", (object?)before ?? DBNull.Value);
+            command.Parameters.AddWithValue("$anchor", (object?)anchor ?? DBNull.Value);
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = command.ExecuteReader();
             var page = new List<StoredMessage>();
@@ -196,7 +214,11 @@ public sealed partial class MessageLog
                 page.Add(ReadMessage(reader, contact, contactId));
             }
 
-            page.Reverse();
+            if (!newer)
+            {
+                page.Reverse();
+            }
+
             return page;
         });
     }

@@ -31,6 +31,7 @@ connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), p
 var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one).", DefaultValueFactory = _ => $"0.0.0.0:{PeerEndpoint.DefaultPort}" };
 var apiPort = new Option<int>("--api-port") { Description = "The local API's port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => RunCommand.DefaultApiPort };
 var noUi = new Option<bool>("--no-ui") { Description = "Serve only the local API, no web pages." };
+var openUi = new Option<bool>("--open") { Description = "Open the web UI in the default browser." };
 var noDht = new Option<bool>("--no-dht") { Description = "Do not join the Mainline DHT (contacts are then found only by address or on the LAN)." };
 var runDhtPort = new Option<int>("--dht-port") { Description = "The DHT node's UDP port (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
 var runBootstrap = new Option<string[]>("--bootstrap") { Description = "A DHT node to join through, HOST:PORT; repeatable (default: the public Mainline routers)." };
@@ -38,12 +39,13 @@ var discoverable = new Option<bool>("--discoverable") { Description = "Publish t
 var noLan = new Option<bool>("--no-lan") { Description = "Send no LAN beacons and ignore those of others." };
 var lanInterface = new Option<string>("--lan-interface") { Description = "The IPv4 address of the interface LAN beacons use (default: the system's choice).", DefaultValueFactory = _ => "0.0.0.0" };
 var lanPort = new Option<int>("--lan-port") { Description = "The UDP port of LAN beacons (every node on the network must use the same).", DefaultValueFactory = _ => 7313 };
-var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the local API.") { listenAt, apiPort, noUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort };
+var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the web UI and the local API.") { listenAt, apiPort, noUi, openUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort };
 run.SetAction(parse => Run(token => RunCommand.RunAsync(
     HomeOf(parse),
     parse.GetValue(listenAt)!,
     parse.GetValue(apiPort),
     parse.GetValue(noUi),
+    parse.GetValue(openUi),
     new DiscoveryChoices(parse.GetValue(noDht), parse.GetValue(runDhtPort), parse.GetValue(runBootstrap) ?? [], parse.GetValue(discoverable), parse.GetValue(noLan), parse.GetValue(lanInterface)!, parse.GetValue(lanPort)),
     loggers!,
     token)));

@@ -49,6 +49,9 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     /// <summary>True once the DHT node has joined (its table holds nodes).</summary>
     public bool Joined => Host.Call(n => n.Routing.Count) > 0;
 
+    /// <summary>Where DHT nodes say they see this node (BEP 42), or null before any has said.</summary>
+    public IPEndPoint? ObservedAddress => Host.Call(n => n.ObservedAddress);
+
     public DhtStatus Status => Host.Call(n => new DhtStatus(
         n.Id.ToString(), Host.LocalEndPoint.Port, n.Routing.Count, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable));
 
@@ -188,7 +191,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
 
     private async Task PublishDueAsync(CancellationToken cancellationToken)
     {
-        var endpoints = _node.OwnEndpoints(Host.Call(n => n.ObservedAddress));
+        var endpoints = _node.OwnEndpoints(ObservedAddress);
         if (endpoints.Count == 0 || !Joined)
         {
             return;

@@ -48,6 +48,49 @@ public static class SearchText
         return terms;
     }
 
+    /// <summary>
+    /// Where a search for <paramref name="queryTerms"/> (from <see cref="Terms"/>) hits in
+    /// <paramref name="text"/>: each word of the text that one of the terms begins, as its start and
+    /// length in <paramref name="text"/>'s own UTF-16 units, in order. A word keeps its combining
+    /// marks, so "café" is one word whichever way it was typed.
+    /// </summary>
+    public static List<(int Start, int Length)> Hits(string text, IReadOnlyList<string> queryTerms)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(queryTerms);
+        var hits = new List<(int, int)>();
+        var start = -1;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && IsWordChar(text[i], start >= 0))
+            {
+                if (start < 0)
+                {
+                    start = i;
+                }
+
+                continue;
+            }
+
+            if (start >= 0)
+            {
+                var word = Fold(text[start..i]);
+                if (queryTerms.Any(term => word.StartsWith(term, StringComparison.Ordinal)))
+                {
+                    hits.Add((start, i - start));
+                }
+
+                start = -1;
+            }
+        }
+
+        return hits;
+    }
+
+    private static bool IsWordChar(char c, bool inWord) =>
+        char.IsLetterOrDigit(c)
+        || (inWord && CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark);
+
     /// <summary>Lower case without combining marks; ASCII text (most chat) skips the Unicode work.</summary>
     private static string Fold(string text)
     {

@@ -67,7 +67,9 @@ internal static class EventStream
         PresenceChanged e => ("presence", new { contactId = e.ContactAccount, online = e.Online, endpoint = e.Endpoint }),
         TypingChanged e => ("typing", new { contactId = e.ContactAccount, active = e.Active }),
         ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
-        ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message }),
+        ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
+        ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
+        ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),
         _ => ("unknown", new { }),
     };
 }

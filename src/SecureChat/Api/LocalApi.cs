@@ -22,6 +22,7 @@ internal static class LocalApi
     {
         var store = node.Store;
         var api = app.MapGroup("/api");
+        ContactView View(Contact c) => ContactView.From(c, store.Messages, node.IsOnline(c), node.KeyWarning(c));
 
         api.MapGet("/status", () => Results.Json(new
         {
@@ -36,34 +37,57 @@ internal static class LocalApi
             lan = node.LanDiscovery,
         }, Json));
 
-        api.MapGet("/contacts", () => Results.Json(store.Contacts.All.Select(c => ContactView.From(c, store.Messages, node.IsOnline(c))), Json));
+        api.MapGet("/invite", (bool? withAddress) => Results.Json(new { link = Invite(node, withAddress ?? false).ToString() }, Json));
+
+        api.MapGet("/invite/qr", (bool? withAddress) =>
+        {
+            using var generator = new QRCoder.QRCodeGenerator();
+            using var data = generator.CreateQrCode(Invite(node, withAddress ?? false).ToString(), QRCoder.QRCodeGenerator.ECCLevel.M);
+            return Results.Bytes(new QRCoder.PngByteQRCode(data).GetGraphic(8), "image/png");
+        });
+
+        api.MapPost("/qr/decode", QrDecoder.DecodeAsync);
+
+        api.MapPost("/listen", (ListenRequest request, CancellationToken cancellationToken) => GuardedAsync(async () =>
+        {
+            var host = string.IsNullOrWhiteSpace(request.Host) ? "0.0.0.0" : request.Host.Trim();
+            if (request.Port is not (>= 0 and <= 65535))
+            {
+                throw new ArgumentException($"{request.Port} is not a port: use 1 to 65535 (0 picks a free one).");
+            }
+
+            var at = await node.StartListeningAsync(host, request.Port, cancellationToken);
+            return Results.Json(new { listen = new PeerEndpoint(at.Address.ToString(), at.Port).ToString() }, Json);
+        }));
+
+        api.MapDelete("/listen", async (CancellationToken cancellationToken) =>
+        {
+            await node.StopListeningAsync(cancellationToken);
+            return Results.Json(new { listen = (string?)null }, Json);
+        });
+
+        api.MapGet("/contacts", () => Results.Json(store.Contacts.All.Select(View), Json));
 
         api.MapPost("/contacts", (AddContactRequest request) => Guarded(() =>
         {
-            if (!AccountId.TryParse(request.Id, out var account))
-            {
-                throw new ArgumentException($"'{request.Id}' is not a SecureChat ID: an ID is {AccountId.TextLength} characters.");
-            }
-
-            if (request.Name is not null && !ContactBook.IsValidName(request.Name))
-            {
-                throw new ArgumentException(ContactBook.NameRule);
-            }
-
-            string? endpoint = null;
-            if (request.Endpoint is not null)
-            {
-                endpoint = PeerEndpoint.TryParse(request.Endpoint, out var parsed, out var error) ? parsed.ToString() : throw new ArgumentException(error);
-            }
-
-            var contact = node.AddContact(account, request.Name, endpoint);
-            return Results.Json(ContactView.From(contact, store.Messages, node.IsOnline(contact)), Json, statusCode: StatusCodes.Status201Created);
+            var (account, name, endpoint) = ContactToAdd(request);
+            var contact = node.AddContact(account, name, endpoint);
+            return Results.Json(View(contact), Json, statusCode: StatusCodes.Status201Created);
         }));
 
-        api.MapGet("/contacts/{contact}", (string contact) => Guarded(() =>
+        api.MapGet("/contacts/{contact}", (string contact) => Guarded(() => Results.Json(View(store.Contacts.Resolve(contact)), Json)));
+
+        api.MapGet("/contacts/{contact}/safety-number", (string contact) => Guarded(() =>
         {
             var c = store.Contacts.Resolve(contact);
-            return Results.Json(ContactView.From(c, store.Messages, node.IsOnline(c)), Json);
+            return Results.Json(new { safetyNumber = SafetyNumber.Compute(node.Identity.Account, c.AccountId), verified = c.VerifiedAt is not null }, Json);
+        }));
+
+        api.MapDelete("/contacts/{contact}/key-warning", (string contact) => Guarded(() =>
+        {
+            var c = store.Contacts.Resolve(contact);
+            node.DismissKeyWarning(c);
+            return Results.Json(View(c), Json);
         }));
 
         api.MapPatch("/contacts/{contact}", (string contact, RenameRequest request) => Guarded(() =>
@@ -75,7 +99,7 @@ internal static class LocalApi
 
             var renamed = store.Contacts.Rename(store.Contacts.Resolve(contact), request.Name!);
             node.Events.Publish(new ContactChanged(renamed, false));
-            return Results.Json(ContactView.From(renamed, store.Messages, node.IsOnline(renamed)), Json);
+            return Results.Json(View(renamed), Json);
         }));
 
         api.MapDelete("/contacts/{contact}", (string contact) => GuardedAsync(async () =>
@@ -88,12 +112,24 @@ internal static class LocalApi
         {
             var verified = store.Contacts.MarkVerified(store.Contacts.Resolve(contact), DateTimeOffset.UtcNow);
             node.Events.Publish(new ContactChanged(verified, false));
-            return Results.Json(ContactView.From(verified, store.Messages, node.IsOnline(verified)), Json);
+            return Results.Json(View(verified), Json);
         }));
 
-        api.MapGet("/contacts/{contact}/messages", (string contact, int? limit, string? before) => Guarded(() =>
+        api.MapGet("/contacts/{contact}/messages", (string contact, int? limit, string? before, string? after, string? around) => Guarded(() =>
         {
-            var page = store.Messages.History(store.Contacts.Resolve(contact), Limit(limit), before?.ToLowerInvariant());
+            var c = store.Contacts.Resolve(contact);
+            if (new[] { before, after, around }.Count(a => a is not null) > 1)
+            {
+                throw new ArgumentException("Give at most one of before=, after= and around=.");
+            }
+
+            var count = Limit(limit);
+            IEnumerable<StoredMessage> page = (before, after, around) switch
+            {
+                (_, { } a, _) => store.Messages.HistoryAfter(c, count, a.ToLowerInvariant()),
+                (_, _, { } m) => Around(store.Messages, c, m.ToLowerInvariant(), count),
+                _ => store.Messages.History(c, count, before?.ToLowerInvariant()),
+            };
             return Results.Json(page.Select(MessageView.From), Json);
         }));
 
@@ -125,17 +161,75 @@ internal static class LocalApi
             }
 
             var within = contact is null ? null : store.Contacts.Resolve(contact);
-            return Results.Json(store.Messages.Search(q!, within, Limit(limit)).Select(MessageView.From), Json);
+            var terms = Storage.Search.SearchText.Terms(q!);
+            var found = store.Messages.Search(q!, within, Limit(limit));
+            return Results.Json(found.Select(m => new SearchHitView(MessageView.From(m), [.. Storage.Search.SearchText.Hits(m.Text, terms).Select(h => new[] { h.Start, h.Length })])), Json);
         }));
 
         api.MapPost("/connect", (ConnectRequest request, CancellationToken cancellationToken) => GuardedAsync(async () =>
         {
             var (endpoint, expected) = Cli.TargetAddress.Parse(request.Address ?? string.Empty);
             var contact = await node.ConnectAsync(endpoint, expected, cancellationToken);
-            return Results.Json(ContactView.From(contact, store.Messages, node.IsOnline(contact)), Json);
+            return Results.Json(View(contact), Json);
         }));
 
         api.MapGet("/events", EventStream.WriteAsync);
+    }
+
+    /// <summary>The invite link of this node: its ID and name, and with <paramref name="withAddress"/> where it listens.</summary>
+    private static InviteLink Invite(ChatNode node, bool withAddress)
+    {
+        var endpoints = withAddress
+            ? node.AdvertisedEndPoints().Select(e => new PeerEndpoint(e.Address.ToString(), e.Port)).ToList()
+            : [];
+        var name = node.Identity.DisplayName;
+        return new InviteLink(node.Identity.Account, string.IsNullOrEmpty(name) ? null : name, endpoints);
+    }
+
+    /// <summary>The account, name and endpoint a request to add a contact gives, from an ID or a pasted invite link.</summary>
+    private static (AccountId Account, string? Name, string? Endpoint) ContactToAdd(AddContactRequest request)
+    {
+        AccountId? account;
+        var name = request.Name;
+        var endpoint = request.Endpoint;
+        if (InviteLink.LooksLikeLink(request.Id))
+        {
+            if (!InviteLink.TryParse(request.Id, out var link, out var linkError))
+            {
+                throw new ArgumentException(linkError);
+            }
+
+            account = link.Account;
+            name ??= link.Name is { } suggested && ContactBook.IsValidName(suggested) ? suggested : null;
+            endpoint ??= link.Endpoints.FirstOrDefault()?.ToString();
+        }
+        else if (!AccountId.TryParse(request.Id, out account))
+        {
+            throw new ArgumentException($"'{request.Id}' is neither a SecureChat ID ({AccountId.TextLength} characters) nor an invite link (securechat:…).");
+        }
+
+        if (name is not null && !ContactBook.IsValidName(name))
+        {
+            throw new ArgumentException(ContactBook.NameRule);
+        }
+
+        if (endpoint is not null)
+        {
+            endpoint = PeerEndpoint.TryParse(endpoint, out var parsed, out var error) ? parsed.ToString() : throw new ArgumentException(error);
+        }
+
+        return (account, name, endpoint);
+    }
+
+    /// <summary>A page around one message: about half before it, the message, the rest after it.</summary>
+    private static List<StoredMessage> Around(MessageLog messages, Contact contact, string messageId, int limit)
+    {
+        var before = messages.History(contact, Math.Max(1, limit / 2), messageId);
+        var anchor = messages.Find(messageId) is { } found && found.ContactAccount == contact.Account
+            ? found
+            : throw new StoreException(StoreError.NoSuchContact, $"No message {messageId} is in the conversation with '{contact.Name}'.");
+        var after = messages.HistoryAfter(contact, Math.Max(1, limit - before.Count - 1), messageId);
+        return [.. before, anchor, .. after];
     }
 
     private static int Limit(int? limit) => limit switch
@@ -194,4 +288,6 @@ internal static class LocalApi
     internal sealed record TypingRequest(bool Active);
 
     internal sealed record ConnectRequest(string? Address);
+
+    internal sealed record ListenRequest(string? Host, int Port);
 }

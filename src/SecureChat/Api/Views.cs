@@ -16,12 +16,16 @@ internal sealed record ContactView(
     IReadOnlyList<string> Endpoints,
     long Messages,
     long Unread,
-    bool Online)
+    bool Online,
+    string? KeyWarning = null)
 {
-    public static ContactView From(Contact c, MessageLog messages, bool online) => new(
+    public static ContactView From(Contact c, MessageLog messages, bool online, string? keyWarning = null) => new(
         c.Name, c.Account, c.AccountId.Fingerprint, c.DisplayName, c.Certificate is not null, c.VerifiedAt is not null, c.VerifiedAt,
-        c.FirstSeen, c.LastSeen, c.Endpoints, messages.Count(c), messages.UnseenCount(c), online);
+        c.FirstSeen, c.LastSeen, c.Endpoints, messages.Count(c), messages.UnseenCount(c), online, keyWarning);
 }
+
+/// <summary>A search result: the message, and where in its text the query's words hit (start and length, in UTF-16 units).</summary>
+internal sealed record SearchHitView(MessageView Message, IReadOnlyList<int[]> Hits);
 
 /// <summary>A message as the local API and the CLI's <c>--json</c> show it.</summary>
 internal sealed record MessageView(

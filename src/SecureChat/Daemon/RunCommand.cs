@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -12,19 +11,21 @@ using SecureChat.Net;
 using SecureChat.Node;
 using SecureChat.Node.Discovery;
 using SecureChat.Net.Dht;
+using SecureChat.Web;
 
 namespace SecureChat.Daemon;
 
 /// <summary>
-/// <c>securechat run</c>: the node, headless until SIGINT or SIGTERM. It accepts peers, keeps a
-/// connection to every reachable contact, delivers the outbox, and serves the local API on
-/// 127.0.0.1 behind a random token written to <c>api.json</c> (0600) in the data directory.
+/// <c>securechat run</c>: the node, until SIGINT or SIGTERM. It accepts peers, keeps a connection
+/// to every reachable contact, delivers the outbox, and serves the web UI and the local API on
+/// 127.0.0.1 behind a random token: printed in the UI's link, and written to <c>api.json</c> (0600)
+/// in the data directory.
 /// </summary>
 internal static class RunCommand
 {
     public const int DefaultApiPort = 7312;
 
-    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, DiscoveryChoices discovery, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, bool open, DiscoveryChoices discovery, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (listenHost, listenPort) = ParseListen(listen);
         var discoveryOptions = await DiscoveryOf(discovery, loggers.CreateLogger("securechat.dht"), cancellationToken);
@@ -37,6 +38,11 @@ internal static class RunCommand
             throw new UsageException($"{apiPort} is not a valid port for --api-port: use 1 to 65535, or 0 for any free port.");
         }
 
+        if (noUi && open)
+        {
+            throw new UsageException("--open opens the web UI, which --no-ui turns off.");
+        }
+
         if (ApiClient.TryConnect(directory) is { } running)
         {
             running.Dispose();
@@ -47,7 +53,7 @@ internal static class RunCommand
         var logger = loggers.CreateLogger("securechat.node");
         await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions }, logger);
 
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var token = AccessToken.Create();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggers);
@@ -55,8 +61,10 @@ internal static class RunCommand
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, apiPort));
         await using var app = builder.Build();
         var port = 0;
-        app.Use(new ApiGuard(token, () => port).InvokeAsync);
+        var ui = noUi ? null : new WebUi(token, new WebSessions(() => port));
+        app.Use(new ApiGuard(token, () => port, ui).InvokeAsync);
         LocalApi.Map(app, node);
+        ui?.Map(app);
         try
         {
             await app.StartAsync(cancellationToken);
@@ -69,15 +77,19 @@ internal static class RunCommand
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         port = new Uri(address).Port;
         var url = $"http://127.0.0.1:{port}/";
-        new ApiFile(url, token, Environment.ProcessId).Write(directory);
+        new ApiFile(url, token.Text, Environment.ProcessId).Write(directory);
         try
         {
             var listening = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : "nowhere";
             Console.WriteLine($"node {home.Identity.Account} ({home.Identity.Account.Fingerprint}) listening on {listening}");
             Console.WriteLine(DiscoveryLine(node, discovery));
-            Console.WriteLine(noUi
-                ? $"api {url} (token in {ApiFile.PathIn(directory)})"
-                : $"api {url} (token in {ApiFile.PathIn(directory)}); the web UI comes with a later version");
+            var link = $"{url}#token={token.Text}";
+            Console.WriteLine(noUi ? $"api {url} (token in {ApiFile.PathIn(directory)})" : $"ui {link}");
+            if (open)
+            {
+                Browser.Open(directory, link, Console.Out);
+            }
+
             logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Messages.OutboxCount());
             try
             {
@@ -95,6 +107,7 @@ internal static class RunCommand
         finally
         {
             ApiFile.Delete(directory);
+            Browser.Forget(directory);
         }
     }
 
