@@ -51,10 +51,10 @@ run.SetAction(parse => Run(token => RunCommand.RunAsync(
     token)));
 
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
-var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it." };
+var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it, or an invite link (securechat:…)." };
 var contactName = new Option<string?>("--name") { Description = "The name to know the contact by." };
 var contactEndpoint = new Option<string?>("--endpoint") { Description = "Where to reach the contact: HOST:PORT." };
-var contactsAdd = new Command("add", "Add a contact by ID.") { contactId, contactName, contactEndpoint };
+var contactsAdd = new Command("add", "Add a contact by ID or invite link.") { contactId, contactName, contactEndpoint };
 contactsAdd.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Add(HomeOf(parse), parse.GetValue(contactId)!, parse.GetValue(contactName), parse.GetValue(contactEndpoint)))));
 var contactsList = new Command("list", "List contacts.") { json };
 contactsList.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.List(HomeOf(parse), parse.GetValue(json)))));

@@ -70,8 +70,8 @@ internal static class LocalApi
 
         api.MapPost("/contacts", (AddContactRequest request) => Guarded(() =>
         {
-            var (account, name, endpoint) = ContactToAdd(request);
-            var contact = node.AddContact(account, name, endpoint);
+            var add = Cli.NewContact.Parse(request.Id, request.Name, request.Endpoint);
+            var contact = node.AddContact(add.Account, add.Name, add.Endpoint);
             return Results.Json(View(contact), Json, statusCode: StatusCodes.Status201Created);
         }));
 
@@ -184,41 +184,6 @@ internal static class LocalApi
             : [];
         var name = node.Identity.DisplayName;
         return new InviteLink(node.Identity.Account, string.IsNullOrEmpty(name) ? null : name, endpoints);
-    }
-
-    /// <summary>The account, name and endpoint a request to add a contact gives, from an ID or a pasted invite link.</summary>
-    private static (AccountId Account, string? Name, string? Endpoint) ContactToAdd(AddContactRequest request)
-    {
-        AccountId? account;
-        var name = request.Name;
-        var endpoint = request.Endpoint;
-        if (InviteLink.LooksLikeLink(request.Id))
-        {
-            if (!InviteLink.TryParse(request.Id, out var link, out var linkError))
-            {
-                throw new ArgumentException(linkError);
-            }
-
-            account = link.Account;
-            name ??= link.Name is { } suggested && ContactBook.IsValidName(suggested) ? suggested : null;
-            endpoint ??= link.Endpoints.FirstOrDefault()?.ToString();
-        }
-        else if (!AccountId.TryParse(request.Id, out account))
-        {
-            throw new ArgumentException($"'{request.Id}' is neither a SecureChat ID ({AccountId.TextLength} characters) nor an invite link (securechat:…).");
-        }
-
-        if (name is not null && !ContactBook.IsValidName(name))
-        {
-            throw new ArgumentException(ContactBook.NameRule);
-        }
-
-        if (endpoint is not null)
-        {
-            endpoint = PeerEndpoint.TryParse(endpoint, out var parsed, out var error) ? parsed.ToString() : throw new ArgumentException(error);
-        }
-
-        return (account, name, endpoint);
     }
 
     /// <summary>A page around one message: about half before it, the message, the rest after it.</summary>

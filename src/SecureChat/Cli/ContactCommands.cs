@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using SecureChat.Api;
-using SecureChat.Net;
 using SecureChat.Protocol.Identity;
 using SecureChat.Storage;
 
@@ -12,26 +11,11 @@ internal static class ContactCommands
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    public static int Add(string directory, string id, string? name, string? endpoint)
+    public static int Add(string directory, string idOrLink, string? name, string? endpoint)
     {
-        if (!AccountId.TryParse(id, out var account))
-        {
-            throw new UsageException($"'{id}' is not a SecureChat ID: an ID is {AccountId.TextLength} characters, as `securechat id` prints it.");
-        }
-
-        if (name is not null && !ContactBook.IsValidName(name))
-        {
-            throw new UsageException(ContactBook.NameRule);
-        }
-
-        string? address = null;
-        if (endpoint is not null)
-        {
-            address = PeerEndpoint.TryParse(endpoint, out var parsed, out var error) ? parsed.ToString() : throw new UsageException(error);
-        }
-
+        var (account, chosenName, address) = NewContact.Parse(idOrLink, name, endpoint);
         using var node = NodeAccess.Open(directory);
-        var contact = node.Add(account, name, address);
+        var contact = node.Add(account, chosenName, address);
         Console.WriteLine($"Added '{contact.Name}' ({contact.Id}), fingerprint {account.Fingerprint}.");
         Console.WriteLine($"Safety number: {SafetyNumber.Compute(node.Self, account)}");
         if (address is null)
