@@ -329,12 +329,16 @@ async function openConversation(id, aroundMessage = null) {
     state.hasNewer = false;
     list.scrollTop = list.scrollHeight;
   }
+  // The address names the open conversation, so a reload or a bookmark comes back to it.
+  history.replaceState(null, '', `#c=${enc(id)}`);
+  if (performance.getEntriesByName('conversation-shown').length === 0) performance.mark('conversation-shown');
   if (!aroundMessage) $('message-input').focus({ preventScroll: true });
   markReadSoon();
 }
 
 function closeConversation() {
   state.open = null;
+  history.replaceState(null, '', location.pathname);
   state.messages.clear();
   $('conversation').hidden = true;
   $('start').hidden = false;
@@ -990,8 +994,10 @@ function connectEvents() {
 
 (async () => {
   if (/token=/.test(location.hash)) history.replaceState(null, '', location.pathname);
+  const wanted = /^#c=([^&]+)$/.exec(location.hash);
   connectEvents();
   await Promise.all([refreshStatus(), refreshContacts()]);
   if (!$('listen-port').value) $('listen-port').value = '7311';
+  if (wanted && state.contacts.has(decodeURIComponent(wanted[1]))) await openConversation(decodeURIComponent(wanted[1]));
   setInterval(refreshStatus, 15000);
 })();
