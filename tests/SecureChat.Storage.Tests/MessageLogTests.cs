@@ -125,6 +125,117 @@ public sealed class MessageLogTests : IDisposable
     }
 
     [Fact]
+    public void HistoryAfter_Anchor_PagesOldestFirstAndRespectsTheLimit()
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var ids = AddConversation(store, bob, 10);
+
+        var page = store.Messages.HistoryAfter(bob, 3, ids[2]);
+        var rest = store.Messages.HistoryAfter(bob, 100, ids[2]);
+
+        Assert.Equal(ids[3..6], page.Select(m => m.MessageId));
+        Assert.Equal(["message 3", "message 4", "message 5"], page.Select(m => m.Text));
+        Assert.Equal(ids[3..], rest.Select(m => m.MessageId));
+    }
+
+    [Fact]
+    public void HistoryAfter_PagingForward_CoversEveryMessageAfterTheFirstOnceInOrder()
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var ids = AddConversation(store, bob, 23);
+
+        var pages = new List<IReadOnlyList<StoredMessage>>();
+        var after = ids[0];
+        for (var page = store.Messages.HistoryAfter(bob, 10, after); page.Count > 0; page = store.Messages.HistoryAfter(bob, 10, after))
+        {
+            pages.Add(page);
+            after = page[^1].MessageId;
+        }
+
+        Assert.Equal([10, 10, 2], pages.Select(p => p.Count));
+        Assert.Equal(ids[1..], pages.SelectMany(p => p).Select(m => m.MessageId));
+    }
+
+    [Fact]
+    public void HistoryAfter_NewestMessage_IsEmpty()
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var ids = AddConversation(store, bob, 4);
+
+        Assert.Empty(store.Messages.HistoryAfter(bob, 10, ids[^1]));
+        Assert.Empty(store.Messages.HistoryAfter(bob, 10, ids[^1].ToUpperInvariant()));
+    }
+
+    [Fact]
+    public void HistoryAfter_UnknownId_ThrowsNoSuchContact()
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        AddConversation(store, bob, 3);
+        var unknown = MessageLog.NewId();
+
+        var error = Assert.Throws<StoreException>(() => store.Messages.HistoryAfter(bob, 10, unknown));
+
+        Assert.Equal(StoreError.NoSuchContact, error.Error);
+        Assert.Contains(unknown, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HistoryAfter_IdFromAnotherConversation_IsRefused()
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
+        var bobIds = new List<string>();
+        var carolIds = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            bobIds.Add(Add(store, bob, $"to Bob {i}", T0.AddSeconds(2 * i)));
+            carolIds.Add(Add(store, carol, $"to Carol {i}", T0.AddSeconds((2 * i) + 1)));
+        }
+
+        var error = Assert.Throws<StoreException>(() => store.Messages.HistoryAfter(bob, 10, carolIds[0]));
+        var carolPage = store.Messages.HistoryAfter(carol, 10, carolIds[0]);
+
+        Assert.Equal(StoreError.NoSuchContact, error.Error);
+        Assert.Equal(carolIds[1..], carolPage.Select(m => m.MessageId));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    [InlineData(11)]
+    public void HistoryAndHistoryAfter_SameAnchor_CoverTheConversationExactlyOnce(int anchorIndex)
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
+        var ids = AddConversation(store, bob, 12);
+        AddConversation(store, carol, 3);
+        var anchor = ids[anchorIndex];
+
+        var before = store.Messages.History(bob, 100, anchor);
+        var after = store.Messages.HistoryAfter(bob, 100, anchor);
+
+        Assert.Equal(ids, before.Select(m => m.MessageId).Append(anchor).Concat(after.Select(m => m.MessageId)));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void HistoryAfter_LimitNotPositive_ThrowsArgumentOutOfRange(int limit)
+    {
+        using var store = _home.Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var id = Add(store, bob, "x", T0);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.HistoryAfter(bob, limit, id));
+    }
+
+    [Fact]
     public void Add_IdAlreadyStored_ReturnsFalseAndKeepsTheFirstCopy()
     {
         using var store = _home.Open();
@@ -244,6 +355,7 @@ public sealed class MessageLogTests : IDisposable
         Assert.Throws<ArgumentException>(() => store.Messages.Add(bob, messageId, outgoing: true, "x", T0, null, MessageState.Queued));
         Assert.Throws<ArgumentException>(() => store.Messages.UpdateState(messageId, MessageState.Sent));
         Assert.Throws<ArgumentException>(() => store.Messages.History(bob, 10, messageId));
+        Assert.Throws<ArgumentException>(() => store.Messages.HistoryAfter(bob, 10, messageId));
         Assert.Equal(0, store.Messages.Count(bob));
     }
 
