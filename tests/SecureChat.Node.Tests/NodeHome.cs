@@ -28,6 +28,9 @@ internal sealed class NodeHome : IAsyncDisposable
         Channel = new ChannelOptions { CloseTimeout = TimeSpan.FromSeconds(1) },
     };
 
+    /// <summary><see cref="FastOptions"/> for a node that starts without listening (it may start later, through <see cref="ChatNode.StartListeningAsync"/>).</summary>
+    public static readonly NodeOptions NotListening = FastOptions with { ListenHost = null };
+
     private static readonly DateTimeOffset CreatedAt = new(2025, 5, 1, 9, 0, 0, TimeSpan.Zero);
 
     private readonly DirectoryInfo _parent = Directory.CreateTempSubdirectory("securechat-node-");
@@ -62,7 +65,7 @@ internal sealed class NodeHome : IAsyncDisposable
 
     public ChatNode Node => _node ?? throw new InvalidOperationException($"The node of {Identity.DisplayName} is not running.");
 
-    /// <summary>The port the node listened on when it last ran (0 before its first start).</summary>
+    /// <summary>The port the node listened on when it last started (0 before it first started listening).</summary>
     public int Port { get; private set; }
 
     /// <summary>Where peers dial this node, in the form contacts keep.</summary>
@@ -77,7 +80,11 @@ internal sealed class NodeHome : IAsyncDisposable
         }
 
         _node = ChatNode.Start(Identity, Store, _options with { ListenPort = Port }, _logger);
-        Port = _node.ListenEndPoint!.Port;
+        if (_node.ListenEndPoint is { } listening)
+        {
+            Port = listening.Port;
+        }
+
         return _node;
     }
 
