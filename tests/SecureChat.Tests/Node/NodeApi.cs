@@ -64,6 +64,14 @@ internal sealed class NodeApi : IDisposable
         return status.RootElement.GetProperty("outbox").GetInt64();
     }
 
+    /// <summary>POST /api/contacts <c>{"id", "name", "endpoint"}</c>: 201 and the contact as the node shows it.</summary>
+    public async Task<JsonDocument> AddContactAsync(CreatedIdentity contact, string? endpoint = null)
+    {
+        using var response = await _http.PostAsJsonAsync("api/contacts", new { id = contact.Id, name = contact.Name, endpoint }, Json);
+        await ExpectAsync(response, HttpStatusCode.Created);
+        return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+    }
+
     /// <summary>POST /api/contacts/{contact}/messages: 202 and the queued message.</summary>
     public async Task<ApiMessage> SendAsync(string contact, string text)
     {

@@ -12,12 +12,13 @@ namespace SecureChat.Tests.Node;
 /// </summary>
 internal sealed partial class RunningNode : IAsyncDisposable
 {
-    private RunningNode(ChatProcess process, string id, int listenPort, NodeApi api)
+    private RunningNode(ChatProcess process, string id, int listenPort, NodeApi api, WebUiLink? ui)
     {
         Process = process;
         Id = id;
         ListenPort = listenPort;
         Api = api;
+        Ui = ui;
     }
 
     public ChatProcess Process { get; }
@@ -31,30 +32,52 @@ internal sealed partial class RunningNode : IAsyncDisposable
 
     public NodeApi Api { get; }
 
+    /// <summary>The web UI's address and token as the node printed them; null when started without it.</summary>
+    public WebUiLink? Ui { get; }
+
     /// <summary>
     /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c> with the
     /// given discovery flags (default <c>--no-dht --no-lan</c>)
     /// (with <c>--verbose</c>: debug logs on stderr, for the transcript of a failure) and returns
     /// once it has printed both of its lines; checks that <c>api.json</c> names the printed URL
-    /// and this process.
+    /// and this process. With <paramref name="ui"/> it leaves out <c>--no-ui</c> and also waits
+    /// for the <c>ui http://127.0.0.1:PORT/#token=TOKEN</c> line.
     /// </summary>
-    public static async Task<RunningNode> StartAsync(TemporaryHome home, string label, int listenPort, bool verbose = false, string[]? discovery = null)
+    public static async Task<RunningNode> StartAsync(TemporaryHome home, string label, int listenPort, bool verbose = false, string[]? discovery = null, bool ui = false)
     {
         // Without discovery flags a node stays off the DHT and the LAN: tests reach loopback only.
-        string[] args = ["--home", home.Path, "run", "--listen", SecureChatCli.Address(listenPort), "--api-port", "0", "--no-ui", .. discovery ?? ["--no-dht", "--no-lan"]];
+        string[] args = ["--home", home.Path, "run", "--listen", SecureChatCli.Address(listenPort), "--api-port", "0", .. ui ? Array.Empty<string>() : ["--no-ui"], .. discovery ?? ["--no-dht", "--no-lan"]];
         var process = ChatProcess.Start(label, null, verbose ? [.. args, "--verbose"] : args);
         try
         {
             var node = await process.WaitForMatchAsync(NodeLine(), ChatProcess.Timeout);
             Assert.Equal(SecureChatCli.Address(listenPort), node.Groups["listen"].Value);
-            var api = await process.WaitForMatchAsync(ApiLine(), ChatProcess.Timeout);
-            Assert.Equal($"(token in {home.FilePath(ApiFileJson.FileName)})", api.Groups["rest"].Value);
+            // With the UI the node prints its link, token included; without it, where the token is.
+            WebUiLink? link = null;
+            string url;
+            if (ui)
+            {
+                var line = await process.WaitForMatchAsync(UiLine(), ChatProcess.Timeout);
+                link = new WebUiLink(new Uri(line.Groups["url"].Value), line.Groups["token"].Value);
+                url = line.Groups["url"].Value;
+            }
+            else
+            {
+                var api = await process.WaitForMatchAsync(ApiLine(), ChatProcess.Timeout);
+                Assert.Equal($"(token in {home.FilePath(ApiFileJson.FileName)})", api.Groups["rest"].Value);
+                url = api.Groups["url"].Value;
+            }
 
             // The file is written before the lines are printed.
             var file = ApiFileJson.Read(home);
-            Assert.Equal(api.Groups["url"].Value, file.Url);
+            Assert.Equal(url, file.Url);
             Assert.Equal(process.ProcessId, file.ProcessId);
-            return new RunningNode(process, node.Groups["id"].Value, listenPort, new NodeApi(new Uri(file.Url), file.Token));
+            if (link is not null)
+            {
+                Assert.Equal(file.Token, link.Token);
+            }
+
+            return new RunningNode(process, node.Groups["id"].Value, listenPort, new NodeApi(new Uri(file.Url), file.Token), link);
         }
         catch
         {
@@ -117,4 +140,17 @@ internal sealed partial class RunningNode : IAsyncDisposable
 
     [GeneratedRegex(@"^api (?<url>http://127\.0\.0\.1:\d+/) (?<rest>.+)$")]
     private static partial Regex ApiLine();
+
+    [GeneratedRegex(@"^ui (?<url>http://127\.0\.0\.1:\d+/)#token=(?<token>[A-Za-z0-9_-]+)$")]
+    private static partial Regex UiLine();
+}
+
+/// <summary>
+/// The line <c>ui http://127.0.0.1:PORT/#token=TOKEN</c> a node prints for its web UI: the page's
+/// address and the token that opens a session (in the fragment, so it never reaches a server log).
+/// </summary>
+internal sealed record WebUiLink(Uri BaseUrl, string Token)
+{
+    /// <summary>The address to open in a browser: the base URL with <c>#token=TOKEN</c>.</summary>
+    public Uri LoginUrl => new(BaseUrl, "#token=" + Token);
 }
