@@ -26,7 +26,8 @@ internal static class Artifacts
 
         Directory.CreateDirectory(Screenshots);
         var path = Path.Combine(Screenshots, name + ".png");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage });
+        // Finite animations (a notice fading in) are run to their end, so a picture never catches one halfway.
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = fullPage, Animations = ScreenshotAnimations.Disabled });
         output.WriteLine($"screenshot: {path}");
         return path;
     }

@@ -16,6 +16,12 @@ public sealed partial class BrowserSession : IAsyncDisposable
     /// <summary>How Chromium words a response with an error status in the console.</summary>
     private const string FailedLoad = "Failed to load resource: ";
 
+    /// <summary>
+    /// The UI's page without a session is the explainer, answered 401 on purpose (its script then
+    /// trades the link's token for a session): every login logs this once for <c>/</c>.
+    /// </summary>
+    private const string ExplainerRefusal = "Failed to load resource: the server responded with a status of 401 (Unauthorized)";
+
     private readonly Lock _gate = new();
     private readonly List<PageError> _errors = [];
     private readonly IBrowser? _ownBrowser;
@@ -57,7 +63,7 @@ public sealed partial class BrowserSession : IAsyncDisposable
     /// Fails the test, listing them, if any page logged a console error or threw. A test that
     /// provokes a refusal on purpose (a wrong token, say) names the refused paths: Chromium's
     /// "Failed to load resource" line for a response from one of them is then expected, and
-    /// every other error still fails.
+    /// every other error still fails. The explainer's 401 for <c>/</c> is always expected.
     /// </summary>
     public void AssertNoErrors(params string[] refusedPaths)
     {
@@ -100,7 +106,8 @@ public sealed partial class BrowserSession : IAsyncDisposable
         && error.Location is { } location
         && LineAndColumn().Match(location) is { Success: true } match
         && Uri.TryCreate(match.Groups["url"].Value, UriKind.Absolute, out var url)
-        && refusedPaths.Contains(url.AbsolutePath, StringComparer.Ordinal);
+        && (refusedPaths.Contains(url.AbsolutePath, StringComparer.Ordinal)
+            || (url.AbsolutePath == "/" && error.Text == ExplainerRefusal));
 
     /// <summary>A console message's location: <c>URL:line:column</c>.</summary>
     [GeneratedRegex(@"^(?<url>.+):\d+:\d+$")]
