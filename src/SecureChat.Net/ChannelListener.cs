@@ -147,7 +147,13 @@ public sealed class ChannelListener : IAsyncDisposable
         {
             // Whatever stopped this handshake (the peer, a timeout, or the verifier's own store)
             // is reported as this attempt's result; the listener goes on with the others.
-            _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, (ex as ChannelException)?.Error.ToString() ?? ex.GetType().Name);
+            var reason = ex switch
+            {
+                ChannelException channel => channel.Error.ToString(),
+                OperationCanceledException => "the listener stopped",
+                _ => ex.GetType().Name,
+            };
+            _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, reason);
             result = new InboundConnection(remote, null, ex);
         }
         finally

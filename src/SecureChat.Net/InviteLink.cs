@@ -20,6 +20,8 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
     /// <summary>At most this many addresses are taken from a link.</summary>
     public const int MaxEndpoints = 8;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     public override string ToString()
     {
         var text = new StringBuilder(Scheme).Append(Account.Text);
@@ -80,14 +82,9 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
         {
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             var key = equals < 0 ? pair : pair[..equals];
-            string value;
-            try
+            if (!TryUnescape(equals < 0 ? string.Empty : pair[(equals + 1)..], out var value))
             {
-                value = equals < 0 ? string.Empty : Uri.UnescapeDataString(pair[(equals + 1)..]);
-            }
-            catch (UriFormatException)
-            {
-                error = $"The link's '{key}' is not percent-encoded text.";
+                error = $"The link's '{key}' is not percent-encoded UTF-8 text: ask for the link again.";
                 return false;
             }
 
@@ -114,5 +111,56 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
         link = new InviteLink(account, name, endpoints);
         error = null;
         return true;
+    }
+
+    /// <summary>Percent-decoding that refuses what it cannot decode (a lone %, a non-hex digit, bytes that are not UTF-8) instead of passing it through.</summary>
+    private static bool TryUnescape(string text, [NotNullWhen(true)] out string? value)
+    {
+        value = null;
+        var bytes = new List<byte>(text.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '%')
+            {
+                if (i + 2 >= text.Length)
+                {
+                    return false;
+                }
+
+                if (!byte.TryParse(text.AsSpan(i + 1, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var decoded))
+                {
+                    return false;
+                }
+
+                bytes.Add(decoded);
+                i += 2;
+                continue;
+            }
+
+            if (char.IsSurrogate(text[i]))
+            {
+                if (!char.IsHighSurrogate(text[i]) || i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]))
+                {
+                    return false;
+                }
+
+                bytes.AddRange(utf8[..Encoding.UTF8.GetBytes(text.AsSpan(i, 2), utf8)]);
+                i++;
+                continue;
+            }
+
+            bytes.AddRange(utf8[..Encoding.UTF8.GetBytes(text.AsSpan(i, 1), utf8)]);
+        }
+
+        try
+        {
+            value = StrictUtf8.GetString([.. bytes]);
+            return true;
+        }
+        catch (DecoderFallbackException)
+        {
+            return false;
+        }
     }
 }

@@ -108,8 +108,26 @@ public sealed class ChatNode : IAsyncDisposable
         try
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            var previous = _listener?.LocalEndPoint;
             await StopListeningCoreAsync().ConfigureAwait(false);
-            return Listen(host, port);
+            try
+            {
+                return Listen(host, port);
+            }
+            catch (NetworkException) when (previous is not null)
+            {
+                // The move failed: the node goes on where it listened before, if that address is still free.
+                try
+                {
+                    Listen(previous.Address.ToString(), previous.Port);
+                }
+                catch (NetworkException ex)
+                {
+                    _logger.LogWarning("Could not listen again on {EndPoint}: {Reason}", previous, ex.Message);
+                }
+
+                throw;
+            }
         }
         finally
         {

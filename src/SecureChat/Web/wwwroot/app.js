@@ -42,7 +42,12 @@ window.addEventListener('unhandledrejection', (event) => {
 
 // ---------------------------------------------------------------- the node's API
 
-class ApiError extends Error {}
+class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.status = status;
+  }
+}
 
 async function api(method, path, body) {
   const init = { method, credentials: 'same-origin', headers: {} };
@@ -62,7 +67,7 @@ async function api(method, path, body) {
     throw new ApiError('This window is no longer signed in to the node.');
   }
   const data = response.status === 204 ? null : await response.json().catch(() => null);
-  if (!response.ok) throw new ApiError(data?.error || `The node answered HTTP ${response.status}.`);
+  if (!response.ok) throw new ApiError(data?.error || `The node answered HTTP ${response.status}.`, response.status);
   return data;
 }
 
@@ -83,6 +88,7 @@ const state = {
   peerTypingTimer: 0,
   warned: new Set(),        // key warnings shown in this page
   unseenArrived: false,     // a received message was shown in the open conversation since the last read
+  opening: null,            // messages learned of while the open conversation's first page loads
 };
 
 // ---------------------------------------------------------------- formatting
@@ -296,6 +302,9 @@ async function openConversation(id, aroundMessage = null) {
   renderConversationHead();
   const list = $('messages');
   list.replaceChildren(el('li', { class: 'loading-older' }, 'Loading…'));
+  const arrived = [];
+  arrived.ticks = new Map();
+  state.opening = arrived;
   let page;
   try {
     page = aroundMessage
@@ -305,18 +314,24 @@ async function openConversation(id, aroundMessage = null) {
     list.replaceChildren();
     notice(error.message);
     return;
+  } finally {
+    if (state.opening === arrived) state.opening = null;
   }
   if (state.open !== id) return;
+  // Messages sent or received while the page was on its way may be newer than it.
+  const known = new Set(page.map((m) => m.id));
+  if (!aroundMessage) page.push(...arrived.filter((m) => !known.has(m.id)));
   list.replaceChildren(...page.map((m) => {
     const li = messageElement(m);
     state.messages.set(m.id, li);
     return li;
   }));
+  for (const [messageId, messageState] of arrived.ticks) updateTick(messageId, messageState);
   markDays();
   if (aroundMessage) {
     const index = page.findIndex((m) => m.id === aroundMessage);
-    // The node sends up to half a page before the message and fills the page after it.
-    state.hasOlder = index >= Math.floor(PAGE / 2);
+    // The node sends up to half of the rest of a page before the message and fills the page after it.
+    state.hasOlder = index >= Math.floor((PAGE - 1) / 2);
     state.hasNewer = page.length >= PAGE;
     const target = state.messages.get(aroundMessage);
     if (target) {
@@ -416,7 +431,12 @@ function nearBottom() {
 
 /** A message this page learned of (sent here, in another tab, or received): shown if its conversation is open at its newest end. */
 function addMessage(m) {
-  if (m.contactId !== state.open || state.hasNewer) return;
+  if (m.contactId !== state.open) return;
+  if (state.opening) {
+    state.opening.push(m);
+    return;
+  }
+  if (state.hasNewer) return;
   const existing = state.messages.get(m.id);
   if (existing) {
     updateTick(m.id, m.state);
@@ -435,6 +455,7 @@ function addMessage(m) {
 
 const TICK_ORDER = ['queued', 'sent', 'delivered', 'read'];
 function updateTick(id, messageState) {
+  if (state.opening) state.opening.ticks.set(id, messageState);
   const li = state.messages.get(id);
   const tick = li?.querySelector('.tick');
   if (!tick) return;
@@ -659,6 +680,18 @@ $('add-form').addEventListener('submit', async (event) => {
     notice(`${contact.name} added. ${contact.endpoints.length ? 'Connecting…' : 'Your node will look for them on the DHT and the local network.'}`, 'info', 5000);
     openConversation(contact.id);
   } catch (error) {
+    if (error.status === 409) {
+      // Already a contact (they may have connected first): go to that conversation.
+      await refreshContacts();
+      const id = body.id.replace(/^securechat:/i, '').split('?')[0].trim().toLowerCase();
+      if (state.contacts.has(id)) {
+        stopCamera();
+        $('add-contact-dialog').close();
+        notice(`${state.contacts.get(id).name} is already one of your contacts.`, 'info', 5000);
+        openConversation(id);
+        return;
+      }
+    }
     formError('add-error', error.message);
   }
 });
