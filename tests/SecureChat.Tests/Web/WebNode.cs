@@ -49,13 +49,17 @@ internal sealed class WebNode : IAsyncDisposable
 
     private WebUiLink Ui { get; }
 
-    /// <summary>Creates the identity <paramref name="name"/> in a fresh home and starts its node with the UI.</summary>
-    public static async Task<WebNode> StartAsync(string name = "A")
+    /// <summary>
+    /// Creates the identity <paramref name="name"/> in a fresh home and starts its node with the UI;
+    /// <paramref name="prepare"/> may fill the home's store first, while no node has it open.
+    /// </summary>
+    public static async Task<WebNode> StartAsync(string name = "A", Action<TemporaryHome, CreatedIdentity>? prepare = null)
     {
         var home = new TemporaryHome();
         try
         {
             var identity = await SecureChatCli.InitAsync(home, name);
+            prepare?.Invoke(home, identity);
             var node = await RunningNode.StartAsync(home, name, RunningNode.FreePort(), ui: true);
             var ui = node.Ui ?? throw new InvalidOperationException("RunningNode was asked for its UI and returned none.");
             return new WebNode(home, identity, node, ui);
