@@ -109,17 +109,25 @@ public sealed class ChatNode : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
             var previous = _listener?.LocalEndPoint;
-            await StopListeningCoreAsync().ConfigureAwait(false);
+            if (previous is null || port == 0 || previous.Port != port)
+            {
+                // Bound before the old listener goes: a port that cannot be taken changes nothing.
+                var next = StartListener(host, port);
+                await StopListeningCoreAsync(announce: false).ConfigureAwait(false);
+                return Adopt(next);
+            }
+
+            // The same port on another (or the same) address: the old listener must let go of it first.
+            await StopListeningCoreAsync(announce: true).ConfigureAwait(false);
             try
             {
-                return Listen(host, port);
+                return Adopt(StartListener(host, port));
             }
-            catch (NetworkException) when (previous is not null)
+            catch (NetworkException)
             {
-                // The move failed: the node goes on where it listened before, if that address is still free.
                 try
                 {
-                    Listen(previous.Address.ToString(), previous.Port);
+                    Adopt(StartListener(previous.Address.ToString(), previous.Port));
                 }
                 catch (NetworkException ex)
                 {
@@ -457,9 +465,13 @@ public sealed class ChatNode : IAsyncDisposable
         return link;
     }
 
-    private IPEndPoint Listen(string host, int port)
+    private IPEndPoint Listen(string host, int port) => Adopt(StartListener(host, port));
+
+    private ChannelListener StartListener(string host, int port) =>
+        ChannelListener.Start(host, port, Identity, PeerTrust.ForInbound(Store.Contacts), Options.Channel, _logger);
+
+    private IPEndPoint Adopt(ChannelListener listener)
     {
-        var listener = ChannelListener.Start(host, port, Identity, PeerTrust.ForInbound(Store.Contacts), Options.Channel, _logger);
         _listener = listener;
         _accepting = AcceptAllAsync(listener, _stopping.Token);
         _logger.LogInformation("Listening for peers on {EndPoint}", listener.LocalEndPoint);
@@ -468,7 +480,7 @@ public sealed class ChatNode : IAsyncDisposable
         return listener.LocalEndPoint;
     }
 
-    private async Task StopListeningCoreAsync()
+    private async Task StopListeningCoreAsync(bool announce = true)
     {
         if (_listener is not { } listener)
         {
@@ -479,7 +491,10 @@ public sealed class ChatNode : IAsyncDisposable
         await listener.DisposeAsync().ConfigureAwait(false);
         await _accepting.ConfigureAwait(false);
         _logger.LogInformation("Stopped listening on {EndPoint}", listener.LocalEndPoint);
-        Events.Publish(new ListeningChanged(null));
+        if (announce)
+        {
+            Events.Publish(new ListeningChanged(null));
+        }
     }
 
     private async Task AcceptAllAsync(ChannelListener listener, CancellationToken cancellationToken)

@@ -154,7 +154,7 @@ public sealed class InviteLinkTests
 
         var error = AssertRefused($"securechat:{Account.Text}?{query}");
 
-        Assert.Equal($"The link's '{key}' is not percent-encoded text.", error);
+        Assert.Equal($"The link's '{key}' is not percent-encoded UTF-8 text: ask for the link again.", error);
     }
 
     [Theory]

@@ -186,13 +186,13 @@ internal static class LocalApi
         return new InviteLink(node.Identity.Account, string.IsNullOrEmpty(name) ? null : name, endpoints);
     }
 
-    /// <summary>A page around one message: up to half of the rest before it, the message, then what is after it, <paramref name="limit"/> in all.</summary>
+    /// <summary>A page around one message: up to half the limit before it, the message, then what is after it, <paramref name="limit"/> in all.</summary>
     private static List<StoredMessage> Around(MessageLog messages, Contact contact, string messageId, int limit)
     {
         var anchor = messages.Find(messageId) is { } found && found.ContactAccount == contact.Account
             ? found
             : throw new StoreException(StoreError.NoSuchContact, $"No message {messageId} is in the conversation with '{contact.Name}'.");
-        var before = (limit - 1) / 2 > 0 ? messages.History(contact, (limit - 1) / 2, messageId) : [];
+        var before = limit / 2 > 0 ? messages.History(contact, limit / 2, messageId) : [];
         var after = limit - 1 - before.Count > 0 ? messages.HistoryAfter(contact, limit - 1 - before.Count, messageId) : [];
         return [.. before, anchor, .. after];
     }

@@ -99,6 +99,8 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         var stored = await _alice.Api.ConversationAsync("Bob");
         Assert.Equal(["Hello Bob, this is Alice.", "Hi Alice! Good to see the window works.", "Shall we meet at noon?\nAt the usual place."], stored.Select(m => m.Text));
         Assert.Equal(["read", "seen", "read"], stored.Select(m => m.State));
+        await alice.Page.EvaluateAsync("() => document.querySelectorAll('#notices .notice-close').forEach(b => b.click())");
+        await Expect(alice.Notices).ToHaveCountAsync(0);
         await Artifacts.ScreenshotAsync(alice.Page, "conversation", output);
         await Artifacts.ScreenshotAsync(bob.Page, "conversation-bob", output);
         aliceBrowser.AssertNoErrors(Login);

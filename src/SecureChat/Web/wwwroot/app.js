@@ -330,8 +330,8 @@ async function openConversation(id, aroundMessage = null) {
   markDays();
   if (aroundMessage) {
     const index = page.findIndex((m) => m.id === aroundMessage);
-    // The node sends up to half of the rest of a page before the message and fills the page after it.
-    state.hasOlder = index >= Math.floor((PAGE - 1) / 2);
+    // The node sends up to half a page before the message and fills the page after it.
+    state.hasOlder = index >= Math.floor(PAGE / 2);
     state.hasNewer = page.length >= PAGE;
     const target = state.messages.get(aroundMessage);
     if (target) {
@@ -993,7 +993,12 @@ function connectEvents() {
   });
   on('typing', (t) => showTyping(t.contactId, t.active));
   on('contact', (c) => {
-    if (c.isNew && !state.contacts.has(c.contactId)) notice(`New contact: ${c.name}. Compare safety numbers to be sure who it is.`, 'info', 6000);
+    if (c.isNew) {
+      // A contact this page added or connected to opens at once; one that arrived by itself is announced.
+      setTimeout(() => {
+        if (state.open !== c.contactId) notice(`New contact: ${c.name}. Compare safety numbers to be sure who it is.`, 'info', 6000);
+      }, 500);
+    }
     refreshContactsSoon();
   });
   on('removed', () => refreshContactsSoon());
