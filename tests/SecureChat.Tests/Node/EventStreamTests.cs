@@ -64,7 +64,7 @@ public sealed class EventStreamTests
     /// The next event of the stream (its <c>event:</c> name and <c>data:</c> JSON), skipping
     /// comments; fails once <paramref name="cancellationToken"/> ends the wait or the stream ends.
     /// </summary>
-    private static async Task<(string Name, JsonElement Data)> ReadEventAsync(StreamReader events, List<string> seen, CancellationToken cancellationToken)
+    internal static async Task<(string Name, JsonElement Data)> ReadEventAsync(StreamReader events, List<string> seen, CancellationToken cancellationToken)
     {
         string? name = null;
         string? data = null;

@@ -559,43 +559,6 @@ public sealed partial class WebApiTests
             await Task.CompletedTask;
         }
 
-        private async Task<(string Name, JsonElement Data)> ReadAsync()
-        {
-            string? name = null;
-            string? data = null;
-            while (true)
-            {
-                string? line;
-                try
-                {
-                    line = await _stream.ReadLineAsync(_cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    throw new XunitException($"no expected event within {Deadline.TotalSeconds} s; events so far: {string.Join(" | ", _seen)}");
-                }
-
-                if (line is null)
-                {
-                    throw new XunitException($"the event stream ended; events so far: {string.Join(" | ", _seen)}");
-                }
-
-                if (line.Length == 0 && name is not null && data is not null)
-                {
-                    _seen.Add($"{name} {data}");
-                    using var json = JsonDocument.Parse(data);
-                    return (name, json.RootElement.Clone());
-                }
-
-                if (line.StartsWith("event: ", StringComparison.Ordinal))
-                {
-                    name = line["event: ".Length..];
-                }
-                else if (line.StartsWith("data: ", StringComparison.Ordinal))
-                {
-                    data = line["data: ".Length..];
-                }
-            }
-        }
+        private Task<(string Name, JsonElement Data)> ReadAsync() => EventStreamTests.ReadEventAsync(_stream, _seen, _cancellationToken);
     }
 }
