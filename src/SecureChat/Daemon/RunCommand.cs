@@ -84,10 +84,11 @@ internal static class RunCommand
             Console.WriteLine($"node {home.Identity.Account} ({home.Identity.Account.Fingerprint}) listening on {listening}");
             Console.WriteLine(DiscoveryLine(node, discovery));
             var link = $"{url}#token={token.Text}";
+            var redirect = open ? Browser.WriteRedirect(directory, link) : null;
             Console.WriteLine(noUi ? $"api {url} (token in {ApiFile.PathIn(directory)})" : $"ui {link}");
-            if (open)
+            if (redirect is not null)
             {
-                Browser.Open(directory, link, Console.Out);
+                Browser.Open(redirect, Console.Out);
             }
 
             logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Messages.OutboxCount());

@@ -14,12 +14,19 @@ internal static class Browser
 {
     public const string FileName = "open.html";
 
-    public static void Open(string directory, string link, TextWriter output)
+    /// <summary>Writes <c>open.html</c>, which sends a browser on to <paramref name="link"/>; returns its path.</summary>
+    public static string WriteRedirect(string directory, string link)
     {
         var path = Path.Combine(directory, FileName);
         var escaped = System.Net.WebUtility.HtmlEncode(link);
         DataDirectory.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(
             $"<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=\"0;url={escaped}\"><title>SecureChat</title><p>Opening <a href=\"{escaped}\">SecureChat</a>…"));
+        return path;
+    }
+
+    /// <summary>Asks the system's opener to show <paramref name="path"/> (from <see cref="WriteRedirect"/>) in the default browser.</summary>
+    public static void Open(string path, TextWriter output)
+    {
         var opener = OperatingSystem.IsMacOS() ? "open" : "xdg-open";
         try
         {
