@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace SecureChat.Bench.Wire;
+
+/// <summary>
+/// <c>connect_ms</c>: a node process starts — unlocks its identity, opens its store, listens,
+/// dials a contact at a known endpoint — and its first message is delivered (acknowledged by the
+/// contact). Each run is a fresh process, so the runtime's start and the JIT are in it as a
+/// person sees them; the first run meets the contact, the rest know it.
+/// </summary>
+internal static class Connect
+{
+    public static async Task<IEnumerable<Figure>> RunAsync(int runs, TextWriter log)
+    {
+        await using var contact = ChildProcess.Start("node");
+        var announced = await contact.ExpectAsync("node").ConfigureAwait(false);
+        var home = Directory.CreateTempSubdirectory("securechat-bench-connect-").FullName;
+        try
+        {
+            var inNode = new List<double>();
+            var inProcess = new List<double>();
+            double first = 0;
+            for (var run = 0; run <= runs; run++)
+            {
+                var clock = Stopwatch.StartNew();
+                await using var node = ChildProcess.Start("connect", home, announced[0], announced[1]);
+                var result = await node.ExpectAsync("delivered").ConfigureAwait(false);
+                var wall = clock.Elapsed.TotalMilliseconds;
+                var ms = double.Parse(result[0], CultureInfo.InvariantCulture);
+                log.WriteLine($"connect run {run}: {ms:F1} ms from the node's start to its first message delivered; {wall:F0} ms from spawning the process");
+                if (run == 0)
+                {
+                    first = ms;
+                    continue;
+                }
+
+                inNode.Add(ms);
+                inProcess.Add(wall);
+            }
+
+            var note = $"median of {runs} fresh processes; the first meeting took {first:F0} ms";
+            return
+            [
+                new Figure("connect_ms", Stats.Median(inNode), "ms", "from starting a node to its first message delivered to a contact at a known endpoint",
+                    Target: "≤ 200", Note: note),
+                new Figure("connect_process_ms", Stats.Median(inProcess), "ms", "the same, from spawning the process (the .NET runtime's own start included)", Note: note),
+            ];
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    /// <summary>The child: starts a node on <paramref name="directory"/>, sends one message, and says when it is delivered.</summary>
+    public static async Task NodeAsync(string directory, string account, string port)
+    {
+        var clock = Stopwatch.StartNew();
+        var home = Storage.IdentityFile.Exists(directory) ? BenchHome.Open(directory) : BenchHome.CreateIn(directory, "connector");
+        await using (home.ConfigureAwait(false))
+        {
+            var peer = Messaging.AccountIdOf(account);
+            var contact = home.Store.Contacts.Find(peer) ?? home.Node.AddContact(peer, "contact", $"127.0.0.1:{port}");
+            home.Node.Send(contact, "hello");
+            await home.DrainAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delivered {clock.Elapsed.TotalMilliseconds:F1}"));
+        }
+    }
+}

@@ -1,0 +1,209 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using SecureChat.Node;
+using SecureChat.Protocol.Identity;
+using SecureChat.Storage;
+
+namespace SecureChat.Bench.Wire;
+
+/// <summary>
+/// <c>msgs_per_s</c> and <c>latency_p50_us</c>/<c>latency_p99_us</c>: 200-byte chat messages
+/// from a node in this process to a node in a child process, through the whole path — outbox on
+/// disk, ratchet, channel, decryption, storage at the receiver, acknowledgement back.
+/// </summary>
+internal static class Messaging
+{
+    public const int TextBytes = 200;
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    public static async Task<IEnumerable<Figure>> RunAsync(int messages, int paced, TextWriter log)
+    {
+        await using var receiver = ChildProcess.Start("node");
+        var announced = await receiver.ExpectAsync("node").ConfigureAwait(false);
+        await using var sender = BenchHome.Create("sender");
+        var contact = sender.Node.AddContact(AccountIdOf(announced[0]), "receiver", $"127.0.0.1:{announced[1]}");
+        await sender.WaitOnlineAsync(contact, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+
+        // Warm-up: the JIT, SQLite's caches and the first ratchet steps, outside the measurement.
+        await BurstAsync(sender, contact, Math.Min(messages / 10, 2_000)).ConfigureAwait(false);
+        var (queueing, total) = await BurstAsync(sender, contact, messages).ConfigureAwait(false);
+        var rate = messages / total.TotalSeconds;
+        log.WriteLine($"throughput: {messages:N0} messages in {total.TotalMilliseconds:F0} ms ({rate:N0}/s); Send() returned for all after {queueing.TotalMilliseconds:F0} ms");
+
+        _ = await receiver.AskAsync("latency").ConfigureAwait(false);
+        await PaceAsync(paced, 1_000, i => sender.Node.Send(contact, Text(i, Stopwatch.GetTimestamp()))).ConfigureAwait(false);
+        await sender.DrainAsync(Patience).ConfigureAwait(false);
+        var latency = await receiver.AskAsync("latency").ConfigureAwait(false);
+        var stored = long.Parse((await receiver.AskAsync("count").ConfigureAwait(false))[0], CultureInfo.InvariantCulture);
+        var expected = messages + Math.Min(messages / 10, 2_000) + paced;
+        if (stored != expected)
+        {
+            throw new InvalidOperationException($"The receiver stored {stored:N0} messages, not {expected:N0}.");
+        }
+
+        var tcp = await TcpLatencyAsync(paced).ConfigureAwait(false);
+        var note = $"{paced:N0} messages at 1,000/s; one-way, on the clock both processes share";
+        return
+        [
+            new Figure("msgs_per_s", rate, "msg/s", "200-byte messages end to end through two nodes (outbox, ratchet, storage on both sides, acks)",
+                Target: "≥ 30000", Note: $"{messages:N0} messages, acknowledged"),
+            new Figure("latency_p50_us", Micros(latency[1]), "µs", "send → stored at the receiver, median, at 1,000 messages/s",
+                Target: "≤ 500", BaselineKey: "latency_tcp_p50_us", Baseline: tcp.P50, BaselineUnit: "µs", BaselineWhat: "raw TCP one-way, same pacing, same processes", Note: note),
+            new Figure("latency_p99_us", Micros(latency[2]), "µs", "send → stored at the receiver, 99th percentile, at 1,000 messages/s",
+                Target: "≤ 2000", BaselineKey: "latency_tcp_p99_us", Baseline: tcp.P99, BaselineUnit: "µs", BaselineWhat: "raw TCP one-way, 99th percentile", Note: note),
+        ];
+    }
+
+    /// <summary>Queues <paramref name="count"/> messages as fast as Send returns, and waits until every one is acknowledged.</summary>
+    private static async Task<(TimeSpan Queueing, TimeSpan Total)> BurstAsync(BenchHome sender, Contact contact, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < count; i++)
+        {
+            sender.Node.Send(contact, Text(i, 0));
+        }
+
+        var queueing = clock.Elapsed;
+        await sender.DrainAsync(Patience).ConfigureAwait(false);
+        return (queueing, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="send"/> <paramref name="count"/> times at <paramref name="perSecond"/>,
+    /// on a thread of its own: each call at its due time, or at once when late.
+    /// </summary>
+    public static Task PaceAsync(int count, int perSecond, Action<int> send) => Task.Factory.StartNew(
+        () =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            for (var i = 0; i < count; i++)
+            {
+                var due = start + (long)i * Stopwatch.Frequency / perSecond;
+                while (Stopwatch.GetTimestamp() < due)
+                {
+                    Thread.Sleep(due - Stopwatch.GetTimestamp() > Stopwatch.Frequency / 1000 ? 1 : 0);
+                }
+
+                send(i);
+            }
+        },
+        CancellationToken.None,
+        TaskCreationOptions.LongRunning,
+        TaskScheduler.Default);
+
+    /// <summary>A 200-byte text that carries its send time (a <see cref="Stopwatch"/> timestamp, shared by every process here) first.</summary>
+    public static string Text(int i, long timestamp)
+    {
+        var head = string.Create(CultureInfo.InvariantCulture, $"t={timestamp};n={i};");
+        return head + new string('x', TextBytes - head.Length);
+    }
+
+    /// <summary>The send time a text from <see cref="Text"/> carries; 0 when it carries none.</summary>
+    public static long SentAt(string text) =>
+        text.StartsWith("t=", StringComparison.Ordinal) && long.TryParse(text.AsSpan(2, text.IndexOf(';', StringComparison.Ordinal) - 2), CultureInfo.InvariantCulture, out var t) ? t : 0;
+
+    /// <summary>The child's side: a node that stores what arrives and times each paced message.</summary>
+    public static async Task ReceiverAsync()
+    {
+        await using var home = BenchHome.Create("receiver");
+        using var stop = new CancellationTokenSource();
+        var events = home.Node.Events.Subscribe(stop.Token);
+        var latencies = new List<double>();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var nodeEvent in events.ReadAllAsync())
+            {
+                if (nodeEvent is MessageStored { Message: { Outgoing: false } message } && SentAt(message.Text) is > 0 and var sent)
+                {
+                    var micros = (Stopwatch.GetTimestamp() - sent) * 1e6 / Stopwatch.Frequency;
+                    lock (latencies)
+                    {
+                        latencies.Add(micros);
+                    }
+                }
+            }
+        });
+        Console.WriteLine($"node {home.Identity.Account} {home.Port}");
+        while (await Console.In.ReadLineAsync().ConfigureAwait(false) is { } command)
+        {
+            switch (command)
+            {
+                case "latency":
+                    lock (latencies)
+                    {
+                        Console.WriteLine(latencies.Count == 0
+                            ? "latency 0 0 0"
+                            : string.Create(CultureInfo.InvariantCulture, $"latency {latencies.Count} {Stats.Median(latencies):F1} {Stats.Percentile(latencies, 99):F1}"));
+                        latencies.Clear();
+                    }
+
+                    break;
+                case "count":
+                    Console.WriteLine($"count {home.Store.Contacts.All.Sum(home.Store.Messages.Count)}");
+                    break;
+                default:
+                    await Console.Error.WriteLineAsync($"unknown command: {command}").ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        await stop.CancelAsync().ConfigureAwait(false);
+        await reader.ConfigureAwait(false);
+    }
+
+    /// <summary>The baseline: the same pacing and size over a raw TCP socket to a child that times each record's arrival.</summary>
+    private static async Task<(double P50, double P99)> TcpLatencyAsync(int count)
+    {
+        await using var sink = ChildProcess.Start("sink-latency");
+        var port = int.Parse((await sink.ExpectAsync("listening").ConfigureAwait(false))[0], CultureInfo.InvariantCulture);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port)).ConfigureAwait(false);
+        var record = new byte[TextBytes];
+        await PaceAsync(count, 1_000, _ =>
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(record, Stopwatch.GetTimestamp());
+            socket.Send(record);
+        }).ConfigureAwait(false);
+        socket.Shutdown(SocketShutdown.Send);
+        var result = await sink.ExpectAsync("latency").ConfigureAwait(false);
+        return (Micros(result[1]), Micros(result[2]));
+    }
+
+    /// <summary>The child's side of the baseline: reads fixed-size records and times each against the stamp it carries.</summary>
+    public static async Task SinkLatencyAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        Console.WriteLine($"listening {((IPEndPoint)listener.LocalEndPoint!).Port}");
+        using var socket = await listener.AcceptAsync().ConfigureAwait(false);
+        socket.NoDelay = true;
+        var latencies = new List<double>();
+        var record = new byte[TextBytes];
+        while (true)
+        {
+            var filled = 0;
+            while (filled < record.Length)
+            {
+                var n = await socket.ReceiveAsync(record.AsMemory(filled)).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"latency {latencies.Count} {Stats.Median(latencies):F1} {Stats.Percentile(latencies, 99):F1}"));
+                    return;
+                }
+
+                filled += n;
+            }
+
+            latencies.Add((Stopwatch.GetTimestamp() - BinaryPrimitives.ReadInt64LittleEndian(record)) * 1e6 / Stopwatch.Frequency);
+        }
+    }
+
+    public static AccountId AccountIdOf(string text) =>
+        AccountId.TryParse(text, out var id) ? id : throw new FormatException($"'{text}' is not an account ID.");
+
+    private static double Micros(string text) => double.Parse(text, CultureInfo.InvariantCulture);
+}
