@@ -25,6 +25,7 @@ public sealed class ChannelListener : IAsyncDisposable
     private readonly SemaphoreSlim _handshakeSlots;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
+    private int _stopped;
 
     private ChannelListener(TcpListener listener, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, ILogger logger)
     {
@@ -84,12 +85,29 @@ public sealed class ChannelListener : IAsyncDisposable
     public ValueTask<InboundConnection> AcceptAsync(CancellationToken cancellationToken = default) =>
         _inbound.Reader.ReadAsync(cancellationToken);
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops taking connections: the port closes and handshakes under way are abandoned, but
+    /// connections that finished theirs stay readable through <see cref="AcceptAsync"/>, which then
+    /// reports the end. (They are authenticated peers whose side already counts them as connected.)
+    /// </summary>
+    public async Task StopAcceptingAsync()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _listener.Stop();
         await _acceptLoop.ConfigureAwait(false);
         _inbound.Writer.TryComplete();
+    }
+
+    /// <summary>Stops accepting and closes the connections no one took.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAcceptingAsync().ConfigureAwait(false);
         while (_inbound.Reader.TryRead(out var pending))
         {
             if (pending.Connection is not null)
@@ -163,7 +181,11 @@ public sealed class ChannelListener : IAsyncDisposable
 
         try
         {
-            await _inbound.Writer.WriteAsync(result, cancellationToken).ConfigureAwait(false);
+            // A finished connection is queued even when the listener is stopping (see StopAcceptingAsync).
+            if (!_inbound.Writer.TryWrite(result))
+            {
+                await _inbound.Writer.WriteAsync(result, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
         {

@@ -284,7 +284,7 @@ public sealed class ChatNode : IAsyncDisposable
             DismissKeyWarning(contact);
         }
 
-        await LinkOf(contact).AttachAsync(connection, contact).ConfigureAwait(false);
+        await AttachFirstAsync(contact, connection).ConfigureAwait(false);
         return contact;
     }
 
@@ -450,19 +450,46 @@ public sealed class ChatNode : IAsyncDisposable
 
     private ContactLink LinkOf(Contact contact)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        var created = false;
-        var link = _links.GetOrAdd(contact.Account, _ =>
-        {
-            created = true;
-            return new ContactLink(this, contact, _logger, _stopping.Token);
-        });
+        var link = LinkOf(contact, out var created);
         if (created)
         {
             link.StartDialing();
         }
 
         return link;
+    }
+
+    private ContactLink LinkOf(Contact contact, out bool created)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var added = false;
+        var link = _links.GetOrAdd(contact.Account, _ =>
+        {
+            added = true;
+            return new ContactLink(this, contact, _logger, _stopping.Token);
+        });
+        created = added;
+        return link;
+    }
+
+    /// <summary>
+    /// Gives a connection to its contact's link. A link made for it starts dialing only after, so
+    /// it does not dial a second connection to the peer it has just met.
+    /// </summary>
+    private async Task AttachFirstAsync(Contact contact, SecureConnection connection)
+    {
+        var link = LinkOf(contact, out var created);
+        try
+        {
+            await link.AttachAsync(connection, contact).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (created)
+            {
+                link.StartDialing();
+            }
+        }
     }
 
     private IPEndPoint Listen(string host, int port) => Adopt(StartListener(host, port));
@@ -488,8 +515,11 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         _listener = null;
-        await listener.DisposeAsync().ConfigureAwait(false);
+
+        // Peers whose handshake finished are taken as any other before the listener goes.
+        await listener.StopAcceptingAsync().ConfigureAwait(false);
         await _accepting.ConfigureAwait(false);
+        await listener.DisposeAsync().ConfigureAwait(false);
         _logger.LogInformation("Stopped listening on {EndPoint}", listener.LocalEndPoint);
         if (announce)
         {
@@ -522,7 +552,7 @@ public sealed class ChatNode : IAsyncDisposable
             try
             {
                 var contact = PinPeer(connection, null);
-                await LinkOf(contact).AttachAsync(connection, contact).ConfigureAwait(false);
+                await AttachFirstAsync(contact, connection).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is StoreException or ObjectDisposedException or OperationCanceledException)
             {

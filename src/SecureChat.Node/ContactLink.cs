@@ -24,6 +24,7 @@ internal sealed class ContactLink
     private readonly Lock _lock = new();
     private LinkSession? _current;
     private Task _dialing = Task.CompletedTask;
+    private int _dialStarted;
     /// <summary>
     /// The longest wait between two lookups of an unreachable contact. A contact that comes online
     /// looks this node up at once, so the long wait costs little time, and a node with many offline
@@ -84,7 +85,14 @@ internal sealed class ContactLink
 
     public void Update(Contact contact) => Contact = contact;
 
-    public void StartDialing() => _dialing = DialLoopAsync(_stop.Token);
+    /// <summary>Starts the dial loop, once.</summary>
+    public void StartDialing()
+    {
+        if (Interlocked.Exchange(ref _dialStarted, 1) == 0)
+        {
+            _dialing = DialLoopAsync(_stop.Token);
+        }
+    }
 
     /// <summary>Something waits to be sent: wake the connection, or the dialer without waiting out its backoff.</summary>
     public void Kick()

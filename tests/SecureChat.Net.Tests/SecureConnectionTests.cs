@@ -29,6 +29,26 @@ public sealed class SecureConnectionTests
     }
 
     [Fact]
+    public async Task StopAcceptingAsync_AConnectionThatFinishedItsHandshake_IsStillHandedOverAndCarriesMessages()
+    {
+        await using var loop = new Loopback();
+        var listener = loop.Listen();
+        // IK: the responder finishes its handshake (it writes the last message) before the dialer does.
+        var dialed = await loop.DialAsync(listener, loop.Bob.Certificate.DeviceAgreementKey.ToArray());
+        Assert.Equal(ChannelPattern.IK, dialed.Pattern);
+
+        // The dialer counts itself connected; stopping the listener must not drop it unseen.
+        await listener.StopAcceptingAsync();
+        var accepted = await loop.AcceptAsync(listener);
+        await dialed.SendAsync("after the stop"u8.ToArray(), loop.Token);
+        Assert.Equal("after the stop"u8.ToArray(), await accepted.ReceiveAsync(loop.Token));
+
+        await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(async () => await listener.AcceptAsync(loop.Token));
+        var refused = await Assert.ThrowsAsync<NetworkException>(() => loop.DialAsync(listener));
+        Assert.Equal(NetworkError.ConnectionRefused, refused.Error);
+    }
+
+    [Fact]
     public async Task ConnectAsync_StaleKnownKey_FallsBackToXxAndTheVerifierSeesTheRealKey()
     {
         await using var loop = new Loopback();
