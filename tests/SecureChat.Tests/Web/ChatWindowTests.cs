@@ -418,6 +418,26 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task ContactList_RedrawnWhileAContactHasTheFocus_KeepsTheFocusOnIt()
+    {
+        using (await _alice.Api.AddContactAsync(_bob.Identity with { Name = "Bob" }))
+        {
+        }
+
+        await using var session = await browser.NewSessionAsync(output);
+        var alice = await ChatPage.OpenAsync(session, _alice);
+        await alice.Contact("Bob").FocusAsync();
+
+        // A change to the contact (here a rename from another tab) redraws the list under the focus.
+        await alice.Page.EvaluateAsync(
+            "id => fetch(`/api/contacts/${id}`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'Bobby' }) })",
+            _bob.Id);
+        await Expect(alice.Contact("Bobby")).ToBeVisibleAsync();
+        await Expect(alice.Contact("Bobby")).ToBeFocusedAsync();
+        session.AssertNoErrors(Login);
+    }
+
+    [Fact]
     public async Task Keyboard_Alone_ReachesTheComposerAndSends()
     {
         await AddAsync(_alice, _bob, "Bob");

@@ -240,7 +240,10 @@ function renderContacts() {
     button.addEventListener('click', () => openConversation(c.id));
     return el('li', { class: 'contact-item', 'data-id': c.id }, button);
   });
+  // A contact that had the keyboard focus keeps it through the redraw (presence and unread counts change under it).
+  const focused = document.activeElement?.closest?.('#contact-list button.contact')?.dataset.id;
   $('contact-list').replaceChildren(...items);
+  if (focused) $('contact-list').querySelector(`button.contact[data-id="${CSS.escape(focused)}"]`)?.focus();
   $('no-contacts').hidden = sorted.length > 0;
   const unread = sorted.reduce((sum, c) => sum + (c.unread || 0), 0);
   document.title = unread > 0 ? `(${unread}) SecureChat` : 'SecureChat';
