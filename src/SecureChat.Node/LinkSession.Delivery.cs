@@ -173,10 +173,16 @@ internal sealed partial class LinkSession
             _receiptsInFlight.Add(receipt.EnvelopeId);
         }
 
+        // The outbox is read on from the last message taken on this connection, not from its start:
+        // what is in flight stays in the outbox until acknowledged, and is not read (and opened) again.
         var room = Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
         var sending = room <= 0
             ? []
-            : _node.Store.Messages.Outbox(_contact, _inFlight.Count + room).Where(m => !_inFlight.Contains(m.MessageId)).Take(room).ToList();
+            : _node.Store.Messages.Outbox(_contact, room, _outboxCursor).Where(m => !_inFlight.Contains(m.MessageId)).ToList();
+        if (sending.Count > 0)
+        {
+            _outboxCursor = sending[^1].MessageId;
+        }
         foreach (var message in sending)
         {
             var envelope = new Envelope
@@ -197,17 +203,24 @@ internal sealed partial class LinkSession
             return;
         }
 
-        _node.SaveSession(_contact, session);
+        // One transaction: the ratchet state that encrypted the batch, and the batch marked sent.
+        var state = session.Encode();
+        IReadOnlyList<string> marked;
+        try
+        {
+            marked = _node.Store.Messages.MarkSent(_contact, sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId), state);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(state);
+        }
+
         foreach (var frame in frames)
         {
             Enqueue(frame);
         }
 
-        var queued = sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId).ToList();
-        if (queued.Count > 0)
-        {
-            Publish(_node.Store.Messages.Advance(_contact, queued, MessageState.Sent), MessageState.Sent);
-        }
+        Publish(marked, MessageState.Sent);
 
         if (sending.Count == room)
         {

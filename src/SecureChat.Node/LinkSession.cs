@@ -31,10 +31,14 @@ internal sealed partial class LinkSession
     private readonly Channel<byte[]?> _inbox = Channel.CreateBounded<byte[]?>(new BoundedChannelOptions(1024) { SingleReader = true });
     private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly HashSet<string> _inFlight = [];
+
     private readonly HashSet<string> _receiptsInFlight = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _writeBacklog;
+
+    /// <summary>The last outbox message taken on this connection; the next batch is read from after it.</summary>
+    private string? _outboxCursor;
     private int _pendingTyping = -1;
     private SessionRecord? _session;
     private string? _sessionStartId;

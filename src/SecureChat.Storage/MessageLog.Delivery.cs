@@ -15,39 +15,59 @@ public sealed partial class MessageLog
     /// Puts a message in the outbox: when this returns it is on disk, and will be delivered
     /// whenever the contact is reachable, across restarts.
     /// </summary>
-    public StoredMessage Queue(Contact contact, string text, long lamport)
+    public StoredMessage Queue(Contact contact, string text, long lamport) => QueueRange(contact, [(text, lamport)])[0];
+
+    /// <summary>
+    /// Puts several messages of one conversation in the outbox, in this order, in one transaction:
+    /// one disk sync for all of them. When this returns all are on disk; if it throws, none is.
+    /// </summary>
+    /// <exception cref="ArgumentException">A text is empty, too long or not valid Unicode, or a Lamport value is not positive.</exception>
+    public IReadOnlyList<StoredMessage> QueueRange(Contact contact, IReadOnlyList<(string Text, long Lamport)> items)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        ArgumentNullException.ThrowIfNull(text);
-        if (!Protocol.Messages.NodeWire.IsValidText(text))
+        ArgumentNullException.ThrowIfNull(items);
+        foreach (var (text, lamport) in items)
         {
-            throw new ArgumentException($"A message is 1 to {Protocol.Messages.NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(text));
-        }
+            if (text is null || !Protocol.Messages.NodeWire.IsValidText(text))
+            {
+                throw new ArgumentException($"A message is 1 to {Protocol.Messages.NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(items));
+            }
 
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(lamport);
+            if (lamport <= 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(items), lamport, "A queued message's Lamport value is positive.");
+            }
+        }
 
         // Milliseconds, as stored: the returned message equals what history shows.
         var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
-        var message = new StoredMessage(NewId(), contact.Name, contact.Account, true, now, null, MessageState.Queued, text, lamport);
-        AddRange(contact, [message]);
-        return message;
+        var messages = items.Select(item => new StoredMessage(NewId(), contact.Name, contact.Account, true, now, null, MessageState.Queued, item.Text, item.Lamport)).ToList();
+        AddRange(contact, messages);
+        return messages;
     }
 
-    /// <summary>The oldest <paramref name="limit"/> messages of the outbox of a conversation, oldest first.</summary>
-    public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit)
+    /// <summary>
+    /// The oldest <paramref name="limit"/> messages of the outbox of a conversation, oldest first;
+    /// with <paramref name="afterMessageId"/>, only those queued after that message (a sender that
+    /// already took the ones up to it), or from the start when it is no longer stored.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit, string? afterMessageId = null)
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var contactId = _store.Contacts.IdOf(contact);
+        var after = afterMessageId is null ? null : ParseId(afterMessageId);
         return _store.Run(connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = $"""
                 SELECT {MessageColumns} FROM messages
                 WHERE contact_id = $contact AND outgoing = 1 AND state < 2 AND lamport > 0
+                  AND id > coalesce((SELECT id FROM messages WHERE message_id = $after AND contact_id = $contact), 0)
                 ORDER BY id LIMIT $limit
                 """;
             command.Parameters.AddWithValue("$contact", contactId);
+            command.Parameters.AddWithValue("$after", (object?)after ?? DBNull.Value);
             command.Parameters.AddWithValue("$limit", limit);
             using var reader = command.ExecuteReader();
             var page = new List<StoredMessage>();
@@ -104,28 +124,56 @@ public sealed partial class MessageLog
         return _store.Run(connection =>
         {
             using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                UPDATE messages SET state = $state
-                WHERE message_id = $id AND contact_id = $contact AND outgoing = 1 AND state < $state
-                """;
-            command.Parameters.AddWithValue("$state", (int)state);
-            command.Parameters.AddWithValue("$contact", contactId);
-            var id = command.Parameters.Add("$id", SqliteType.Blob);
-            var changed = new List<string>();
-            foreach (var messageId in ids)
-            {
-                id.Value = messageId;
-                if (command.ExecuteNonQuery() == 1)
-                {
-                    changed.Add(Convert.ToHexStringLower(messageId));
-                }
-            }
-
+            var changed = Advance(connection, transaction, contactId, ids, state);
             transaction.Commit();
             return changed;
         });
+    }
+
+    /// <summary>
+    /// Marks outgoing messages as sent and, in the same transaction, saves the session state that
+    /// encrypted them: one disk sync, and the state is on disk before they leave. Returns the IDs
+    /// that moved.
+    /// </summary>
+    public IReadOnlyList<string> MarkSent(Contact contact, IEnumerable<string> messageIds, byte[] sessionState)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(messageIds);
+        ArgumentNullException.ThrowIfNull(sessionState);
+        var contactId = _store.Contacts.IdOf(contact);
+        var ids = messageIds.Select(ParseId).ToList();
+        return _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            _store.Sessions.Save(connection, transaction, contactId, sessionState);
+            var changed = ids.Count == 0 ? [] : Advance(connection, transaction, contactId, ids, MessageState.Sent);
+            transaction.Commit();
+            return changed;
+        });
+    }
+
+    private static List<string> Advance(SqliteConnection connection, SqliteTransaction transaction, long contactId, List<byte[]> ids, MessageState state)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE messages SET state = $state
+            WHERE message_id = $id AND contact_id = $contact AND outgoing = 1 AND state < $state
+            """;
+        command.Parameters.AddWithValue("$state", (int)state);
+        command.Parameters.AddWithValue("$contact", contactId);
+        var id = command.Parameters.Add("$id", SqliteType.Blob);
+        var changed = new List<string>();
+        foreach (var messageId in ids)
+        {
+            id.Value = messageId;
+            if (command.ExecuteNonQuery() == 1)
+            {
+                changed.Add(Convert.ToHexStringLower(messageId));
+            }
+        }
+
+        return changed;
     }
 
     /// <summary>

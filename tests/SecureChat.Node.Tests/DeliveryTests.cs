@@ -54,6 +54,55 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
     }
 
     [Fact]
+    public async Task SendAsync_ManyAtOnce_AllStoredInOrderAndDeliveredOnce()
+    {
+        Bob.Start();
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
+        var texts = Enumerable.Range(0, 600).Select(i => $"burst {i}").ToList();
+
+        // Issued together, the sends share transactions; each task still ends with its message on disk.
+        var sent = await Task.WhenAll(texts.Select(text => aliceNode.SendAsync(bob, text)));
+
+        Assert.Equal(texts, sent.Select(m => m.Text));
+        Assert.All(sent, m => Assert.Equal(MessageState.Queued, m.State));
+        var lamports = sent.Select(m => m.Lamport).ToList();
+        Assert.Equal(lamports.Order(), lamports);
+        Assert.Equal(lamports.Count, lamports.Distinct().Count());
+        var ids = sent.Select(m => m.MessageId).ToList();
+        await Eventually.HoldsAsync(() => Bob.CountWith(Alice) == texts.Count && Alice.Store.Messages.OutboxCount() == 0, "all delivered", () => $"{Bob.CountWith(Alice)} at bob, {Alice.Store.Messages.OutboxCount()} in alice's outbox");
+        Assert.Equal(ids, Bob.History(Alice).Select(m => m.MessageId));
+        Assert.Equal(texts, Bob.History(Alice).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task SendAsync_InvalidText_ThrowsAtOnceAndStoresNothing()
+    {
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", null);
+
+        Assert.Throws<ArgumentException>(() => { _ = aliceNode.SendAsync(bob, ""); });
+        Assert.Throws<ArgumentException>(() => { _ = aliceNode.SendAsync(bob, new string('x', 70_000)); });
+        await aliceNode.SendAsync(bob, "fine");
+        Assert.Equal(["fine"], Alice.History(Bob).Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task SendAsync_NodeStoppedRightAfter_EveryAcceptedSendIsInTheOutbox()
+    {
+        var aliceNode = Alice.Start();
+        var bob = aliceNode.AddContact(Bob.Account, "bob", null);
+        var pending = Enumerable.Range(0, 200).Select(i => aliceNode.SendAsync(bob, $"before the stop {i}")).ToList();
+
+        await Alice.StopAsync();
+
+        var sent = await Task.WhenAll(pending);
+        Assert.Equal(200, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(sent.Select(m => m.MessageId), Alice.History(Bob).Select(m => m.MessageId));
+        Assert.Throws<ObjectDisposedException>(() => { _ = aliceNode.SendAsync(bob, "after the stop"); });
+    }
+
+    [Fact]
     public async Task Send_WhileRecipientOffline_DeliveredWhenItStarts()
     {
         // Bob's port, reserved by a first run, is then closed: alice's dials are refused.

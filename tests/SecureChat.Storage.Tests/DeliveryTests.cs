@@ -46,6 +46,59 @@ public sealed class DeliveryTests : IDisposable
     }
 
     [Fact]
+    public void QueueRange_OneTransaction_KeepsTheOrderAndRejectsABadTextWithoutStoringAny()
+    {
+        using var store = Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+
+        var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2), ("three", 3)]);
+        Assert.Equal(queued, store.Messages.Outbox(bob, 10));
+
+        Assert.Throws<ArgumentException>(() => store.Messages.QueueRange(bob, [("four", 4), ("", 5)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.QueueRange(bob, [("four", 0)]));
+        Assert.Equal(3, store.Messages.OutboxCount());
+    }
+
+    [Fact]
+    public void Outbox_AfterAMessage_StartsPastItAndFromTheStartWhenItIsGone()
+    {
+        using var store = Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
+        var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2), ("three", 3)]);
+        var toCarol = store.Messages.Queue(carol, "to Carol", 1);
+
+        Assert.Equal(queued.Skip(1), store.Messages.Outbox(bob, 10, queued[0].MessageId));
+        Assert.Equal(queued.Skip(2), store.Messages.Outbox(bob, 1, queued[1].MessageId));
+        Assert.Empty(store.Messages.Outbox(bob, 10, queued[2].MessageId));
+
+        // A cursor from another conversation, or one never stored, names nothing here: from the start.
+        Assert.Equal(queued, store.Messages.Outbox(bob, 10, toCarol.MessageId));
+        Assert.Equal(queued, store.Messages.Outbox(bob, 10, MessageLog.NewId()));
+    }
+
+    [Fact]
+    public void MarkSent_SavesTheSessionWithTheStates_AndOnlyQueuedMessagesMove()
+    {
+        using (var store = Open())
+        {
+            var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+            var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2)]);
+            store.Messages.Advance(bob, [queued[1].MessageId], MessageState.Delivered);
+
+            var moved = store.Messages.MarkSent(bob, queued.Select(m => m.MessageId), [1, 2, 3]);
+
+            Assert.Equal([queued[0].MessageId], moved);
+            Assert.Empty(store.Messages.MarkSent(bob, [], [4, 5, 6]));
+        }
+
+        using var reopened = Open();
+        var again = reopened.Contacts.Find(_bob.Account)!;
+        Assert.Equal([4, 5, 6], reopened.Sessions.Load(again));
+        Assert.Equal([MessageState.Sent, MessageState.Delivered], reopened.Messages.History(again, 10).Select(m => m.State));
+    }
+
+    [Fact]
     public void Queue_AfterReopen_IsStillInTheOutbox()
     {
         StoredMessage queued;

@@ -133,9 +133,10 @@ internal static class LocalApi
             return Results.Json(page.Select(MessageView.From), Json);
         }));
 
-        api.MapPost("/contacts/{contact}/messages", (string contact, SendRequest request) => Guarded(() =>
+        // Sends share their disk write with the requests that arrive meanwhile (ChatNode.SendAsync).
+        api.MapPost("/contacts/{contact}/messages", (string contact, SendRequest request) => GuardedAsync(async () =>
         {
-            var message = node.Send(store.Contacts.Resolve(contact), request.Text ?? string.Empty);
+            var message = await node.SendAsync(store.Contacts.Resolve(contact), request.Text ?? string.Empty);
             return Results.Json(MessageView.From(message), Json, statusCode: StatusCodes.Status202Accepted);
         }));
 
