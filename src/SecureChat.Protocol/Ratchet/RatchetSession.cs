@@ -186,11 +186,15 @@ public sealed class RatchetSession : IDisposable
             return RatchetError.Malformed;
         }
 
-        Span<byte> headerKey = stackalloc byte[KeySize];
-        header.PublicKey.CopyTo(headerKey);
-        if (!X25519.IsValidPublicKey(headerKey))
+        // A key is checked (an agreement with it) when it first comes; the current chain's was.
+        if (header.PublicKey != _state.ReceivingPublicKey)
         {
-            return RatchetError.InvalidKey;
+            Span<byte> headerKey = stackalloc byte[KeySize];
+            header.PublicKey.CopyTo(headerKey);
+            if (!X25519.IsValidPublicKey(headerKey))
+            {
+                return RatchetError.InvalidKey;
+            }
         }
 
         Span<byte> associatedData = stackalloc byte[_associatedData.Length + RatchetHeader.Size];
