@@ -32,6 +32,9 @@ public sealed class SecureConnection : IAsyncDisposable
     private readonly ChannelSession _session;
     private readonly ChannelOptions _options;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    /// <summary>Where frames are sealed before they are written; reused under the write lock, it holds only ciphertext.</summary>
+    private readonly ArrayBufferWriter<byte> _output = new(256);
     private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _receiving;
     private bool _receiveDone;
@@ -77,7 +80,8 @@ public sealed class SecureConnection : IAsyncDisposable
         Socket socket, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
     {
         var stream = new NetworkStream(socket, ownsSocket: true);
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        // 16 KiB reads: a full frame (64 KiB) in four, while an idle connection holds only one such buffer.
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         ChannelHandshake? handshake = null;
         using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -180,9 +184,9 @@ public sealed class SecureConnection : IAsyncDisposable
                 throw new ChannelException(ChannelError.ConnectionLost, "The channel is closed; nothing more can be sent on it.");
             }
 
-            var output = new ArrayBufferWriter<byte>();
-            _session.WriteMessage(output, message.Span);
-            await _stream.WriteAsync(output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            _output.ResetWrittenCount();
+            _session.WriteMessage(_output, message.Span);
+            await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -295,6 +299,26 @@ public sealed class SecureConnection : IAsyncDisposable
         _writeLock.Release();
     }
 
+    /// <summary>Opens a frame, first joining it in a pooled buffer when it spans several of the pipe's segments.</summary>
+    private ChannelRead ReadFrame(ReadOnlySequence<byte> frame)
+    {
+        if (frame.IsSingleSegment)
+        {
+            return _session.Read(frame.FirstSpan);
+        }
+
+        var joined = ArrayPool<byte>.Shared.Rent((int)frame.Length);
+        try
+        {
+            frame.CopyTo(joined);
+            return _session.Read(joined.AsSpan(0, (int)frame.Length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(joined);
+        }
+    }
+
     private async ValueTask<byte[]?> ReceiveCoreAsync(CancellationToken cancellationToken)
     {
         if (_receiveDone)
@@ -336,7 +360,7 @@ public sealed class SecureConnection : IAsyncDisposable
                 continue;
             }
 
-            var read = _session.Read(frame.IsSingleSegment ? frame.FirstSpan : frame.ToArray());
+            var read = ReadFrame(frame);
             _reader.AdvanceTo(buffer.Start);
             switch (read.Kind)
             {

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
 using System.Text;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Noise;
@@ -148,13 +150,29 @@ public sealed class ChannelSession : IDisposable
             throw new InvalidOperationException("The channel has failed or was closed by the peer.");
         }
 
-        var plaintext = new byte[Math.Max(0, frame.Length - CipherState.TagSize)];
+        var size = Math.Max(0, frame.Length - CipherState.TagSize);
+        var plaintext = ArrayPool<byte>.Shared.Rent(Math.Max(1, size));
+        try
+        {
+            return Interpret(frame, plaintext.AsSpan(0, size));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, size));
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
+    }
+
+    public void Dispose() => _transport.Dispose();
+
+    private ChannelRead Interpret(ReadOnlySpan<byte> frame, Span<byte> plaintext)
+    {
         if (frame.Length < CipherState.TagSize + 1 || !_transport.Receive.TryDecrypt([], frame, plaintext, out var length) || length < 1)
         {
             return Die(ChannelError.AuthenticationFailed);
         }
 
-        var body = plaintext.AsSpan(1, length - 1);
+        var body = plaintext.Slice(1, length - 1);
         switch (plaintext[0])
         {
             case MessageType:
@@ -172,8 +190,6 @@ public sealed class ChannelSession : IDisposable
         }
     }
 
-    public void Dispose() => _transport.Dispose();
-
     private ChannelRead Die(ChannelError error)
     {
         _dead = true;
@@ -188,13 +204,25 @@ public sealed class ChannelSession : IDisposable
         }
     }
 
+    // Encrypts straight into the output after the length prefix; the type byte and the body are
+    // put together in a pooled buffer, wiped before it goes back.
     private void WriteFrame(IBufferWriter<byte> output, byte type, ReadOnlySpan<byte> body)
     {
-        var plaintext = new byte[1 + body.Length];
-        plaintext[0] = type;
-        body.CopyTo(plaintext.AsSpan(1));
-        var message = new byte[plaintext.Length + CipherState.TagSize];
-        var written = _transport.Send.Encrypt([], plaintext, message);
-        FrameReader.WriteFrame(output, message.AsSpan(0, written));
+        var length = 1 + body.Length;
+        var plaintext = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            plaintext[0] = type;
+            body.CopyTo(plaintext.AsSpan(1));
+            var span = output.GetSpan(FrameReader.HeaderSize + length + CipherState.TagSize);
+            var written = _transport.Send.Encrypt([], plaintext.AsSpan(0, length), span.Slice(FrameReader.HeaderSize, length + CipherState.TagSize));
+            BinaryPrimitives.WriteUInt16BigEndian(span, (ushort)written);
+            output.Advance(FrameReader.HeaderSize + written);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, length));
+            ArrayPool<byte>.Shared.Return(plaintext);
+        }
     }
 }
