@@ -31,11 +31,17 @@ internal sealed class BenchHome : IAsyncDisposable
         Identity = identity;
         _dataKey = dataKey;
         _owned = owned;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Store = LocalStore.Open(directory, dataKey, identity.Account, TimeProvider.System);
+        var opened = clock.Elapsed.TotalMilliseconds;
         Node = ChatNode.Start(identity, Store, Options, NullLogger.Instance);
+        Timings = $"store opened in {opened:F0} ms, node started in {clock.Elapsed.TotalMilliseconds - opened:F0} ms";
     }
 
     public string Directory { get; }
+
+    /// <summary>How long opening the store and starting the node took, for the log.</summary>
+    public string Timings { get; }
 
     public LocalIdentity Identity { get; }
 

@@ -26,6 +26,8 @@ internal sealed class ChildProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        // A profiler's diagnostic port (dotnet-trace on this process) would hold a child at its start.
+        start.Environment.Remove("DOTNET_DiagnosticPorts");
         if (Path.GetFileNameWithoutExtension(host) == "dotnet")
         {
             start.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);

@@ -60,11 +60,18 @@ internal static class Connect
         var home = Storage.IdentityFile.Exists(directory) ? BenchHome.Open(directory) : BenchHome.CreateIn(directory, "connector");
         await using (home.ConfigureAwait(false))
         {
+            var started = clock.Elapsed.TotalMilliseconds;
             var peer = Messaging.AccountIdOf(account);
             var contact = home.Store.Contacts.Find(peer) ?? home.Node.AddContact(peer, "contact", $"127.0.0.1:{port}");
             home.Node.Send(contact, "hello");
+            var queued = clock.Elapsed.TotalMilliseconds;
+            await home.WaitOnlineAsync(contact, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+            var online = clock.Elapsed.TotalMilliseconds;
             await home.DrainAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delivered {clock.Elapsed.TotalMilliseconds:F1}"));
+            var delivered = clock.Elapsed.TotalMilliseconds;
+            await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"  connect stages: {home.Timings}; node started {started:F0} ms, message queued {queued:F0} ms, online {online:F0} ms, delivered {delivered:F0} ms")).ConfigureAwait(false);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"delivered {delivered:F1}"));
         }
     }
 }
