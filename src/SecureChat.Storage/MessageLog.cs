@@ -89,7 +89,6 @@ public sealed partial class MessageLog
             INSERT INTO messages (message_id, contact_id, outgoing, sent_at, received_at, state, body, lamport)
             VALUES ($id, $contact, $outgoing, $sent, $received, $state, $body, $lamport)
             ON CONFLICT (message_id) DO NOTHING
-            RETURNING id
             """;
         var id = command.Parameters.Add("$id", SqliteType.Blob);
         command.Parameters.AddWithValue("$contact", contactId);
@@ -111,9 +110,12 @@ public sealed partial class MessageLog
             state.Value = (int)message.State;
             lamport.Value = message.Lamport;
             body.Value = _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, message.Outgoing, sentMs)!, Encoding.UTF8.GetBytes(message.Text));
-            if (command.ExecuteScalar() is long row)
+            // One row changed: stored, and its row is the connection's last insert (the store's
+            // lock keeps the connection to this thread). None: a duplicate. (RETURNING would open a
+            // data reader for every row.)
+            if (command.ExecuteNonQuery() == 1)
             {
-                added.Add(new AddedMessage(row, message.MessageId, message.Text));
+                added.Add(new AddedMessage(SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle), message.MessageId, message.Text));
             }
         }
 
