@@ -283,7 +283,11 @@ internal sealed class Lookup
             }
         }
 
-        if (Kind == LookupKind.GetItem && ReadItem?.Invoke(answer) is { } item
+        // Only an answer that could replace the item held is checked (a signature check each):
+        // the first, or one that offers a higher sequence number. An immutable item needs one.
+        if (Kind == LookupKind.GetItem
+            && (Item is null || (answer.Body.Integer("seq") is { } offered && offered > Item.Sequence))
+            && ReadItem?.Invoke(answer) is { } item
             && (Item is null || item.Sequence > Item.Sequence))
         {
             Item = item;
