@@ -3,22 +3,27 @@ namespace SecureChat.Bench.Capacity;
 /// <summary>
 /// How long the nodes settle and how many peers dial, for the quick and the full run. The node
 /// of <see cref="HeldConnections"/> is read at rest during the same <see cref="IdleSettle"/> as
-/// the idle nodes, and read again <see cref="HeldSettleAfter"/> after its peers connected.
+/// the idle nodes, and read again <see cref="HeldSettleAfter"/> after its peers connected (longer
+/// while it is still busy).
 /// </summary>
 internal sealed record BenchSettings(
     bool Quick,
     TimeSpan IdleSettle,
     int Connections,
     TimeSpan HeldSettleAfter,
-    IReadOnlyDictionary<string, string> NodeEnvironment)
+    IReadOnlyDictionary<string, string> NodeEnvironment,
+    string? Cli)
 {
-    /// <summary>"; node environment: NAME=VALUE, …" when variables were set for the nodes, for the figures' notes.</summary>
-    public string EnvironmentNote => NodeEnvironment.Count == 0 ? string.Empty : "; node environment: " + string.Join(", ", NodeEnvironment.Select(v => $"{v.Key}={v.Value}"));
+    /// <summary>"; node environment: NAME=VALUE, …; node program: PATH" for what was set for the nodes, for the figures' notes.</summary>
+    public string NodeNote =>
+        (NodeEnvironment.Count == 0 ? string.Empty : "; node environment: " + string.Join(", ", NodeEnvironment.Select(v => $"{v.Key}={v.Value}")))
+        + (Cli is null ? string.Empty : $"; node program: {Cli}");
 
     public static BenchSettings? Parse(string[] args, out string? error)
     {
         var quick = Stats.IsQuick(args);
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? cli = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -29,6 +34,9 @@ internal sealed record BenchSettings(
                     environment[args[i + 1][..equals]] = args[i + 1][(equals + 1)..];
                     i++;
                     break;
+                case "--cli" when i + 1 < args.Length:
+                    cli = Path.GetFullPath(args[++i]);
+                    break;
                 default:
                     error = $"Unknown argument '{args[i]}'.";
                     return null;
@@ -37,7 +45,7 @@ internal sealed record BenchSettings(
 
         error = null;
         return quick
-            ? new BenchSettings(true, TimeSpan.FromSeconds(10), 1_000, TimeSpan.FromSeconds(3), environment)
-            : new BenchSettings(false, TimeSpan.FromSeconds(30), 1_000, TimeSpan.FromSeconds(15), environment);
+            ? new BenchSettings(true, TimeSpan.FromSeconds(10), 1_000, TimeSpan.FromSeconds(5), environment, cli)
+            : new BenchSettings(false, TimeSpan.FromSeconds(30), 1_000, TimeSpan.FromSeconds(15), environment, cli);
     }
 }

@@ -52,8 +52,8 @@ internal sealed class IdleMemory : IAsyncDisposable
 
     public async Task StartAsync(BenchSettings settings, CancellationToken cancellationToken)
     {
-        var empty = NodeProcess.StartAsync(_empty.Path, "idle, no contacts", settings.NodeEnvironment, cancellationToken);
-        var full = NodeProcess.StartAsync(_full.Path, "idle, 1000 contacts", settings.NodeEnvironment, cancellationToken);
+        var empty = NodeProcess.StartAsync(_empty.Path, "idle, no contacts", settings, cancellationToken);
+        var full = NodeProcess.StartAsync(_full.Path, "idle, 1000 contacts", settings, cancellationToken);
         try
         {
             await Task.WhenAll(empty, full);
@@ -91,7 +91,7 @@ internal sealed class IdleMemory : IAsyncDisposable
             Baseline: Math.Round(emptyRss, 1),
             BaselineUnit: "MiB",
             BaselineWhat: "the same node with no contacts, measured alongside",
-            Note: (settings.Quick ? "quick run; " : string.Empty) + note + settings.EnvironmentNote);
+            Note: (settings.Quick ? "quick run; " : string.Empty) + note + settings.NodeNote);
     }
 
     /// <summary>Stops the nodes and deletes their data directories; a second call does nothing.</summary>

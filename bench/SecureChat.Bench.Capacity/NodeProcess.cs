@@ -50,26 +50,32 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>How many lines the node has logged to stderr.</summary>
     public long LogLines => Interlocked.Read(ref _logLines);
 
-    /// <summary>The path of the CLI this program runs: the copy the project reference put beside it.</summary>
-    public static string CliPath => Path.Combine(AppContext.BaseDirectory, "securechat.dll");
+    /// <summary>The CLI this program runs unless told otherwise: the copy the project reference put beside it.</summary>
+    public static string BuiltCli => Path.Combine(AppContext.BaseDirectory, "securechat.dll");
 
-    /// <summary>Starts a node on <paramref name="home"/> and returns once it is ready (or throws with its last log lines).</summary>
-    public static async Task<NodeProcess> StartAsync(string home, string label, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts a node on <paramref name="home"/> and returns once it is ready (or throws with its
+    /// last log lines): <see cref="BenchSettings.Cli"/> if set (a <c>.dll</c> is run by <c>dotnet</c>,
+    /// anything else as a program, such as a native build), else <see cref="BuiltCli"/>.
+    /// </summary>
+    public static async Task<NodeProcess> StartAsync(string home, string label, BenchSettings settings, CancellationToken cancellationToken)
     {
-        if (!File.Exists(CliPath))
+        var cli = settings.Cli ?? BuiltCli;
+        if (!File.Exists(cli))
         {
-            throw new FileNotFoundException($"The SecureChat CLI is not at {CliPath}: build this project (dotnet build bench/SecureChat.Bench.Capacity -c Release).");
+            throw new FileNotFoundException($"The SecureChat CLI is not at {cli}: build this project (dotnet build bench/SecureChat.Bench.Capacity -c Release).");
         }
 
-        var start = DotnetStart([CliPath, "--home", home, "run", "--listen", "127.0.0.1:0", "--api-port", "0", "--no-dht", "--no-lan"]);
+        string[] run = ["--home", home, "run", "--listen", "127.0.0.1:0", "--api-port", "0", "--no-dht", "--no-lan"];
+        var start = cli.EndsWith(".dll", StringComparison.Ordinal) ? DotnetStart([cli, .. run]) : StartInfo(cli, run);
         start.Environment.Remove("SECURECHAT_PASSPHRASE");
         start.Environment.Remove("SECURECHAT_HOME");
-        foreach (var (name, value) in environment)
+        foreach (var (name, value) in settings.NodeEnvironment)
         {
             start.Environment[name] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} did not start.");
         var node = new NodeProcess(process, label);
         try
         {
@@ -80,6 +86,9 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             if (first != node._ready.Task)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+
+                // Its last words may still be in the pipes.
+                await Task.WhenAny(Task.WhenAll(node._readingStdout, node._readingStderr), Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None));
                 throw new InvalidOperationException($"{label} did not become ready ({(process.HasExited ? $"exited {process.ExitCode}" : "timed out after 30 s")}):\n{node.RecentLog()}");
             }
 
@@ -94,10 +103,13 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     }
 
     /// <summary><c>dotnet ARGS</c> with every stream redirected: the host running this program if it is one, else the one on PATH.</summary>
-    public static ProcessStartInfo DotnetStart(IEnumerable<string> args)
+    public static ProcessStartInfo DotnetStart(IEnumerable<string> args) =>
+        StartInfo(Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet", args);
+
+    /// <summary><paramref name="program"/> ARGS with every stream redirected.</summary>
+    public static ProcessStartInfo StartInfo(string program, IEnumerable<string> args)
     {
-        var host = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
-        var start = new ProcessStartInfo(host)
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

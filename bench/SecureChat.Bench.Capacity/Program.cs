@@ -6,8 +6,9 @@ using SecureChat.Bench.Capacity;
 //   idle_rss_mb       resident memory of an idle node with 1,000 contacts (baseline: no contacts)
 //   connections_held  peer connections one node holds and serves, at under 64 KiB each
 //   connection_kib    what one held connection costs the node
-// Usage: SecureChat.Bench.Capacity [--quick] [--node-env NAME=VALUE]...
-//   --node-env sets a variable for the node processes only (DOTNET_gcServer=1, say), to try a setting.
+// Usage: SecureChat.Bench.Capacity [--quick] [--node-env NAME=VALUE]... [--cli PATH]
+//   --node-env sets a variable for the node processes only (DOTNET_gcServer=1, say), to try a setting;
+//   --cli runs another build of securechat as the node (a .dll through dotnet, else the program itself).
 // Figures go to stdout as "FIGURE {json}" lines, everything else to stderr. With --client N the
 // program is instead the swarm of peers that dials the node (PeerSwarm).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -21,7 +22,7 @@ var settings = BenchSettings.Parse(args, out var error);
 if (settings is null)
 {
     Console.Error.WriteLine(error);
-    Console.Error.WriteLine("usage: SecureChat.Bench.Capacity [--quick] [--node-env NAME=VALUE]...");
+    Console.Error.WriteLine("usage: SecureChat.Bench.Capacity [--quick] [--node-env NAME=VALUE]... [--cli PATH]");
     return 2;
 }
 
@@ -69,6 +70,12 @@ catch (OperationCanceledException) when (stopping.IsCancellationRequested)
 {
     log.WriteLine("stopped");
     return 130;
+}
+catch (Exception ex) when (ex is InvalidOperationException or IOException or SecureChat.Storage.StoreException or System.ComponentModel.Win32Exception)
+{
+    // Everything started is stopped and deleted by now (the await using above).
+    log.WriteLine($"capacity bench failed after {wall.Elapsed.TotalSeconds:F1} s: {ex.Message}");
+    return 1;
 }
 
 log.WriteLine($"capacity bench done in {wall.Elapsed.TotalSeconds:F1} s (load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
