@@ -290,7 +290,8 @@ internal sealed partial class LinkSession
 
     private async Task ActAsync(CancellationToken cancellationToken)
     {
-        var frames = new List<byte[]>(MaxFramesPerBatch);
+        // Grows to the batches that come: most connections are idle and carry a message now and then.
+        var frames = new List<byte[]>();
         while (await _inbox.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             frames.Clear();
