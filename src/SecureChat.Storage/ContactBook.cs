@@ -290,7 +290,7 @@ public sealed class ContactBook
             var lookup = (byte[])reader[1];
             var plain = _store.Keys.Fields.TryOpen(AssociatedData(lookup), (byte[])reader[2])
                 ?? throw new StoreException(StoreError.Tampered, "A contact record failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");
-            var contact = JsonSerializer.Deserialize<Contact>(plain, Json) ?? throw new StoreException(StoreError.Corrupt, "A contact record is empty.");
+            var contact = JsonSerializer.Deserialize(plain, ContactJson.Default.Contact) ?? throw new StoreException(StoreError.Corrupt, "A contact record is empty.");
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
             if (!_store.Keys.Lookup(LookupPurpose, contact.AccountId.PublicKey).AsSpan().SequenceEqual(lookup))
             {
@@ -420,7 +420,7 @@ public sealed class ContactBook
     private Contact Save(SqliteConnection connection, Contact contact)
     {
         var lookup = _store.Keys.Lookup(LookupPurpose, contact.AccountId.PublicKey);
-        var plain = JsonSerializer.SerializeToUtf8Bytes(contact, Json);
+        var plain = JsonSerializer.SerializeToUtf8Bytes(contact, ContactJson.Default.Contact);
         var sealedRecord = _store.Keys.Fields.Seal(AssociatedData(lookup), plain);
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
         using var command = connection.CreateCommand();

@@ -31,7 +31,6 @@ public sealed class IdentityFile
     private static ReadOnlySpan<byte> WrapLabel => "SecureChat data key v1"u8;
     private static ReadOnlySpan<byte> SealLabel => "SecureChat identity keys v1"u8;
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
 
@@ -200,7 +199,7 @@ public sealed class IdentityFile
 
         try
         {
-            var record = JsonSerializer.Deserialize<Record>(File.ReadAllBytes(path), Json);
+            var record = JsonSerializer.Deserialize(File.ReadAllBytes(path), StoredJson.Default.Record);
             if (record is null || record.Format != Format)
             {
                 throw Corrupt(directory, "its format is not one this version reads");
@@ -223,7 +222,7 @@ public sealed class IdentityFile
     }
 
     private static void Save(string directory, Record record) =>
-        DataDirectory.WriteAtomically(PathIn(directory), JsonSerializer.SerializeToUtf8Bytes(record, Json));
+        DataDirectory.WriteAtomically(PathIn(directory), JsonSerializer.SerializeToUtf8Bytes(record, StoredJson.Default.Record));
 
     private static byte[] DecodeBase64(string? text)
     {
@@ -240,7 +239,7 @@ public sealed class IdentityFile
     private static StoreException Corrupt(string? directory, string what) =>
         new(StoreError.Corrupt, $"The identity file{(directory is null ? string.Empty : " in " + directory)} is damaged: {what}. Restore it from a backup.");
 
-    private sealed class Record
+    internal sealed class Record
     {
         public int Format { get; set; }
 
