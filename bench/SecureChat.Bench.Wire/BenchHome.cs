@@ -67,17 +67,23 @@ internal sealed class BenchHome : IAsyncDisposable
     /// <summary>Starts from an existing data directory (an unprotected identity), which stays.</summary>
     public static BenchHome Open(string directory)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (identity, dataKey) = IdentityFile.Unlock(directory, []);
+        Console.Error.WriteLine($"  identity unlocked in {clock.Elapsed.TotalMilliseconds:F0} ms");
         return new BenchHome(directory, identity, dataKey, owned: false);
     }
 
-    /// <summary>Waits until the outbox is empty: every message queued so far was acknowledged by its receiver.</summary>
-    public async Task DrainAsync(TimeSpan limit)
+    /// <summary>
+    /// Waits until the outbox is empty: every message queued so far was acknowledged by its
+    /// receiver. Looks every <paramref name="pollMilliseconds"/> (a count over the outbox index: a
+    /// cost of its own when a long burst is polled every millisecond).
+    /// </summary>
+    public async Task DrainAsync(TimeSpan limit, int pollMilliseconds = 1)
     {
         using var timeout = new CancellationTokenSource(limit);
         while (Store.Messages.OutboxCount() > 0)
         {
-            await Task.Delay(1, timeout.Token).ConfigureAwait(false);
+            await Task.Delay(pollMilliseconds, timeout.Token).ConfigureAwait(false);
         }
     }
 
