@@ -60,6 +60,54 @@ public sealed class X25519Tests
         Assert.False(X25519.IsValidPublicKey(Convert.FromHexString(publicKey)));
     }
 
+    /// <summary>The scalar multiplication the table replaces: small order exactly when an agreement with a fixed (clamped) scalar fails.</summary>
+    private static bool AgreesWithAFixedScalar(byte[] publicKey) =>
+        X25519.TryAgree(Enumerable.Repeat((byte)0x55, X25519.KeySize).ToArray(), publicKey, new byte[X25519.KeySize]);
+
+    [Theory]
+    [InlineData("0000000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000000")]
+    [InlineData("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800")]
+    [InlineData("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157")]
+    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")]
+    public void IsValidPublicKey_EverySmallOrderEncodingWithTheTopBitEitherWay_IsRefusedAsAnAgreementRefusesIt(string hex)
+    {
+        var key = Convert.FromHexString(hex);
+        var flipped = key.ToArray();
+        flipped[^1] ^= 0x80;
+
+        foreach (var encoding in new[] { key, flipped })
+        {
+            Assert.False(AgreesWithAFixedScalar(encoding));
+            Assert.False(X25519.IsValidPublicKey(encoding));
+        }
+    }
+
+    [Fact]
+    public void IsValidPublicKey_RandomKeysAndNeighboursOfTheSmallOrderOnes_AgreesWithTheScalarMultiplication()
+    {
+        var keys = Enumerable.Range(0, 2_000).Select(_ => System.Security.Cryptography.RandomNumberGenerator.GetBytes(X25519.KeySize)).ToList();
+        string[] smallOrder =
+        [
+            "0000000000000000000000000000000000000000000000000000000000000000",
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        ];
+        foreach (var hex in smallOrder)
+        {
+            for (var delta = -3; delta <= 3; delta++)
+            {
+                var neighbour = Convert.FromHexString(hex);
+                neighbour[0] = (byte)(neighbour[0] + delta);
+                keys.Add(neighbour);
+            }
+        }
+
+        Assert.All(keys, key => Assert.Equal(AgreesWithAFixedScalar(key), X25519.IsValidPublicKey(key)));
+    }
+
     [Fact]
     public void GenerateKeyPair_TwoParties_AgreeOnSecret()
     {
