@@ -80,9 +80,9 @@ public sealed class SecureConnection : IAsyncDisposable
         Socket socket, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
     {
         var stream = new NetworkStream(socket, ownsSocket: true);
-        // 16 KiB reads: a full frame (64 KiB) in four. A waiting read first asks for zero bytes, so an
+        // 64 KiB reads: a full frame in one or two. A waiting read first asks for zero bytes, so an
         // idle connection (most of a node's) holds no buffer at all until data comes.
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
+        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
         ChannelHandshake? handshake = null;
         using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
