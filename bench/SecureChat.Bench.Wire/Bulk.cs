@@ -94,12 +94,7 @@ internal static class Bulk
     /// <summary>The other end of a raw TCP stream: reads the given number of bytes, then answers one byte.</summary>
     public static async Task SinkTcpAsync(long bytes)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        Console.WriteLine($"listening {((IPEndPoint)listener.LocalEndPoint!).Port}");
-        using var socket = await listener.AcceptAsync().ConfigureAwait(false);
-        socket.NoDelay = true;
+        using var socket = await AcceptOneAsync().ConfigureAwait(false);
         var buffer = new byte[256 * 1024];
         for (long received = 0; received < bytes;)
         {
@@ -114,6 +109,21 @@ internal static class Bulk
 
         await socket.SendAsync(new byte[] { 1 }).ConfigureAwait(false);
         socket.Shutdown(SocketShutdown.Both);
+    }
+
+    /// <summary>
+    /// A child's raw TCP end: listens on a free loopback port, says it (<c>listening PORT</c>) to
+    /// the parent, and takes the one connection that comes.
+    /// </summary>
+    public static async Task<Socket> AcceptOneAsync()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        Console.WriteLine($"listening {((IPEndPoint)listener.LocalEndPoint!).Port}");
+        var socket = await listener.AcceptAsync().ConfigureAwait(false);
+        socket.NoDelay = true;
+        return socket;
     }
 
     /// <summary>The other end of a secure channel stream: receives messages up to the byte count, then answers one byte.</summary>

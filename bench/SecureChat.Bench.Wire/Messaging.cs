@@ -222,12 +222,7 @@ internal static class Messaging
     /// <summary>The child's side of the baseline: reads fixed-size records and times each against the stamp it carries.</summary>
     public static async Task SinkLatencyAsync()
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        Console.WriteLine($"listening {((IPEndPoint)listener.LocalEndPoint!).Port}");
-        using var socket = await listener.AcceptAsync().ConfigureAwait(false);
-        socket.NoDelay = true;
+        using var socket = await Bulk.AcceptOneAsync().ConfigureAwait(false);
         var latencies = new List<double>();
         var record = new byte[TextBytes];
         while (true)
