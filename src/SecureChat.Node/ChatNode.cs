@@ -212,17 +212,8 @@ public sealed class ChatNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
 
-        // The outbox checks the text (MessageLog.Queue), whoever queues it.
-        var link = LinkOf(contact);
-        StoredMessage message;
-        lock (_queueGate)
-        {
-            message = Store.Messages.Queue(link.Contact, text, link.Tick());
-        }
-
-        Events.Publish(new MessageStored(message));
-        link.Kick();
-        return message;
+        // The outbox checks the text (MessageLog.QueueRange), whoever queues it.
+        return Queue(LinkOf(contact), [text])[0];
     }
 
     /// <summary>
@@ -235,11 +226,7 @@ public sealed class ChatNode : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
-        if (!NodeWire.IsValidText(text))
-        {
-            throw new ArgumentException($"A message is 1 to {NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(text));
-        }
-
+        MessageLog.CheckText(text, nameof(text));
         var pending = new PendingSend(LinkOf(contact), text, new TaskCompletionSource<StoredMessage>(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!_sends.Writer.TryWrite(pending), this);
         return pending.Done.Task;
@@ -258,22 +245,10 @@ public sealed class ChatNode : IAsyncDisposable
 
             foreach (var conversation in batch.GroupBy(p => p.Link))
             {
-                var link = conversation.Key;
                 var sends = conversation.ToList();
                 try
                 {
-                    IReadOnlyList<StoredMessage> stored;
-                    lock (_queueGate)
-                    {
-                        stored = Store.Messages.QueueRange(link.Contact, [.. sends.Select(p => (p.Text, link.Tick()))]);
-                    }
-
-                    foreach (var message in stored)
-                    {
-                        Events.Publish(new MessageStored(message));
-                    }
-
-                    link.Kick();
+                    var stored = Queue(conversation.Key, [.. sends.Select(p => p.Text)]);
                     for (var i = 0; i < sends.Count; i++)
                     {
                         sends[i].Done.TrySetResult(stored[i]);
@@ -291,6 +266,28 @@ public sealed class ChatNode : IAsyncDisposable
 
             batch.Clear();
         }
+    }
+
+    /// <summary>
+    /// Writes texts of one conversation to the outbox in one transaction, announces them and wakes
+    /// the link. The Lamport ticks and the insert are taken under one lock, so the outbox order
+    /// (by row) is the clock's order whichever way a text was sent.
+    /// </summary>
+    private IReadOnlyList<StoredMessage> Queue(ContactLink link, IReadOnlyList<string> texts)
+    {
+        IReadOnlyList<StoredMessage> stored;
+        lock (_queueGate)
+        {
+            stored = Store.Messages.QueueRange(link.Contact, [.. texts.Select(text => (text, link.Tick()))]);
+        }
+
+        foreach (var message in stored)
+        {
+            Events.Publish(new MessageStored(message));
+        }
+
+        link.Kick();
+        return stored;
     }
 
     private sealed record PendingSend(ContactLink Link, string Text, TaskCompletionSource<StoredMessage> Done);

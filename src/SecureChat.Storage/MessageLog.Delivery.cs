@@ -28,10 +28,7 @@ public sealed partial class MessageLog
         ArgumentNullException.ThrowIfNull(items);
         foreach (var (text, lamport) in items)
         {
-            if (text is null || !Protocol.Messages.NodeWire.IsValidText(text))
-            {
-                throw new ArgumentException($"A message is 1 to {Protocol.Messages.NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", nameof(items));
-            }
+            CheckText(text, nameof(items));
 
             if (lamport <= 0)
             {
@@ -44,6 +41,16 @@ public sealed partial class MessageLog
         var messages = items.Select(item => new StoredMessage(NewId(), contact.Name, contact.Account, true, now, null, MessageState.Queued, item.Text, item.Lamport)).ToList();
         AddRange(contact, messages);
         return messages;
+    }
+
+    /// <summary>Throws the one sentence every sender shows for a text that cannot be a message.</summary>
+    /// <exception cref="ArgumentException">The text is null, empty, too long or not valid Unicode.</exception>
+    public static void CheckText(string? text, string parameterName)
+    {
+        if (text is null || !Protocol.Messages.NodeWire.IsValidText(text))
+        {
+            throw new ArgumentException($"A message is 1 to {Protocol.Messages.NodeWire.MaxTextBytes:N0} bytes of UTF-8 text.", parameterName);
+        }
     }
 
     /// <summary>
