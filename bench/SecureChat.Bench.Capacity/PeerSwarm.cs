@@ -20,8 +20,8 @@ namespace SecureChat.Bench.Capacity;
 /// </summary>
 internal static class PeerSwarm
 {
-    /// <summary>Peers connecting at once: below the listener's 64 concurrent handshakes.</summary>
-    private const int Parallel = 32;
+    /// <summary>Peers connecting at once: within the handshakes the listener takes from one address at a time (16).</summary>
+    private const int Parallel = 16;
 
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(120);

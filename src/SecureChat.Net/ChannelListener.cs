@@ -22,7 +22,7 @@ public sealed class ChannelListener : IAsyncDisposable
     private readonly ChannelOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<InboundConnection> _inbound = Channel.CreateBounded<InboundConnection>(16);
-    private readonly SemaphoreSlim _handshakeSlots;
+    private readonly InboundAdmission _admission;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _acceptLoop;
     private int _stopped;
@@ -34,12 +34,15 @@ public sealed class ChannelListener : IAsyncDisposable
         _verify = verify;
         _options = options;
         _logger = logger;
-        _handshakeSlots = new SemaphoreSlim(options.MaxConcurrentHandshakes);
+        _admission = new InboundAdmission(options);
         LocalEndPoint = (IPEndPoint)listener.LocalEndpoint;
         _acceptLoop = AcceptLoopAsync();
     }
 
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Handshakes in progress, connections open, and what the limits refused or cut so far.</summary>
+    public AdmissionCounters Admission => _admission.Counters;
 
     /// <summary>Binds <paramref name="host"/>:<paramref name="port"/> (port 0 picks a free one) and starts accepting.</summary>
     public static ChannelListener Start(string host, int port, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, ILogger logger)
@@ -129,7 +132,6 @@ public sealed class ChannelListener : IAsyncDisposable
             Socket socket;
             try
             {
-                await _handshakeSlots.WaitAsync(token).ConfigureAwait(false);
                 socket = await _listener.AcceptSocketAsync(token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -138,31 +140,71 @@ public sealed class ChannelListener : IAsyncDisposable
             }
             catch (SocketException ex)
             {
-                _handshakeSlots.Release();
                 _logger.LogWarning("Accepting a connection failed: {Reason}", ex.SocketErrorCode);
+                if (ex.SocketErrorCode is not (SocketError.ConnectionReset or SocketError.ConnectionAborted))
+                {
+                    // Out of descriptors or memory: accepting again at once would only spin.
+                    await PauseAsync(token).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            var remote = socket.RemoteEndPoint as IPEndPoint;
+            if (_admission.TryAdmit(remote?.Address ?? IPAddress.None, out var refusal) is not { } ticket)
+            {
+                // No handshake and no result: a flood is answered with closed sockets, not with work.
+                _logger.LogDebug("Closed a connection from {Remote} at once: {Refusal}", remote, refusal);
+                socket.LingerState = new LingerOption(true, 0);
+                socket.Dispose();
                 continue;
             }
 
             socket.NoDelay = true;
             handshakes.RemoveAll(t => t.IsCompleted);
-            handshakes.Add(HandshakeAsync(socket, token));
+            handshakes.Add(HandshakeAsync(socket, ticket, token));
         }
 
         await Task.WhenAll(handshakes).ConfigureAwait(false);
     }
 
-    private async Task HandshakeAsync(Socket socket, CancellationToken cancellationToken)
+    private async Task PauseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _options.Time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the loop ends on its own check.
+        }
+    }
+
+    private async Task HandshakeAsync(Socket socket, InboundAdmission.Ticket ticket, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
         InboundConnection result;
+        using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ticket.Eviction);
         try
         {
-            var connection = await SecureConnection.HandshakeAsync(socket, _identity, ReadOnlyMemory<byte>.Empty, initiator: false, _verify, _options, cancellationToken).ConfigureAwait(false);
+            var connection = await SecureConnection.HandshakeAsync(socket, _identity, ReadOnlyMemory<byte>.Empty, initiator: false, _verify, _options, cut.Token).ConfigureAwait(false);
+            ticket.Opened();
+            connection.Lease = ticket;
             _logger.LogInformation("Accepted {Remote} with {Pattern}", remote, connection.Pattern);
             result = new InboundConnection(remote, connection, null);
         }
         catch (Exception ex)
         {
+            var evicted = ticket.Eviction.IsCancellationRequested;
+            ticket.Dispose();
+            if (evicted)
+            {
+                // Cut for a newer connection while every slot was taken: part of a flood, or a
+                // peer too slow to finish; either way not worth a report (it would flood too).
+                _logger.LogDebug("Cut the handshake from {Remote}: all handshake slots were taken", remote);
+                return;
+            }
+
             // Whatever stopped this handshake (the peer, a timeout, or the verifier's own store)
             // is reported as this attempt's result; the listener goes on with the others.
             var reason = ex switch
@@ -173,10 +215,6 @@ public sealed class ChannelListener : IAsyncDisposable
             };
             _logger.LogInformation("Inbound handshake from {Remote} failed: {Error}", remote, reason);
             result = new InboundConnection(remote, null, ex);
-        }
-        finally
-        {
-            _handshakeSlots.Release();
         }
 
         try

@@ -25,8 +25,21 @@ public sealed record ChannelOptions
     /// <summary>Time under one sending key before rotating it.</summary>
     public TimeSpan RekeyInterval { get; init; } = TimeSpan.FromMinutes(10);
 
-    /// <summary>Inbound handshakes in progress at once; further connections wait.</summary>
-    public int MaxConcurrentHandshakes { get; init; } = 64;
+    /// <summary>
+    /// Inbound handshakes in progress at once. When all are taken, a new connection cuts the oldest
+    /// (see <see cref="InboundAdmission"/>): a real peer needs its slot for one round trip, a flood
+    /// of silent connections would otherwise hold every slot for the whole handshake timeout.
+    /// </summary>
+    public int MaxPendingHandshakes { get; init; } = 128;
+
+    /// <summary>Inbound handshakes in progress from one address (an IPv6 /64 counts as one); further connections from it are closed.</summary>
+    public int MaxPendingHandshakesPerAddress { get; init; } = 16;
+
+    /// <summary>Inbound connections held at once, handshaking or open; further ones are closed.</summary>
+    public int MaxConnections { get; init; } = 4096;
+
+    /// <summary>Inbound connections held at once from one address, handshaking or open.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 1024;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

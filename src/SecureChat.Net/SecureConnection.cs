@@ -73,6 +73,9 @@ public sealed class SecureConnection : IAsyncDisposable
 
     public int SendRekeys => _session.SendRekeys;
 
+    /// <summary>A place this connection holds (a listener's admission ticket), given back when it is disposed.</summary>
+    internal IDisposable? Lease { get; set; }
+
     public int ReceiveRekeys => _session.ReceiveRekeys;
 
     /// <summary>Runs the handshake on a connected socket. Owns the socket from here on, also on failure.</summary>
@@ -298,6 +301,7 @@ public sealed class SecureConnection : IAsyncDisposable
         await _writeLock.WaitAsync().ConfigureAwait(false);
         _session.Dispose();
         _writeLock.Release();
+        Lease?.Dispose();
     }
 
     /// <summary>Opens a frame, first joining it in a pooled buffer when it spans several of the pipe's segments.</summary>

@@ -60,6 +60,9 @@ public sealed class ChatNode : IAsyncDisposable
     /// <summary>Where the node accepts peers; null when it does not listen.</summary>
     public IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint;
 
+    /// <summary>The listener's admission counts (handshakes pending, connections open, refused, cut); null when it does not listen.</summary>
+    public AdmissionCounters? Inbound => _listener?.Admission;
+
     /// <summary>The DHT node's UDP endpoint; null without the DHT.</summary>
     public IPEndPoint? DhtEndPoint => _dht?.Host.LocalEndPoint;
 

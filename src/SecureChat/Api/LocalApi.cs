@@ -33,6 +33,7 @@ internal static class LocalApi
             contacts = store.Contacts.All.Count,
             online = store.Contacts.All.Where(node.IsOnline).Select(c => c.Account).ToList(),
             outbox = store.Messages.OutboxCount(),
+            inbound = node.Inbound,
             dht = node.Dht,
             lan = node.LanDiscovery,
         }, Json));

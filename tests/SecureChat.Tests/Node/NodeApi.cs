@@ -80,6 +80,14 @@ internal sealed class NodeApi : IDisposable
         return await ReadAsync<ApiMessage>(response);
     }
 
+    /// <summary>POST /api/connect <c>{"address"}</c> (the Connect panel): 200 once connected, and the contact.</summary>
+    public async Task<JsonDocument> ConnectAsync(string address)
+    {
+        using var response = await _http.PostAsJsonAsync("api/connect", new { address }, Json);
+        await ExpectAsync(response, HttpStatusCode.OK);
+        return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+    }
+
     /// <summary>GET /api/messages/{id}, or null when the node answers 404.</summary>
     public async Task<ApiMessage?> MessageAsync(string id)
     {

@@ -1,0 +1,117 @@
+using System.Net;
+using SecureChat.Protocol.Channel;
+using SecureChat.Testing;
+
+namespace SecureChat.Net.Tests;
+
+/// <summary>
+/// The listener under a flood of 1,000 junk, silent and half-sent connections from loopback: a
+/// real peer still connects, and what the flood holds stays within the admission limits.
+/// </summary>
+public sealed class ListenerFloodTests
+{
+    private const int FloodSize = 1000;
+
+    [Fact]
+    public async Task Listen_FloodFromOneAddress_HoldsOnlyThatAddressesShare_AndAPeerStillConnects()
+    {
+        await using var loop = new Loopback();
+        var options = new ChannelOptions();
+        var listener = loop.Listen(options);
+        var flooder = IPAddress.Parse("127.0.0.2");
+
+        using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, _ => flooder, Preamble.Encode(ChannelPattern.XX), loop.Token);
+
+        var counters = await AllSeenAsync(listener, loop.Token);
+        Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakesPerAddress);
+        Assert.InRange(counters.Refused, FloodSize / 2, FloodSize);
+        Assert.Equal(0, counters.Evicted);
+        await AssertAPeerConnectsAsync(loop, listener);
+    }
+
+    [Fact]
+    public async Task Listen_FloodFromAThousandAddresses_CutsTheOldestHandshakes_AndAPeerStillConnects()
+    {
+        await using var loop = new Loopback();
+        var options = new ChannelOptions();
+        var listener = loop.Listen(options);
+
+        using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, i => new IPAddress([127, 1, (byte)(i / 250), (byte)(2 + (i % 250))]), Preamble.Encode(ChannelPattern.XX), loop.Token);
+
+        // A third of the flood sends junk and fails at once; the silent and trickling two thirds
+        // outnumber the slots, so the oldest of them are cut.
+        var counters = await AllSeenAsync(listener, loop.Token);
+        Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakes);
+        Assert.Equal(0, counters.Refused);
+        Assert.InRange(counters.Evicted, (2 * FloodSize / 3) - options.MaxPendingHandshakes, FloodSize);
+        await AssertAPeerConnectsAsync(loop, listener);
+        Assert.InRange(listener.Admission.Pending, 0, options.MaxPendingHandshakes);
+    }
+
+    [Fact]
+    public async Task Listen_PeerTricklingItsHandshake_IsCutAtTheHandshakeTimeout()
+    {
+        await using var loop = new Loopback();
+        var listener = loop.Listen(new ChannelOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(500) });
+        using var slow = new System.Net.Sockets.TcpClient();
+        await slow.ConnectAsync(IPAddress.Loopback, listener.LocalEndPoint.Port, loop.Token);
+        var stream = slow.GetStream();
+        var preamble = Preamble.Encode(ChannelPattern.XX);
+
+        // One byte every 50 ms: never idle long, yet the handshake as a whole has a deadline.
+        var accepting = listener.AcceptAsync(loop.Token).AsTask();
+        byte[] drip = [.. preamble, 0xff, 0xff, .. new byte[64]];
+        var sent = 0;
+        while (!accepting.IsCompleted && sent < drip.Length)
+        {
+            await stream.WriteAsync(drip.AsMemory(sent++, 1), loop.Token);
+            await Task.WhenAny(accepting, Task.Delay(50, loop.Token));
+        }
+
+        var inbound = await accepting;
+        Assert.Equal(ChannelError.HandshakeTimeout, Assert.IsType<ChannelException>(inbound.Failure).Error);
+        Assert.InRange(sent, 2, drip.Length - 1);
+        Assert.Equal(0, listener.Admission.Pending);
+    }
+
+    /// <summary>The counters once the listener has taken every connection of the flood off its backlog.</summary>
+    private static async Task<AdmissionCounters> AllSeenAsync(ChannelListener listener, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var counters = listener.Admission;
+            if (counters.Admitted + counters.Refused >= FloodSize)
+            {
+                return counters;
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        Assert.Fail($"The listener took only {listener.Admission.Admitted + listener.Admission.Refused} of {FloodSize} connections in 10 s.");
+        return default!;
+    }
+
+    /// <summary>Alice dials from 127.0.0.1 and the listener hands over her connection, skipping the flood's failures.</summary>
+    private static async Task AssertAPeerConnectsAsync(Loopback loop, ChannelListener listener)
+    {
+        var dialing = loop.DialAsync(listener);
+        while (true)
+        {
+            var inbound = await listener.AcceptAsync(loop.Token);
+            if (inbound.Connection is { } connection)
+            {
+                await using (connection)
+                {
+                    Assert.Equal(loop.Alice.Account, connection.PeerAccount);
+                    var alice = await dialing;
+                    await alice.SendAsync("hello"u8.ToArray(), loop.Token);
+                    Assert.Equal("hello"u8.ToArray(), await connection.ReceiveAsync(loop.Token));
+                    Assert.Equal(1, listener.Admission.Open);
+                }
+
+                return;
+            }
+        }
+    }
+}
