@@ -18,10 +18,18 @@ public sealed partial class MessageLog
     public StoredMessage Queue(Contact contact, string text, long lamport) => QueueRange(contact, [(text, lamport)])[0];
 
     /// <summary>
+    /// Undelivered messages one conversation's outbox takes: beyond it, queueing fails with
+    /// <see cref="StoreError.OutboxFull"/> instead of growing the disk without end for a contact
+    /// who never comes back. A setting for tests and unusual setups.
+    /// </summary>
+    public int MaxOutboxPerContact { get; set; } = 100_000;
+
+    /// <summary>
     /// Puts several messages of one conversation in the outbox, in this order, in one transaction:
     /// one disk sync for all of them. When this returns all are on disk; if it throws, none is.
     /// </summary>
     /// <exception cref="ArgumentException">A text is empty, too long or not valid Unicode, or a Lamport value is not positive.</exception>
+    /// <exception cref="StoreException">The conversation's outbox is full (<see cref="StoreError.OutboxFull"/>).</exception>
     public IReadOnlyList<StoredMessage> QueueRange(Contact contact, IReadOnlyList<(string Text, long Lamport)> items)
     {
         ArgumentNullException.ThrowIfNull(contact);
@@ -34,6 +42,12 @@ public sealed partial class MessageLog
             {
                 throw new ArgumentOutOfRangeException(nameof(items), lamport, "A queued message's Lamport value is positive.");
             }
+        }
+
+        var waiting = OutboxCount(contact);
+        if (waiting + items.Count > MaxOutboxPerContact)
+        {
+            throw new StoreException(StoreError.OutboxFull, $"{waiting:N0} messages to '{contact.Name}' are still waiting to be delivered, and the outbox of a conversation holds at most {MaxOutboxPerContact:N0}: send more once some have gone out.");
         }
 
         // Milliseconds, as stored: the returned message equals what history shows.
@@ -94,6 +108,9 @@ public sealed partial class MessageLog
         command.CommandText = "SELECT count(*) FROM messages WHERE outgoing = 1 AND state < 2 AND lamport > 0";
         return (long)command.ExecuteScalar()!;
     });
+
+    /// <summary>Messages of one conversation waiting in the outbox (queued or sent, not yet delivered).</summary>
+    public long OutboxCount(Contact contact) => ConversationScalar(contact, "SELECT count(*) FROM messages WHERE contact_id = $contact AND outgoing = 1 AND state < 2 AND lamport > 0");
 
     /// <summary>The highest Lamport counter stored in a conversation (0 for none).</summary>
     public long LastLamport(Contact contact) => ConversationScalar(contact, "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact");

@@ -18,6 +18,9 @@ public enum StoreError
 
     /// <summary>A name or ID is already taken by another contact.</summary>
     Conflict,
+
+    /// <summary>A conversation's outbox holds as many undelivered messages as it takes (<see cref="MessageLog.MaxOutboxPerContact"/>).</summary>
+    OutboxFull,
 }
 
 /// <summary>A failure of the data directory, with a sentence a person can act on.</summary>

@@ -240,6 +240,30 @@ public sealed class DeliveryTests : IDisposable
     }
 
     [Fact]
+    public void QueueRange_OutboxOfTheConversationFull_RefusesWithASentenceStoresNothingAndTakesMoreOnceSomeWentOut()
+    {
+        using var store = Open();
+        store.Messages.MaxOutboxPerContact = 3;
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+        var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
+        var ids = store.Messages.QueueRange(bob, [("one", 1), ("two", 2)]).Select(m => m.MessageId).ToList();
+
+        var full = Assert.Throws<StoreException>(() => store.Messages.QueueRange(bob, [("three", 3), ("four", 4)]));
+        Assert.Equal(StoreError.OutboxFull, full.Error);
+        Assert.Equal("2 messages to 'Bob' are still waiting to be delivered, and the outbox of a conversation holds at most 3: send more once some have gone out.", full.Message);
+        Assert.Equal(["one", "two"], store.Messages.Outbox(bob, 10).Select(m => m.Text));
+
+        // The bound is per conversation, and a delivered message makes room.
+        store.Messages.QueueRange(carol, [("a", 1), ("b", 2), ("c", 3)]);
+        store.Messages.Queue(bob, "three", 3);
+        Assert.Equal(StoreError.OutboxFull, Assert.Throws<StoreException>(() => store.Messages.Queue(bob, "four", 4)).Error);
+        store.Messages.Advance(bob, [ids[0]], MessageState.Delivered);
+        store.Messages.Queue(bob, "four", 4);
+        Assert.Equal(["two", "three", "four"], store.Messages.Outbox(bob, 10).Select(m => m.Text));
+        Assert.Equal(3, store.Messages.OutboxCount(bob));
+    }
+
+    [Fact]
     public void OutboxCount_FallsAsMessagesAreDelivered()
     {
         using var store = Open();
