@@ -18,6 +18,9 @@ public enum StoreError
 
     /// <summary>A name or ID is already taken by another contact.</summary>
     Conflict,
+
+    /// <summary>The disk holding the data directory is full: the write was not made, and what was stored before is intact.</summary>
+    DiskFull,
 }
 
 /// <summary>A failure of the data directory, with a sentence a person can act on.</summary>
