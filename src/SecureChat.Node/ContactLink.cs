@@ -445,7 +445,20 @@ internal sealed class ContactLink
                 var verify = hinted ? PeerTrust.ForDiscovered(_node.Store.Contacts, endpoint, Account) : PeerTrust.ForDial(_node.Store.Contacts, endpoint, null);
                 var connection = await ChannelDialer.ConnectAsync(
                     endpoint, _node.Identity, knownKey, verify, _node.Options.Channel, cancellationToken).ConfigureAwait(false);
-                var pinned = _node.PinPeer(connection, endpoint.ToString());
+                Contact pinned;
+                try
+                {
+                    pinned = _node.PinPeer(connection, endpoint.ToString());
+                }
+                catch (StoreException ex)
+                {
+                    // The store cannot record the meeting (a full disk): drop the connection and
+                    // keep dialing with backoff, so the link comes back once the store can write.
+                    _logger.LogWarning("Could not take the connection to {Contact}: {Reason}", Label, ex.Message);
+                    await CloseQuietlyAsync(connection, "the node could not write to its store").ConfigureAwait(false);
+                    return false;
+                }
+
                 await AttachAsync(connection, pinned).ConfigureAwait(false);
                 return true;
             }

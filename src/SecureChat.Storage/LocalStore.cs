@@ -24,6 +24,7 @@ public sealed class LocalStore : IDisposable
 
     private LocalStore(SqliteConnection connection, StoreKeys keys, AccountId self, TimeProvider time, string directory)
     {
+        DirectoryPath = directory;
         SnapshotPath = Path.Combine(directory, SnapshotFileName);
         _connection = connection;
         _keys = keys;
@@ -42,6 +43,9 @@ public sealed class LocalStore : IDisposable
     public ReceiptQueue Receipts { get; }
 
     internal StoreKeys Keys => _keys;
+
+    /// <summary>The data directory the database lives in.</summary>
+    internal string DirectoryPath { get; }
 
     internal string SnapshotPath { get; }
 
@@ -76,6 +80,13 @@ public sealed class LocalStore : IDisposable
             store.Contacts.ImportLegacyPins(directory, dataKey);
             return store;
         }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_FULL)
+        {
+            // A migration or the WAL could not be written: the database is fine, the disk is not.
+            connection.Dispose();
+            keys.Dispose();
+            throw DiskFull(directory, ex);
+        }
         catch (SqliteException ex)
         {
             connection.Dispose();
@@ -90,14 +101,31 @@ public sealed class LocalStore : IDisposable
         }
     }
 
-    /// <summary>Runs <paramref name="work"/> under the store's lock with its connection.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> under the store's lock with its connection. A write that finds
+    /// the disk full (SQLITE_FULL: SQLite has rolled the statement or transaction back) becomes a
+    /// <see cref="StoreError.DiskFull"/> failure: nothing of it is stored, what was stored before
+    /// is intact, and the same write succeeds once there is room again.
+    /// </summary>
+    /// <exception cref="StoreException">The disk is full (<see cref="StoreError.DiskFull"/>).</exception>
     internal T Run<T>(Func<SqliteConnection, T> work)
     {
         lock (_lock)
         {
-            return work(_connection);
+            try
+            {
+                return work(_connection);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_FULL)
+            {
+                throw DiskFull(DirectoryPath, ex);
+            }
         }
     }
+
+    /// <summary>The failure of a write that found no room on the disk of <paramref name="directory"/>.</summary>
+    internal static StoreException DiskFull(string directory, Exception innerException) =>
+        new(StoreError.DiskFull, $"The disk holding {directory} is full, so nothing was saved: free some space on it and try again.", innerException);
 
     public void Dispose()
     {

@@ -21,6 +21,9 @@ public enum StoreError
 
     /// <summary>A conversation's outbox holds as many undelivered messages as it takes (<see cref="MessageLog.MaxOutboxPerContact"/>).</summary>
     OutboxFull,
+
+    /// <summary>The disk holding the data directory is full: the write was not made, and what was stored before is intact.</summary>
+    DiskFull,
 }
 
 /// <summary>A failure of the data directory, with a sentence a person can act on.</summary>

@@ -6,10 +6,17 @@ namespace SecureChat.Tests;
 /// </summary>
 internal sealed class TemporaryHome : IDisposable
 {
-    private readonly DirectoryInfo _parent = Directory.CreateTempSubdirectory("securechat-e2e-");
+    private readonly DirectoryInfo _parent;
 
     public TemporaryHome()
+        : this(Directory.CreateTempSubdirectory("securechat-e2e-"))
     {
+    }
+
+    /// <summary>A home inside <paramref name="parent"/> (say, on a small file system of the test's own), which is deleted with it.</summary>
+    public TemporaryHome(DirectoryInfo parent)
+    {
+        _parent = parent;
         Path = System.IO.Path.Combine(_parent.FullName, "home");
     }
 

@@ -238,6 +238,7 @@ internal static class LocalApi
             StoreException { Error: StoreError.NoSuchContact } e => (StatusCodes.Status404NotFound, e.Message),
             StoreException { Error: StoreError.Conflict } e => (StatusCodes.Status409Conflict, e.Message),
             StoreException { Error: StoreError.OutboxFull } e => (StatusCodes.Status429TooManyRequests, e.Message),
+            StoreException { Error: StoreError.DiskFull } e => (StatusCodes.Status507InsufficientStorage, e.Message),
             ArgumentException e => (StatusCodes.Status400BadRequest, e.Message.Split(" (Parameter", 2)[0]),
             Cli.UsageException e => (StatusCodes.Status400BadRequest, e.Message),
             Protocol.Channel.ChannelException e => (StatusCodes.Status502BadGateway, e.Message),

@@ -44,7 +44,7 @@ internal static class CommandRunner
         Api.ApiException { Status: System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict } api => (ExitCodes.Usage, api.Message),
         Api.ApiException api => (ExitCodes.Failure, api.Message),
         StoreException { Error: StoreError.NoSuchContact or StoreError.Conflict } store => (ExitCodes.Usage, store.Message),
-        StoreException { Error: StoreError.OutboxFull } store => (ExitCodes.Failure, store.Message),
+        StoreException { Error: StoreError.OutboxFull or StoreError.DiskFull } store => (ExitCodes.Failure, store.Message),
         StoreException store => (ExitCodes.Identity, store.Message),
         ChannelException { Error: ChannelError.PeerKeyMismatch } channel => (ExitCodes.PeerKeyRefused, channel.Message),
         ChannelException channel => (ExitCodes.Failure, channel.Message),

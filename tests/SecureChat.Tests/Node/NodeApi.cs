@@ -88,6 +88,13 @@ internal sealed class NodeApi : IDisposable
         return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
     }
 
+    /// <summary>POST /api/contacts/{contact}/messages, whatever it answers: the status and the body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> TrySendAsync(string contact, string text)
+    {
+        using var response = await _http.PostAsJsonAsync($"api/contacts/{Uri.EscapeDataString(contact)}/messages", new { text }, Json);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>GET /api/messages/{id}, or null when the node answers 404.</summary>
     public async Task<ApiMessage?> MessageAsync(string id)
     {
