@@ -40,7 +40,11 @@ public static class FuzzTargets
             Directory.CreateDirectory(directory);
             foreach (var (name, bytes) in target.Seeds())
             {
-                target.Run(bytes);
+                if (!target.Run(bytes))
+                {
+                    throw new InvalidOperationException($"The seed {target.Name}/{name} is rejected by its own target.");
+                }
+
                 File.WriteAllBytes(Path.Combine(directory, name), bytes);
             }
         }

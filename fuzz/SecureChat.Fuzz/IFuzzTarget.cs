@@ -10,7 +10,11 @@ public interface IFuzzTarget
 {
     string Name { get; }
 
-    void Run(byte[] input);
+    /// <summary>
+    /// Runs one input. True when it went all the way through (a frame read, a handshake completed,
+    /// a message decrypted, an item stored…), false when it was rejected: both are normal outcomes.
+    /// </summary>
+    bool Run(byte[] input);
 
     IEnumerable<(string Name, byte[] Bytes)> Seeds();
 }

@@ -19,8 +19,9 @@ switch (args)
     case ["replay", var name, .. var files] when FuzzTargets.Find(name) is { } target:
         foreach (var file in files)
         {
-            Console.WriteLine($"{file}: {File.ReadAllBytes(file).Length} bytes");
-            target.Run(File.ReadAllBytes(file));
+            var input = File.ReadAllBytes(file);
+            Console.Write($"{file}: {input.Length} bytes: ");
+            Console.WriteLine(target.Run(input) ? "accepted" : "rejected");
         }
 
         return 0;

@@ -27,18 +27,35 @@ public sealed class FuzzCorpusTests
         }
     }
 
+    /// <summary>
+    /// Seeds are valid inputs: each must go all the way through its target (a handshake that
+    /// completes, a message that decrypts, an item that is stored). One that no longer does — fixed
+    /// keys or a format changed under the harness — would leave AFL++ fuzzing only the first check.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Targets))]
-    public void Seeds_FromTodaysEncoders_AreCommittedAndSmall(string name)
+    public void CommittedSeed_RunThroughItsTarget_IsAccepted(string name)
     {
         var target = FuzzTargets.Find(name)!;
-        foreach (var (seed, bytes) in target.Seeds())
+        foreach (var (seed, _) in target.Seeds())
         {
             var path = Path.Combine(CorpusRoot, name, seed);
             Assert.True(File.Exists(path), $"The seed {name}/{seed} is not committed: run `dotnet SecureChat.Fuzz.dll seed fuzz/corpus`.");
+            var bytes = File.ReadAllBytes(path);
             Assert.True(bytes.Length <= 4096, $"The seed {name}/{seed} is {bytes.Length} bytes; AFL++ wants small seeds.");
-            target.Run(bytes);
+            Assert.True(target.Run(bytes), $"The seed {name}/{seed} is rejected by its target.");
         }
+    }
+
+    [Fact]
+    public void HandshakeSeed_WithOneByteFlipped_IsRejected()
+    {
+        // The accepting path is not a given: a tampered handshake must fail where the real one passes.
+        var target = FuzzTargets.Find("handshake")!;
+        var seed = File.ReadAllBytes(Path.Combine(CorpusRoot, "handshake", "ResponderXX"));
+        Assert.True(target.Run(seed));
+        seed[60] ^= 1;
+        Assert.False(target.Run(seed));
     }
 
     [Fact]

@@ -17,14 +17,16 @@ internal sealed class ApiTarget : IFuzzTarget
 {
     public string Name => "api";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
+        var accepted = false;
         if (Bind<LocalApi.AddContactRequest>(input) is { } add)
         {
             try
             {
                 var contact = NewContact.Parse(add.Id, add.Name, add.Endpoint);
                 FuzzInvariantException.Check(contact.Name is null || ContactBook.IsValidName(contact.Name), "An added contact with an invalid name.");
+                accepted = true;
             }
             catch (UsageException)
             {
@@ -33,7 +35,7 @@ internal sealed class ApiTarget : IFuzzTarget
 
         if (Bind<LocalApi.RenameRequest>(input) is { } rename)
         {
-            _ = ContactBook.IsValidName(rename.Name ?? string.Empty);
+            accepted |= ContactBook.IsValidName(rename.Name ?? string.Empty);
         }
 
         if (Bind<LocalApi.SendRequest>(input) is { } send)
@@ -41,6 +43,7 @@ internal sealed class ApiTarget : IFuzzTarget
             try
             {
                 MessageLog.CheckText(send.Text, "text");
+                accepted = true;
             }
             catch (ArgumentException ex) when (ex.GetType() == typeof(ArgumentException))
             {
@@ -48,17 +51,20 @@ internal sealed class ApiTarget : IFuzzTarget
         }
 
         _ = Bind<LocalApi.TypingRequest>(input);
-        _ = Bind<LocalApi.ListenRequest>(input);
+        accepted |= Bind<LocalApi.ListenRequest>(input) is { Port: >= 0 and <= 65535 };
         if (Bind<LocalApi.ConnectRequest>(input) is { } connect)
         {
             try
             {
                 _ = TargetAddress.Parse(connect.Address ?? string.Empty);
+                accepted = true;
             }
             catch (UsageException)
             {
             }
         }
+
+        return accepted;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -11,7 +11,7 @@ internal sealed class BencodeTarget : IFuzzTarget
 {
     public string Name => "bencode";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         var decoded = Bencode.TryDecode(input, out var value, out var error);
         FuzzInvariantException.Check(decoded == (error == BencodeError.None) && decoded == (value is not null), "Bencode's result, value and error disagree.");
@@ -20,16 +20,19 @@ internal sealed class BencodeTarget : IFuzzTarget
             FuzzInvariantException.Check(value.Encode().AsSpan().SequenceEqual(input), "A decoded value does not encode back to its bytes.");
         }
 
+        var accepted = decoded;
         if (Compact.DecodePeer(input) is { } peer)
         {
             // An IPv4-mapped IPv6 address comes back as the 6-byte IPv4 form, on purpose.
             FuzzInvariantException.Check(Equals(Compact.DecodePeer(Compact.EncodePeer(peer)), Compact.Normalize(peer)), "A compact peer does not survive its own encoding.");
+            accepted = true;
         }
 
         foreach (var family in (ReadOnlySpan<AddressFamily>)[AddressFamily.InterNetwork, AddressFamily.InterNetworkV6])
         {
             var nodes = Compact.DecodeNodes(input, family);
             FuzzInvariantException.Check(nodes.Count <= input.Length / 26, "More compact nodes than the bytes can hold.");
+            accepted |= nodes.Count > 0;
         }
 
         if (KrpcMessage.TryParse(input, out var problem) is { } message)
@@ -40,6 +43,8 @@ internal sealed class BencodeTarget : IFuzzTarget
         {
             FuzzInvariantException.Check(problem.Length > 0, "A rejected datagram without a reason.");
         }
+
+        return accepted;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -11,14 +11,14 @@ internal sealed class Bep44Target : IFuzzTarget
 {
     public string Name => "bep44";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         var node = new DhtFuzzNode();
         node.Deliver(input);
         if (node.Sent.Count == 0 || node.LastReply() is not { Kind: KrpcKind.Response } stored
             || KrpcMessage.TryParse(input, out _) is not { Kind: KrpcKind.Query, Method: "put" } put)
         {
-            return;
+            return false;
         }
 
         var a = put.Body;
@@ -34,6 +34,8 @@ internal sealed class Bep44Target : IFuzzTarget
                 DhtItem.TryMutable(value, got.Body.Bytes("k")!, a.Bytes("salt") ?? [], got.Body.Integer("seq") ?? -1, got.Body.Bytes("sig") ?? []) is not null,
                 "A stored mutable item does not verify.");
         }
+
+        return true;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

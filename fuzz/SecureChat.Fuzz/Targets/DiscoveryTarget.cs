@@ -21,40 +21,36 @@ internal sealed class DiscoveryTarget : IFuzzTarget
 
     public string Name => "discovery";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         if (input.Length == 0)
         {
-            return;
+            return false;
         }
 
         var rest = input.AsSpan(1);
         switch (input[0] % 4)
         {
             case 0:
-                CheckList(EndpointList.TryDecode(rest));
-                break;
+                return CheckList(EndpointList.TryDecode(rest));
             case 1:
-                CheckList(Rendezvous.Open(rest));
-                break;
+                return CheckList(Rendezvous.Open(rest));
             case 2:
                 var (senders, port) = LanBeacon.Recognise(rest, TagKeys, FuzzKeys.Now);
                 FuzzInvariantException.Check(senders.Count == 0 || port is > 0 and <= 65535, "A recognised beacon without a port.");
                 FuzzInvariantException.Check(senders.All(s => s >= 0 && s < TagKeys.Length) && senders.Distinct().Count() == senders.Count, "A beacon named a tag key twice or one that does not exist.");
-                break;
+                return senders.Count > 0;
             default:
                 var text = Encoding.UTF8.GetString(rest);
                 if (InviteLink.TryParse(text, out var link, out var error))
                 {
                     FuzzInvariantException.Check(link.Endpoints.Count <= InviteLink.MaxEndpoints, "A link with too many endpoints.");
                     FuzzInvariantException.Check(InviteLink.TryParse(link.ToString(), out var again, out _) && again.Account.Equals(link.Account), "A link does not survive its own encoding.");
-                }
-                else
-                {
-                    FuzzInvariantException.Check(!string.IsNullOrEmpty(error), "A refused link without a reason.");
+                    return true;
                 }
 
-                break;
+                FuzzInvariantException.Check(!string.IsNullOrEmpty(error), "A refused link without a reason.");
+                return false;
         }
     }
 
@@ -72,12 +68,15 @@ internal sealed class DiscoveryTarget : IFuzzTarget
         yield return ("invite-link", [3, .. Encoding.UTF8.GetBytes(link.ToString())]);
     }
 
-    private static void CheckList(EndpointList? list)
+    private static bool CheckList(EndpointList? list)
     {
-        if (list is not null)
+        if (list is null)
         {
-            FuzzInvariantException.Check(list.Endpoints.Count <= EndpointList.MaxEndpoints, "A list with too many endpoints.");
-            FuzzInvariantException.Check(EndpointList.TryDecode(list.Encode()) is { } again && again.Encode().AsSpan().SequenceEqual(list.Encode()), "An endpoint list does not survive its own encoding.");
+            return false;
         }
+
+        FuzzInvariantException.Check(list.Endpoints.Count <= EndpointList.MaxEndpoints, "A list with too many endpoints.");
+        FuzzInvariantException.Check(EndpointList.TryDecode(list.Encode()) is { } again && again.Encode().AsSpan().SequenceEqual(list.Encode()), "An endpoint list does not survive its own encoding.");
+        return true;
     }
 }

@@ -12,11 +12,13 @@ internal sealed class EnvelopeTarget : IFuzzTarget
 {
     public string Name => "envelope";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
+        var accepted = false;
         if (NodeWire.TryParseFrame(input, out var frame))
         {
             FuzzInvariantException.Check(NodeWire.TryParseFrame(NodeWire.Encode(frame), out _), "An accepted frame does not survive its own encoding.");
+            accepted = true;
         }
 
         if (NodeWire.TryParseEnvelope(input, out var envelope))
@@ -24,7 +26,10 @@ internal sealed class EnvelopeTarget : IFuzzTarget
             var kind = NodeWire.KindOf(envelope);
             FuzzInvariantException.Check(NodeWire.TryParseEnvelope(NodeWire.Encode(envelope), out var again) && NodeWire.KindOf(again) == kind, "An accepted envelope does not survive its own encoding.");
             FuzzInvariantException.Check(kind != EnvelopeKind.Text || NodeWire.IsValidText(envelope.Text.Content), "An accepted text is not valid text.");
+            accepted = true;
         }
+
+        return accepted;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -21,7 +21,7 @@ internal sealed class ExportTarget : IFuzzTarget
 
     public string Name => "export";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         var status = BackupHeader.TryDecode(input, out var header);
         FuzzInvariantException.Check((status == BackupHeaderStatus.Ok) == (header is not null), "A header status that disagrees with its header.");
@@ -32,11 +32,14 @@ internal sealed class ExportTarget : IFuzzTarget
             if (BackupHeader.TryDecode(fixedUp, out var decoded) == BackupHeaderStatus.Ok)
             {
                 FuzzInvariantException.Check(decoded!.Encode().AsSpan().SequenceEqual(fixedUp), "A header does not encode back to its bytes.");
-                ReadChunks(fixedUp, decoded, input.AsSpan(BackupHeader.Size));
+                if (ReadChunks(fixedUp, decoded, input.AsSpan(BackupHeader.Size)))
+                {
+                    return true;
+                }
             }
         }
 
-        CheckLayout(input);
+        return CheckLayout(input);
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()
@@ -46,29 +49,30 @@ internal sealed class ExportTarget : IFuzzTarget
         yield return ("layout", Layout("""{}""", database: 16));
     }
 
-    private static void ReadChunks(byte[] headerBytes, BackupHeader header, ReadOnlySpan<byte> chunks)
+    /// <summary>True when the chunks open and hold a valid layout.</summary>
+    private static bool ReadChunks(byte[] headerBytes, BackupHeader header, ReadOnlySpan<byte> chunks)
     {
         if (!header.Salt.AsSpan().SequenceEqual(Salt) || header.Kdf != Argon2idParameters.Minimum || !Key.Value.Matches(header.KeyCheck))
         {
-            return;
+            return false;
         }
 
         using var stream = new MemoryStream(chunks.ToArray(), writable: false);
-        if (BackupChunks.TryReadAll(stream, headerBytes, header.ChunkSize, Key.Value.Chunks) is { } plaintext)
-        {
-            CheckLayout(plaintext);
-        }
+        return BackupChunks.TryReadAll(stream, headerBytes, header.ChunkSize, Key.Value.Chunks) is { } plaintext && CheckLayout(plaintext);
     }
 
-    private static void CheckLayout(byte[] plaintext)
+    private static bool CheckLayout(byte[] plaintext)
     {
-        if (BackupContents.TryDecode(plaintext, out var contents))
+        if (!BackupContents.TryDecode(plaintext, out var contents))
         {
-            var (identityStart, identityLength) = contents.Identity.GetOffsetAndLength(plaintext.Length);
-            var (databaseStart, _) = contents.Database.GetOffsetAndLength(plaintext.Length);
-            FuzzInvariantException.Check(identityStart + identityLength + 8 == databaseStart, "The layout's parts do not follow each other.");
-            FuzzInvariantException.Check(contents.Database.End.Equals(new Index(plaintext.Length)), "The layout leaves bytes after the database.");
+            return false;
         }
+
+        var (identityStart, identityLength) = contents.Identity.GetOffsetAndLength(plaintext.Length);
+        var (databaseStart, _) = contents.Database.GetOffsetAndLength(plaintext.Length);
+        FuzzInvariantException.Check(identityStart + identityLength + 8 == databaseStart, "The layout's parts do not follow each other.");
+        FuzzInvariantException.Check(contents.Database.End.Equals(new Index(plaintext.Length)), "The layout leaves bytes after the database.");
+        return true;
     }
 
     private static byte[] Layout(string identityJson, int database)

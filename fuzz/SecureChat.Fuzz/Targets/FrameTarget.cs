@@ -12,12 +12,13 @@ internal sealed class FrameTarget : IFuzzTarget
 {
     public string Name => "frame";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         var segmentSize = input.Length == 0 ? 1 : (input[0] % 16) + 1;
         var maxFrameSize = input.Length > 1 && (input[1] & 0x80) != 0 ? 1024 : FrameReader.MaxFrameSize;
         var buffer = Segments(input, segmentSize);
         var offset = 0;
+        var frames = 0;
         while (true)
         {
             var before = buffer.Length;
@@ -30,7 +31,7 @@ internal sealed class FrameTarget : IFuzzTarget
                 FuzzInvariantException.Check(
                     status == FrameStatus.TooLarge ? announced > maxFrameSize : announced <= maxFrameSize,
                     "TooLarge does not match the announced length.");
-                return;
+                return frames > 0;
             }
 
             var length = BinaryPrimitives.ReadUInt16BigEndian(input.AsSpan(offset));
@@ -38,6 +39,7 @@ internal sealed class FrameTarget : IFuzzTarget
             FuzzInvariantException.Check(before - buffer.Length == FrameReader.HeaderSize + length, "A frame consumed other than its bytes.");
             FuzzInvariantException.Check(frame.ToArray().AsSpan().SequenceEqual(input.AsSpan(offset + FrameReader.HeaderSize, length)), "A frame's bytes are not the input's.");
             offset += FrameReader.HeaderSize + length;
+            frames++;
         }
     }
 
@@ -51,7 +53,7 @@ internal sealed class FrameTarget : IFuzzTarget
         FrameReader.WriteFrame(writer, "tail"u8);
         yield return ("several-frames", writer.WrittenSpan.ToArray());
         yield return ("cut-frame", writer.WrittenSpan[..^2].ToArray());
-        yield return ("too-large", [0xff, 0xff, 0x80, 1, 2, 3]);
+        yield return ("then-too-large", [0, 1, 42, 0xff, 0xff, 0x80, 1, 2, 3]);
     }
 
     private static ReadOnlySequence<byte> Segments(byte[] input, int size)

@@ -12,24 +12,30 @@ internal sealed class HandshakePayloadTarget : IFuzzTarget
 {
     public string Name => "handshake-payload";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
+        var accepted = false;
         if (HandshakePayload.TryDecode(input) is { } payload)
         {
             FuzzInvariantException.Check(HandshakePayload.IsValidDisplayName(payload.DisplayName), "An accepted payload has an invalid display name.");
             FuzzInvariantException.Check(payload.ProtocolVersion != 0, "An accepted payload has no version.");
             FuzzInvariantException.Check(HandshakePayload.TryDecode(payload.Encode()) == payload, "An accepted payload does not survive its own encoding.");
+            accepted = true;
         }
 
         if (DeviceCertificate.TryDecode(input) is { } certificate)
         {
             FuzzInvariantException.Check(certificate.Encoded.SequenceEqual(input), "A certificate is not the bytes it was decoded from.");
+            accepted = true;
         }
 
         if (Preamble.TryDecode(input, out var pattern) is null)
         {
             FuzzInvariantException.Check(Preamble.Encode(pattern).AsSpan().SequenceEqual(input), "An accepted preamble is not the one of its pattern.");
+            accepted = true;
         }
+
+        return accepted;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -23,11 +23,11 @@ internal sealed class HandshakeTarget : IFuzzTarget
 
     public string Name => "handshake";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         if (input.Length == 0)
         {
-            return;
+            return false;
         }
 
         var scenario = (Scenario)(input[0] % 4);
@@ -43,7 +43,7 @@ internal sealed class HandshakeTarget : IFuzzTarget
 
             if (!messages.TryDequeue(out var message) || handshake.ReadMessage(message) is not null)
             {
-                return;
+                return false;
             }
         }
 
@@ -60,9 +60,11 @@ internal sealed class HandshakeTarget : IFuzzTarget
                 "A failed read without its reason, or a reason without the failure.");
             if (read.Kind is ChannelReadKind.Failed or ChannelReadKind.Closed)
             {
-                return;
+                break;
             }
         }
+
+        return true;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -11,7 +11,7 @@ internal sealed class KrpcTarget : IFuzzTarget
 {
     public string Name => "krpc";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         var node = new DhtFuzzNode();
         foreach (var datagram in Frames.Split(input, max: 16))
@@ -20,6 +20,8 @@ internal sealed class KrpcTarget : IFuzzTarget
         }
 
         node.Node.Tick();
+        var counters = node.Node.Counters;
+        return counters.QueriesAnswered + counters.ErrorsSent + counters.ResponsesMatched > 0;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

@@ -14,8 +14,9 @@ internal sealed class RatchetStateTarget : IFuzzTarget
 
     public string Name => "ratchet-state";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
+        var accepted = false;
         using (var session = RatchetSession.Import(input, RatchetTarget.Options))
         {
             if (session is not null)
@@ -24,6 +25,7 @@ internal sealed class RatchetStateTarget : IFuzzTarget
                 using var again = RatchetSession.Import(exported, RatchetTarget.Options);
                 FuzzInvariantException.Check(again is not null && again.Export().AsSpan().SequenceEqual(exported), "An imported state does not survive its own export.");
                 session.TryDecrypt(FirstAliceMessage, FuzzKeys.Now, out _);
+                accepted = true;
             }
         }
 
@@ -32,7 +34,10 @@ internal sealed class RatchetStateTarget : IFuzzTarget
         {
             using var again = SessionRecord.TryDecode(record.Encode(), RatchetTarget.Options);
             FuzzInvariantException.Check(again is not null && again.PeerConfirmed == record.PeerConfirmed, "A session record does not survive its own encoding.");
+            accepted = true;
         }
+
+        return accepted;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()

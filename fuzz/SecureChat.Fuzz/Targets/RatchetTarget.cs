@@ -19,10 +19,11 @@ internal sealed class RatchetTarget : IFuzzTarget
 
     public string Name => "ratchet";
 
-    public void Run(byte[] input)
+    public bool Run(byte[] input)
     {
         using var bob = RatchetSession.InitializeBob(SharedSecret, BobPrivateKey, AssociatedData, Options);
         var now = FuzzKeys.Now;
+        var decrypted = 0;
         foreach (var message in Frames.Split(input, max: 16))
         {
             now += TimeSpan.FromSeconds(1);
@@ -31,6 +32,7 @@ internal sealed class RatchetTarget : IFuzzTarget
             if (result == RatchetError.None)
             {
                 FuzzInvariantException.Check(plaintext is not null, "A decrypted message without plaintext.");
+                decrypted++;
                 if (bob.CanSend)
                 {
                     bob.Encrypt("reply"u8);
@@ -44,6 +46,8 @@ internal sealed class RatchetTarget : IFuzzTarget
 
             FuzzInvariantException.Check(bob.SkippedKeyCount <= Options.MaxSkippedKeys, "More skipped keys than the options allow.");
         }
+
+        return decrypted > 0;
     }
 
     public IEnumerable<(string Name, byte[] Bytes)> Seeds()
