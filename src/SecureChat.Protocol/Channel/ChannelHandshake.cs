@@ -31,7 +31,7 @@ public sealed class ChannelHandshake : IDisposable
     private readonly int _peerPayloadMessage;
     private bool _failed;
 
-    private ChannelHandshake(LocalIdentity identity, ChannelPattern pattern, bool initiator, byte[] preamble, ReadOnlySpan<byte> remoteStaticKey)
+    private ChannelHandshake(LocalIdentity identity, ChannelPattern pattern, bool initiator, byte[] preamble, ReadOnlySpan<byte> remoteStaticKey, ReadOnlySpan<byte> ephemeralPrivateKey = default)
     {
         Pattern = pattern;
         IsInitiator = initiator;
@@ -41,7 +41,8 @@ public sealed class ChannelHandshake : IDisposable
             initiator,
             Channel.Preamble.Prologue(preamble),
             identity.DeviceAgreementPrivateKey,
-            remoteStaticKey);
+            remoteStaticKey,
+            localEphemeralPrivateKey: ephemeralPrivateKey);
         _ownPayload = new HandshakePayload(Channel.Preamble.ProtocolVersion, identity.Certificate, identity.DisplayName).Encode();
         var initiatorPayloadMessage = pattern == ChannelPattern.XX ? 2 : 0;
         _ownPayloadMessage = initiator ? initiatorPayloadMessage : 1;
@@ -85,6 +86,20 @@ public sealed class ChannelHandshake : IDisposable
         handshake = new ChannelHandshake(identity, pattern, initiator: false, preamble.ToArray(), default);
         return true;
     }
+
+    /// <summary>
+    /// <see cref="StartInitiator"/> with a fixed ephemeral key, so that a recorded handshake replays
+    /// byte for byte (the fuzzing corpus). Reusing an ephemeral key destroys the handshake's security.
+    /// </summary>
+    internal static ChannelHandshake StartInitiatorWithEphemeral(LocalIdentity identity, ReadOnlySpan<byte> responderStaticKey, ReadOnlySpan<byte> ephemeralPrivateKey)
+    {
+        var pattern = responderStaticKey.IsEmpty ? ChannelPattern.XX : ChannelPattern.IK;
+        return new ChannelHandshake(identity, pattern, initiator: true, Channel.Preamble.Encode(pattern), responderStaticKey, ephemeralPrivateKey);
+    }
+
+    /// <summary><see cref="TryStartResponder"/> with a fixed ephemeral key, for the same replays only.</summary>
+    internal static ChannelHandshake StartResponderWithEphemeral(LocalIdentity identity, ChannelPattern pattern, ReadOnlySpan<byte> ephemeralPrivateKey) =>
+        new(identity, pattern, initiator: false, Channel.Preamble.Encode(pattern), default, ephemeralPrivateKey);
 
     /// <summary>Produces the next handshake message (a frame's content).</summary>
     public byte[] WriteMessage()
