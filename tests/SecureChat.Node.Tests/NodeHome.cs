@@ -133,5 +133,6 @@ internal sealed class NodeHome : IAsyncDisposable
         _parent.Delete(recursive: true);
     }
 
-    private LocalStore OpenStore() => LocalStore.Open(Path, _dataKey, Identity.Account, TimeProvider.System);
+    /// <summary>The store keeps time by the node's clock (<see cref="NodeOptions.Time"/>), as the daemon's does.</summary>
+    private LocalStore OpenStore() => LocalStore.Open(Path, _dataKey, Identity.Account, _options.Time);
 }

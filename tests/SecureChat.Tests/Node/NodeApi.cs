@@ -146,6 +146,14 @@ internal sealed class NodeApi : IDisposable
         return [.. pages.SelectMany(p => p)];
     }
 
+    /// <summary>POST a JSON body to a path and parse the 200 answer.</summary>
+    public async Task<JsonDocument> PostJsonAsync(string path, object body)
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, Json);
+        await ExpectAsync(response, HttpStatusCode.OK);
+        return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+    }
+
     /// <summary>GET a path and parse the 200 answer.</summary>
     public async Task<JsonDocument> GetJsonAsync(string path)
     {
