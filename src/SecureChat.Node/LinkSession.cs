@@ -171,8 +171,8 @@ internal sealed partial class LinkSession
             };
             await _connection.SendAsync(NodeWire.Encode(new NodeFrame { Hello = mine }), cancellationToken).ConfigureAwait(false);
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_node.Options.HelloTimeout);
+            using var helloDeadline = new CancellationTokenSource(_node.Options.HelloTimeout, _node.Options.Time);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, helloDeadline.Token);
             byte[]? first;
             try
             {
