@@ -19,6 +19,8 @@ public sealed record HandshakePayload(uint ProtocolVersion, DeviceCertificate Ce
 {
     public const int MaxDisplayNameBytes = 64;
 
+    private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
     public byte[] Encode()
     {
         using var stream = new MemoryStream();
@@ -97,7 +99,19 @@ public sealed record HandshakePayload(uint ProtocolVersion, DeviceCertificate Ce
         return new HandshakePayload(version, certificate, name);
     }
 
-    /// <summary>Display names are short and show what they say: they end up on terminals and web pages.</summary>
-    public static bool IsValidDisplayName(string name) =>
-        Encoding.UTF8.GetByteCount(name) <= MaxDisplayNameBytes && !name.Any(DisplayText.IsDeceptive);
+    /// <summary>
+    /// Display names are short and show what they say: they end up on terminals and web pages.
+    /// They are whole UTF-16 (no lone surrogate), so that the peer decodes the name that was encoded.
+    /// </summary>
+    public static bool IsValidDisplayName(string name)
+    {
+        try
+        {
+            return StrictUtf8.GetByteCount(name) <= MaxDisplayNameBytes && !name.Any(DisplayText.IsDeceptive);
+        }
+        catch (EncoderFallbackException)
+        {
+            return false;
+        }
+    }
 }

@@ -102,9 +102,19 @@ internal sealed class MessageIndex
             return null;
         }
 
+        // Counts size lists before their items are read, so each is held to what the bytes left
+        // can hold: a posting is a term number in a message (a byte at least), a message three.
+        long postingTotal = 0;
+
         for (var i = 0; i < termCount; i++)
         {
             if (!reader.TryReadInt(out var length) || !reader.TryReadBytes(length, out var utf8) || !reader.TryReadInt(out var postings))
+            {
+                return null;
+            }
+
+            postingTotal += postings;
+            if (postingTotal > reader.Remaining)
             {
                 return null;
             }
@@ -119,7 +129,7 @@ internal sealed class MessageIndex
             index._postings.Add(new List<int>(postings));
         }
 
-        if (!reader.TryReadInt(out var messages))
+        if (!reader.TryReadInt(out var messages) || messages > reader.Remaining / 3)
         {
             return null;
         }
@@ -128,7 +138,7 @@ internal sealed class MessageIndex
         var last = 0L;
         for (var m = 0; m < messages; m++)
         {
-            if (!reader.TryReadLong(out var row) || !reader.TryReadLong(out var contact) || !reader.TryReadInt(out var count) || row <= last)
+            if (!reader.TryReadLong(out var row) || !reader.TryReadLong(out var contact) || !reader.TryReadInt(out var count) || count > reader.Remaining || row <= last)
             {
                 return null;
             }
@@ -160,6 +170,8 @@ internal sealed class MessageIndex
         private int _position;
 
         public readonly bool AtEnd => _position == _bytes.Length;
+
+        public readonly int Remaining => _bytes.Length - _position;
 
         public bool TryReadInt(out int value)
         {
