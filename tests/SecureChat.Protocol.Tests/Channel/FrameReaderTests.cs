@@ -43,7 +43,7 @@ public sealed class FrameReaderTests
     [Fact]
     public void TryReadFrame_TwoFramesAcrossSegments_ReadsBothInOrder()
     {
-        var buffer = Segments([0x00], [0x02, 0x01], [0x02, 0x00, 0x01, 0x03]);
+        var buffer = Sequences.Of([0x00], [0x02, 0x01], [0x02, 0x00, 0x01, 0x03]);
 
         Assert.Equal(FrameStatus.Frame, FrameReader.TryReadFrame(ref buffer, 100, out var first));
         Assert.Equal(new byte[] { 0x01, 0x02 }, first.ToArray());
@@ -70,33 +70,5 @@ public sealed class FrameReaderTests
             {
             }
         });
-    }
-
-    private static ReadOnlySequence<byte> Segments(params byte[][] parts)
-    {
-        var first = new Segment(parts[0], 0);
-        var last = first;
-        foreach (var part in parts.Skip(1))
-        {
-            last = last.Append(part);
-        }
-
-        return new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(byte[] bytes, long runningIndex)
-        {
-            Memory = bytes;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(byte[] bytes)
-        {
-            var next = new Segment(bytes, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
