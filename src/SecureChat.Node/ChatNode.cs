@@ -24,6 +24,9 @@ public sealed class ChatNode : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ContactLink> _links = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _keyWarnings = new(StringComparer.Ordinal);
+
+    /// <summary>The warning the person last dismissed, per contact: the same refusal again (a redial to the same impostor) does not raise it anew.</summary>
+    private readonly ConcurrentDictionary<string, string> _dismissedWarnings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _listenGate = new(1, 1);
@@ -182,9 +185,10 @@ public sealed class ChatNode : IAsyncDisposable
     public bool DismissKeyWarning(Contact contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        var dismissed = _keyWarnings.TryRemove(contact.Account, out _);
+        var dismissed = _keyWarnings.TryRemove(contact.Account, out var warning);
         if (dismissed)
         {
+            _dismissedWarnings[contact.Account] = warning!;
             Events.Publish(new ContactChanged(contact, false));
         }
 
@@ -344,6 +348,7 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         _keyWarnings.TryRemove(contact.Account, out _);
+        _dismissedWarnings.TryRemove(contact.Account, out _);
         var removed = Store.Contacts.Remove(contact);
         Events.Publish(new ContactRemoved(contact.Account));
         return removed;
@@ -416,6 +421,12 @@ public sealed class ChatNode : IAsyncDisposable
     /// <summary>A peer at a contact's address presented another key and was refused: kept until the person dismisses it.</summary>
     internal void ReportKeyChange(string contactAccount, string endpoint, string message)
     {
+        if (_dismissedWarnings.TryGetValue(contactAccount, out var seen) && seen == message)
+        {
+            // The same key at the same address, already acknowledged: refused again, not warned again.
+            return;
+        }
+
         _keyWarnings[contactAccount] = message;
         Events.Publish(new ConnectionProblem(contactAccount, endpoint, message, KeyChanged: true));
     }

@@ -55,6 +55,24 @@ public sealed class KeyWarningTests(ITestOutputHelper output) : TwoNodeTests(out
     }
 
     [Fact]
+    public async Task DismissKeyWarning_SameKeyRefusedAgainAfterwards_IsNotWarnedAgain()
+    {
+        var (aliceNode, aliceTrail, bob) = await AliceMeetsBobThenCarolTakesHisPortAsync();
+        await aliceTrail.WaitForAsync<ConnectionProblem>(p => p.KeyChanged, "a key change reported");
+        Assert.True(aliceNode.DismissKeyWarning(bob));
+        var warned = aliceTrail.Of<ConnectionProblem>().Count(p => p.KeyChanged);
+
+        // Alice's node goes on dialing bob's address, where carol still answers, and refuses her each time.
+        var dials = _carol.Node.Inbound!.Admitted;
+        aliceNode.Send(bob, "anyone there?");
+        await Eventually.HoldsAsync(() => _carol.Node.Inbound!.Admitted >= dials + 2, "two more of alice's dials at carol's port", () => $"{_carol.Node.Inbound}");
+
+        Assert.Null(aliceNode.KeyWarning(bob));
+        Assert.Equal(warned, aliceTrail.Of<ConnectionProblem>().Count(p => p.KeyChanged));
+        Assert.Equal(1, Alice.Store.Messages.OutboxCount());
+    }
+
+    [Fact]
     public async Task DismissKeyWarning_AfterTheRealContactReturns_ClearsItPublishesContactChangedAndTheQueuedMessageGoes()
     {
         var (aliceNode, aliceTrail, bob) = await AliceMeetsBobThenCarolTakesHisPortAsync();
