@@ -48,15 +48,21 @@ internal sealed class DhtFuzzNode
 
     public IReadOnlyList<(byte[] Datagram, IPEndPoint To)> Sent => _sent;
 
-    /// <summary>Delivers one datagram from the peer, placeholders swapped; every datagram the node sends in turn must be KRPC.</summary>
-    public void Deliver(byte[] datagram)
+    /// <summary>
+    /// Delivers one datagram from the peer, placeholders swapped, and returns it as delivered;
+    /// every datagram the node sends in turn must be KRPC.
+    /// </summary>
+    public byte[] Deliver(byte[] datagram)
     {
         var from = _sent.Count;
-        Node.Receive(Substitute(datagram), PeerEndPoint);
+        var delivered = Substitute(datagram);
+        Node.Receive(delivered, PeerEndPoint);
         for (var i = from; i < _sent.Count; i++)
         {
             FuzzInvariantException.Check(KrpcMessage.TryParse(_sent[i].Datagram, out var problem) is not null, $"The node sent a datagram that is not KRPC ({problem}).");
         }
+
+        return delivered;
     }
 
     /// <summary>The node's last answer to the peer, parsed.</summary>

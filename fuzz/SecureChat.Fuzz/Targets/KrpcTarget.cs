@@ -16,7 +16,7 @@ internal sealed class KrpcTarget : IFuzzTarget
         var node = new DhtFuzzNode();
         foreach (var datagram in Frames.Split(input, max: 16))
         {
-            node.Deliver(datagram);
+            _ = node.Deliver(datagram);
         }
 
         node.Node.Tick();
