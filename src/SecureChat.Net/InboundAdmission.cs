@@ -72,11 +72,12 @@ internal sealed class InboundAdmission(ChannelOptions options)
         lock (_lock)
         {
             _byAddress.TryGetValue(key, out var count);
-            refusal = count.All >= options.MaxConnectionsPerAddress ? AdmissionRefusal.AddressConnections
+            AdmissionRefusal? refused = count.All >= options.MaxConnectionsPerAddress ? AdmissionRefusal.AddressConnections
                 : count.Pending >= options.MaxPendingHandshakesPerAddress ? AdmissionRefusal.AddressHandshakes
                 : _pending.Count + _open >= options.MaxConnections ? AdmissionRefusal.TotalConnections
-                : (AdmissionRefusal)(-1);
-            if (refusal >= 0)
+                : null;
+            refusal = refused.GetValueOrDefault();
+            if (refused is not null)
             {
                 _refused++;
                 return null;

@@ -67,6 +67,9 @@ internal sealed class ChatProcess : IAsyncDisposable
     }
 
     /// <summary>Both streams, for failure messages.</summary>
+    /// <summary>The end of a long transcript or log, for a failure message.</summary>
+    public static string Tail(string text, int keep = 4000) => text.Length <= keep ? text : "…" + text[^keep..];
+
     public string Transcript
     {
         get

@@ -97,7 +97,7 @@ public sealed class AddressChangeTests
                 Deadline,
                 () => Task.FromResult(a.Process.Stderr),
                 log => log.Contains($"at {oldEndpoint}:", StringComparison.Ordinal) && log.Contains("Could not reach", StringComparison.Ordinal),
-                log => Tail(log));
+                log => ChatProcess.Tail(log, 3000));
             Assert.Equal(30L, await a.Api.OutboxAsync());
             Assert.Equal(fromA.Select(m => m.Id), (await a.Api.ConversationAsync("B")).Where(m => m.Direction == "out").Select(m => m.Id));
 
@@ -152,7 +152,7 @@ public sealed class AddressChangeTests
             Deadline,
             async () => (await sender.Api.ConversationAsync(receiverName)).Where(m => m.Direction == "out").ToList(),
             all => all.Count == sent.Count && all.All(m => m.State is "delivered" or "read"),
-            all => $"{all.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{Tail(sender.Process.Stderr)}\n{Tail(receiver.Process.Stderr)}");
+            all => $"{all.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChatProcess.Tail(sender.Process.Stderr, 3000)}\n{ChatProcess.Tail(receiver.Process.Stderr, 3000)}");
         var received = (await receiver.Api.ConversationAsync(senderName)).Where(m => m.Direction == "in").ToList();
         Assert.Equal(sent.Select(m => (m.Id, m.Text)), received.Select(m => (m.Id, m.Text)));
     }
@@ -183,6 +183,4 @@ public sealed class AddressChangeTests
     }
 
     private static string Text(string phase, int i) => string.Create(CultureInfo.InvariantCulture, $"{phase} {i:D3}");
-
-    private static string Tail(string text) => text.Length <= 3000 ? text : "…" + text[^3000..];
 }

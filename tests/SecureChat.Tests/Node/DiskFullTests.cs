@@ -161,7 +161,7 @@ public sealed class DiskFullTests
                 return b.Process.Stderr;
             },
             log => log.Contains("is full, so nothing was saved", StringComparison.Ordinal),
-            log => Tail(log));
+            log => ChatProcess.Tail(log));
         for (var i = 0; i < 10; i++)
         {
             await AssertNothingDeliveredUnstoredAsync(a, b);
@@ -203,7 +203,7 @@ public sealed class DiskFullTests
             Deadline,
             () => a.Api.ConversationAsync("B"),
             all => all.Count == sent.Count && all.All(m => m.State is "delivered" or "read"),
-            all => $"{all.Count} of {sent.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{Tail(a.Process.Transcript)}\n{Tail(b.Process.Transcript)}");
+            all => $"{all.Count} of {sent.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
         Assert.Equal(0, await a.Api.OutboxAsync());
         var atB = await b.Api.ConversationAsync("A");
         Assert.Equal(sent.Select(m => m.Id), atB.Select(m => m.Id));
@@ -232,6 +232,4 @@ public sealed class DiskFullTests
     }
 
     private static string Text(string phase, int i) => string.Create(CultureInfo.InvariantCulture, $"{phase} {i:D4}");
-
-    private static string Tail(string transcript) => transcript.Length <= 4000 ? transcript : "…" + transcript[^4000..];
 }

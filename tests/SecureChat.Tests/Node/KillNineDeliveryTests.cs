@@ -107,7 +107,7 @@ public sealed class KillNineDeliveryTests
                 DeliveryDeadline,
                 a.Api.OutboxAsync,
                 count => count == 0,
-                count => $"{count} queued\n{Tail(a.Process.Transcript)}\n{Tail(b.Process.Transcript)}");
+                count => $"{count} queued\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
             var seenByA = await Poll.UntilAsync(
                 "every message shows delivered on A",
                 DeliveryDeadline,
@@ -136,7 +136,7 @@ public sealed class KillNineDeliveryTests
             }
             catch (XunitException)
             {
-                _output.WriteLine(Tail(a.Process.Transcript));
+                _output.WriteLine(ChatProcess.Tail(a.Process.Transcript));
                 throw;
             }
 
@@ -192,6 +192,4 @@ public sealed class KillNineDeliveryTests
 
         return (sent, clock.Elapsed);
     }
-
-    private static string Tail(string transcript) => transcript.Length <= 4000 ? transcript : "…" + transcript[^4000..];
 }

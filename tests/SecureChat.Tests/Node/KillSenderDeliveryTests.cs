@@ -125,7 +125,7 @@ public sealed class KillSenderDeliveryTests
                 DeliveryDeadline,
                 a.Api.OutboxAsync,
                 count => count == 0,
-                count => $"{count} queued\n{Tail(a.Process.Transcript)}\n{Tail(b.Process.Transcript)}");
+                count => $"{count} queued\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
             var atA = await Poll.UntilAsync(
                 "every message shows delivered on A",
                 DeliveryDeadline,
@@ -251,8 +251,6 @@ public sealed class KillSenderDeliveryTests
             return new Post(round, index, burst, text, null);
         }
     }
-
-    private static string Tail(string transcript) => transcript.Length <= 4000 ? transcript : "…" + transcript[^4000..];
 
     /// <summary>One post: its round and index, and the node's 202 answer, or null when the kill cut it.</summary>
     private sealed record Post(int Round, int Index, bool Burst, string Text, ApiMessage? Answer);
