@@ -53,7 +53,6 @@ public sealed class ListenUnderFloodTests
         var flooding = Stopwatch.StartNew();
         using var flood = await LoopbackFlood.OpenSilentOrJunkAsync(target, FloodSize, _ => IPAddress.Loopback, deadline.Token);
         _output.WriteLine($"flood: {flood.Connected} connections held, {flood.Refused} refused at once, in {flooding.Elapsed.TotalSeconds:F1} s");
-        Assert.Equal(0, flood.Refused);
 
         // The newest connection from 127.0.0.1 is the guest's: the flood's oldest handshakes give way to it.
         var clock = Stopwatch.StartNew();
