@@ -10,9 +10,12 @@ namespace SecureChat.Cli;
 /// </summary>
 internal static class UiCommand
 {
+    /// <summary>Only a running node makes links, so a busy one is waited for longer than the verbs that can use the store instead.</summary>
+    private static readonly TimeSpan Probe = TimeSpan.FromSeconds(15);
+
     public static int Run(string directory)
     {
-        using var client = ApiClient.TryConnect(directory)
+        using var client = ApiClient.TryConnect(directory, Probe)
             ?? throw new UsageException($"No node runs for {directory}: start it with `securechat run`, which prints a link to its window.");
         var made = client.Post<LinkBody>("api/ui-link", null);
         Console.WriteLine(made.Link);
