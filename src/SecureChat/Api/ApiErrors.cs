@@ -145,12 +145,13 @@ internal static partial class ApiErrors
     {
         var response = context.Response;
         var connection = response.Headers.Connection;
+        var allowed = status == StatusCodes.Status405MethodNotAllowed ? Allowed(context) : [];
         response.Clear();
         WebUi.SecurityHeaders(response);
         response.Headers.Connection = connection;
         response.Headers.CacheControl = "no-store";
         response.StatusCode = status;
-        if (status == StatusCodes.Status405MethodNotAllowed && Allowed(context) is { Count: > 0 } allowed)
+        if (allowed.Count > 0)
         {
             response.Headers.Allow = string.Join(", ", allowed);
         }
@@ -187,17 +188,16 @@ internal static partial class ApiErrors
             return (StatusCodes.Status400BadRequest, $"{Quote(failed.Groups["value"].Value)} is not a valid {failed.Groups["name"].Value}: give {Kind(failed.Groups["type"].Value)}.");
         }
 
+        // "Implicit body inferred for parameter … but no body was provided." / "Required parameter "SendRequest request" was not provided from body."
+        if (bad.Message.StartsWith("Implicit body", StringComparison.Ordinal) || bad.Message.EndsWith("from body.", StringComparison.Ordinal))
+        {
+            return (StatusCodes.Status400BadRequest, $"The request body is empty or null: send a JSON object such as {example}.");
+        }
+
         if (MissingParameter().Match(bad.Message) is { Success: true } missing)
         {
             var name = missing.Groups["name"].Value;
-            return missing.Groups["source"].Value == "body" || bad.Message.StartsWith("Implicit body", StringComparison.Ordinal)
-                ? (StatusCodes.Status400BadRequest, $"The request body is empty or null: send a JSON object such as {example}.")
-                : (StatusCodes.Status400BadRequest, $"The query parameter {name} is missing: add {name}= with {Kind(missing.Groups["type"].Value)} to the address.");
-        }
-
-        if (bad.Message.StartsWith("Implicit body", StringComparison.Ordinal) || bad.Message.Contains("from body", StringComparison.Ordinal))
-        {
-            return (StatusCodes.Status400BadRequest, $"The request body is empty or null: send a JSON object such as {example}.");
+            return (StatusCodes.Status400BadRequest, $"The query parameter {name} is missing: add {name}= with {Kind(missing.Groups["type"].Value)} to the address.");
         }
 
         return (bad.StatusCode, $"The request could not be read ({bad.Message.TrimEnd('.')}): send a well-formed request, as the README's \"Local API\" shows.");
@@ -314,7 +314,7 @@ internal static partial class ApiErrors
     private static partial Regex BindFailure();
 
     /// <summary>Minimal APIs' words for a missing value: <c>Required parameter "int width" was not provided from query string.</c></summary>
-    [GeneratedRegex("""^Required parameter "(?<type>[^"]+) (?<name>[^" ]+)" was not provided from (?<source>[^.]+)\.$""")]
+    [GeneratedRegex("""^Required parameter "(?<type>[^"]+) (?<name>[^" ]+)" was not provided from query string\.$""")]
     private static partial Regex MissingParameter();
 
     /// <summary>A request body that fails its read once more than <paramref name="limit"/> bytes have come, and remembers it.</summary>

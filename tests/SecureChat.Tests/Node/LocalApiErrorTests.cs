@@ -69,6 +69,10 @@ public sealed class LocalApiErrorTests(LocalApiErrorTests.Node node) : IClassFix
 
         var sentence = await ExpectErrorAsync(response, bad.Status, kind);
         Assert.Contains(bad.Says, sentence, StringComparison.Ordinal);
+        if (bad.Status == HttpStatusCode.MethodNotAllowed)
+        {
+            Assert.Equal(["GET"], response.Content.Headers.Allow);
+        }
     }
 
     [Fact]
