@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SecureChat.Web;
 
 namespace SecureChat.Api;
@@ -169,6 +170,9 @@ internal static partial class ApiErrors
     {
         if (exception is not BadHttpRequestException bad)
         {
+            // A bug: its type and the address go to the node's log; its message might quote data, so it does not.
+            context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger("securechat.api")
+                .LogError("The local API failed on {Method} {Endpoint}: {Exception}", context.Request.Method, context.GetEndpoint()?.DisplayName, exception.GetType().FullName);
             return (StatusCodes.Status500InternalServerError, "The node failed to answer this request and keeps running: try again, and report it if it happens again.");
         }
 
