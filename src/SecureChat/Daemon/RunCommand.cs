@@ -60,9 +60,11 @@ internal static class RunCommand
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(node);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, apiPort));
+        ApiErrors.Configure(builder);
         await using var app = builder.Build();
         var port = 0;
         var ui = noUi ? null : new WebUi(token, new WebSessions(() => port), new LoginLinks(), () => port);
+        app.Use(ApiErrors.InvokeAsync);
         app.Use(new ApiGuard(token, () => port, ui).InvokeAsync);
         LocalApi.Map(app, node);
         if (ui is null)

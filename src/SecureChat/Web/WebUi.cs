@@ -70,11 +70,14 @@ internal sealed class WebUi
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=(), interest-cohort=()";
     }
 
-    /// <summary>A request a browser makes for a page or a file of it, rather than an API call.</summary>
+    /// <summary>
+    /// A request a browser makes for a page or a file of it, rather than an API call. Routing ignores
+    /// case, so <c>/API/status</c> is an API call too.
+    /// </summary>
     public static bool IsPage(HttpRequest request) =>
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
-        && !request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
-        && !request.Path.StartsWithSegments("/session", StringComparison.Ordinal);
+        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && !request.Path.StartsWithSegments("/session", StringComparison.OrdinalIgnoreCase);
 
     public bool IsPublic(HttpRequest request) =>
         (IsPage(request) && request.Path.Value is { } path && path.StartsWith(AssetPrefix, StringComparison.Ordinal) && PublicAssets.Contains(path[AssetPrefix.Length..]))
