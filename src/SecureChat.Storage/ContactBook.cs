@@ -167,7 +167,13 @@ public sealed class ContactBook
         return new PinCheck(PinVerdict.Known, pinned);
     }
 
-    /// <summary>Pins (or refreshes) a peer met on a connection and records where it was reached.</summary>
+    /// <summary>
+    /// Pins (or refreshes) a peer met on a connection and records where it was reached.
+    /// <paramref name="endpoint"/> must be an address this node dialed and found this very key at:
+    /// it then moves to this contact from any other (the address now leads here). An address a
+    /// peer only claims (a hello's port, a beacon) is never passed here before such a dial, so no
+    /// claim can take a contact's address away or make <see cref="Check"/> report a false change.
+    /// </summary>
     public Contact Pin(DeviceCertificate certificate, string displayName, string? endpoint, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(certificate);
