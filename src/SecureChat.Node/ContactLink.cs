@@ -244,23 +244,44 @@ internal sealed class ContactLink
         }
     }
 
-    /// <summary>The next Lamport value for something this node writes in the conversation.</summary>
+    /// <summary>
+    /// The next Lamport value for something this node writes in the conversation. The clock stops
+    /// at <see cref="NodeWire.MaxLamport"/> (unreachable in practice: see
+    /// <see cref="NodeWire.LamportWindow"/>): envelopes then share that value, and the order of a
+    /// conversation, kept by the store, does not depend on it.
+    /// </summary>
     public long Tick()
     {
         lock (_lock)
         {
             EnsureClock();
-            return ++_lamport;
+            if (_lamport < (long)NodeWire.MaxLamport)
+            {
+                _lamport++;
+            }
+
+            return _lamport;
         }
     }
 
-    /// <summary>Moves the clock past a value seen from the peer.</summary>
-    public void Witness(ulong lamport)
+    /// <summary>
+    /// Moves the clock past a value seen from the peer, when it is within bounds
+    /// (<see cref="NodeWire.IsLamportInBounds"/>); otherwise leaves the clock as it is and returns
+    /// the highest value it would have taken, for the refusal's sentence.
+    /// </summary>
+    public bool TryWitness(ulong lamport, out ulong limit)
     {
         lock (_lock)
         {
             EnsureClock();
-            _lamport = Math.Max(_lamport, (long)Math.Min(lamport, long.MaxValue - 1));
+            limit = Math.Min(NodeWire.MaxLamport, (ulong)_lamport + NodeWire.LamportWindow);
+            if (!NodeWire.IsLamportInBounds(lamport, _lamport))
+            {
+                return false;
+            }
+
+            _lamport = Math.Max(_lamport, (long)lamport);
+            return true;
         }
     }
 
