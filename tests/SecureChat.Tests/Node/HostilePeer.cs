@@ -79,7 +79,7 @@ internal sealed class HostilePeer : IDisposable
     }
 
     /// <summary>A text envelope for the conversation with <paramref name="node"/>, with the Lamport value and send time given.</summary>
-    public Envelope Text(string node, string text, ulong lamport, DateTimeOffset? sentAt = null) => new()
+    public Envelope TextEnvelope(string node, string text, ulong lamport, DateTimeOffset? sentAt = null) => new()
     {
         MessageId = ByteString.CopyFrom(NodeWire.NewMessageId()),
         Conversation = ByteString.CopyFrom(NodeWire.Conversation(Identity.Account, ParseId(node))),
