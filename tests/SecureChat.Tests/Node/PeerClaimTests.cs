@@ -13,7 +13,8 @@ namespace SecureChat.Tests.Node;
 /// make it: a <see cref="HostilePeer"/> with a key of its own talks to real <c>securechat run</c>
 /// processes. A hello's listen port is only tried, never taken over a contact's proven address; a
 /// Lamport value beyond the bounds is refused, not stored, and leaves the conversation working;
-/// and a store frozen by such a value from an older version works again.
+/// a send time from the future is not believed; and a store frozen by such a Lamport value from
+/// an older version works again.
 /// </summary>
 [Collection(NodeProcesses.Collection)]
 public sealed class PeerClaimTests(ITestOutputHelper output)
@@ -102,7 +103,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
             // The conversation's clock did not move: A queues (twice, as the second used to overflow) and sends as ever.
             var queued = new[] { await a.Api.SendAsync(mallory.Id, "first after"), await a.Api.SendAsync(mallory.Id, "second after") };
             Assert.All(queued, m => Assert.InRange(m.Lamport, 1, 10));
-            await ReceiveAsync(a, mallory, queued);
+            await ReceiveAsync(a, mallory, queued, sentAt: DateTimeOffset.UtcNow.AddDays(30));
+
+            // Its send time a month ahead is not believed: the text is kept, with its receive time.
+            var kept = Assert.Single(await a.Api.ConversationAsync(mallory.Id), m => m.Direction == "in");
+            Assert.Equal("hello again", kept.Text);
+            Assert.Equal(kept.ReceivedAt, kept.SentAt);
             await a.StopAsync(aHome);
             a.Process.AssertNoStackTrace();
         }
@@ -170,11 +176,11 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     /// new session, can only send once it has received), and takes the queued texts, acknowledging
     /// each; then the node shows them delivered.
     /// </summary>
-    private static async Task ReceiveAsync(RunningNode node, HostilePeer peer, ApiMessage[] queued)
+    private static async Task ReceiveAsync(RunningNode node, HostilePeer peer, ApiMessage[] queued, DateTimeOffset? sentAt = null)
     {
         using var deadline = new CancellationTokenSource(Deadline);
         await using var link = await peer.DialAsync(node.ListenPort, cancellationToken: deadline.Token);
-        await link.SendAsync(peer.TextEnvelope(node.Id, "hello again", (ulong)queued[^1].Lamport + 1), deadline.Token);
+        await link.SendAsync(peer.TextEnvelope(node.Id, "hello again", (ulong)queued[^1].Lamport + 1, sentAt), deadline.Token);
         var texts = new List<Envelope>();
         while (texts.Count < queued.Length)
         {
