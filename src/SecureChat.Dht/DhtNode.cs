@@ -56,6 +56,7 @@ public sealed partial class DhtNode
     private DateTimeOffset _lastUnsolicitedQuery = DateTimeOffset.MinValue;
     private DateTimeOffset _modeSince;
     private IPAddress? _idAddress;
+    private bool _announceId;
 
     public DhtNode(NodeId id, DhtOptions options, TimeProvider time, Action<byte[], IPEndPoint> send)
     {
@@ -289,6 +290,14 @@ public sealed partial class DhtNode
             }
         }
 
+        // A new ID is unknown to the nodes closest to it: a lookup of it (as when joining) makes
+        // them meet this node under it, so that lookups of the new ID find it.
+        if (_announceId && Routing.Count > 0)
+        {
+            _announceId = false;
+            _ = FindNode(Id);
+        }
+
         if (now - _lastMaintenance < TimeSpan.FromSeconds(5))
         {
             return;
@@ -471,6 +480,7 @@ public sealed partial class DhtNode
         Id = NodeId.ForAddress(address);
         Routing.Rebase(Id);
         IdChanges++;
+        _announceId = true;
     }
 
     /// <summary>BEP 43 when unreachable (<see cref="DhtOptions.UnreachableAfter"/>): go read-only after a long silence, and probe again now and then.</summary>

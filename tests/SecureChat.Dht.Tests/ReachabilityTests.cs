@@ -136,6 +136,12 @@ public sealed class ReachabilityTests
         Assert.Equal(2, test.Node.IdChanges);
         Assert.True(test.Node.Routing.Count >= Math.Min(known, 8), $"{test.Node.Routing.Count} nodes kept of {known}");
 
+        // At the next tick it looks its new ID up, so the nodes closest to it meet it under that ID.
+        var sentBefore = test.Sent.Count;
+        test.Node.Tick();
+        var lookups = test.Sent.Skip(sentBefore).Select(d => KrpcMessage.TryParse(d.Bytes, out _)!).Where(m => m.Method == "find_node").ToList();
+        Assert.Contains(lookups, m => m.Body.Bytes("target")!.AsSpan().SequenceEqual(atAfter.ToArray()));
+
         // Its queries and answers now carry the new ID.
         _ = test.Node.Ping(NodeUnderTest.Address(300));
         var query = KrpcMessage.TryParse(test.Sent[^1].Bytes, out _)!;
