@@ -291,7 +291,7 @@ internal sealed partial class LinkSession
 
     private static byte[] Encrypt(SessionRecord session, Envelope envelope)
     {
-        var plaintext = NodeWire.Encode(envelope);
+        var plaintext = NodeWire.EncodePadded(envelope);
         try
         {
             return NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(session.Ratchet.Encrypt(plaintext)) });

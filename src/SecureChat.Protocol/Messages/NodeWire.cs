@@ -97,6 +97,24 @@ public static class NodeWire
         return envelope.ToByteArray();
     }
 
+    /// <summary>
+    /// The envelope as sent inside a ratchet message: its encoding with a <c>padding</c> field
+    /// appended that brings it to the next size bucket (<see cref="Messages.Padding"/>), so that
+    /// texts of different lengths in one bucket give ciphertexts of one size. Any padding the
+    /// envelope already holds is dropped first.
+    /// </summary>
+    public static byte[] EncodePadded(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var unpadded = envelope.Padding.IsEmpty ? envelope : new Envelope(envelope) { Padding = ByteString.Empty };
+        var size = unpadded.CalculateSize();
+        var padding = Messages.Padding.EnvelopePadding(size);
+        var encoded = new byte[size + padding.Length];
+        unpadded.WriteTo(encoded.AsSpan(0, size));
+        padding.CopyTo(encoded, size);
+        return encoded;
+    }
+
     /// <summary>Parses a frame; false when it is not a frame with exactly one known, well-formed case.</summary>
     public static bool TryParseFrame(ReadOnlySpan<byte> data, [NotNullWhen(true)] out NodeFrame? frame)
     {
