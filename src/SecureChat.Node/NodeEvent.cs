@@ -31,3 +31,6 @@ public sealed record ContactRemoved(string ContactAccount) : NodeEvent;
 /// marks a peer refused because its key differs from the pinned one: a person must look at that.
 /// </summary>
 public sealed record ConnectionProblem(string? ContactAccount, string Endpoint, string Message, bool KeyChanged = false) : NodeEvent;
+
+/// <summary>A contact's node refused to store more texts of this node's for now; they wait in the outbox until <see cref="DeliveryRefusal.Until"/>.</summary>
+public sealed record DeliveryRefused(DeliveryRefusal Refusal) : NodeEvent;

@@ -17,6 +17,9 @@ public enum EnvelopeKind
     Delivered,
     Read,
     Typing,
+
+    /// <summary>The peer did not store texts of this node's: they wait in the outbox (docs/protocol.md 6.10).</summary>
+    Refusal,
 }
 
 /// <summary>
@@ -30,6 +33,9 @@ public static class NodeWire
     public const int MaxTextBytes = 16_000;
     public const int MaxReceiptIds = 1_000;
     public const int RatchetKeySize = 32;
+
+    /// <summary>The longest wait a refusal can ask for that is taken as given; a longer one is cut to this.</summary>
+    public static readonly TimeSpan MaxRefusalWait = TimeSpan.FromDays(2);
 
     /// <summary>A new random 128-bit message ID.</summary>
     public static byte[] NewMessageId() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(IdSize);
@@ -124,6 +130,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Text => IsValidText(parsed.Text.Content),
             Envelope.BodyOneofCase.Delivered => IsValidReceipt(parsed.Delivered),
             Envelope.BodyOneofCase.Read => IsValidReceipt(parsed.Read),
+            Envelope.BodyOneofCase.Refusal => parsed.Refusal.MessageId.Length == IdSize,
             _ => true,
         };
         if (valid)
@@ -144,6 +151,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Delivered => EnvelopeKind.Delivered,
             Envelope.BodyOneofCase.Read => EnvelopeKind.Read,
             Envelope.BodyOneofCase.Typing => EnvelopeKind.Typing,
+            Envelope.BodyOneofCase.Refusal => EnvelopeKind.Refusal,
             _ => EnvelopeKind.Unknown,
         };
     }

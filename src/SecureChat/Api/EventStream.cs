@@ -69,6 +69,7 @@ internal static class EventStream
         ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
         ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
         ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
+        DeliveryRefused e => ("refused", new { contactId = e.Refusal.ContactAccount, reason = e.Refusal.Reason, message = e.Refusal.Message, until = e.Refusal.Until }),
         ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),
         _ => ("unknown", new { }),
     };
