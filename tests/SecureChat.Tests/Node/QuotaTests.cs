@@ -104,6 +104,24 @@ public sealed class QuotaTests
         }
     }
 
+    [Theory]
+    [InlineData("5000")]
+    [InlineData("5000:20MB:86400")]
+    [InlineData("5000:1000:0")]
+    [InlineData("1:2:3:4")]
+    public async Task Run_QuotaThatIsNotThreeWholeNumbers_ExitsTwoWithASentence(string quota)
+    {
+        using var home = new TemporaryHome();
+        await SecureChatCli.InitAsync(home, "A");
+
+        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", SecureChatCli.Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan", "--quota", quota);
+
+        Assert.True(run.ExitCode == 2, run.Transcript);
+        Assert.Equal(
+            $"securechat: '{quota}' is not a quota for --quota: write MESSAGES:BYTES:SECONDS, three whole numbers, the window at least 1 second (the default is 5000:20971520:86400).",
+            ProgramRun.SingleErrorSentence(run));
+    }
+
     private static async Task<List<JsonElement>> RefusalsAsync(RunningNode node)
     {
         using var status = await node.Api.GetJsonAsync("api/status");
