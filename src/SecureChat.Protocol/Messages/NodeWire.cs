@@ -17,6 +17,9 @@ public enum EnvelopeKind
     Delivered,
     Read,
     Typing,
+
+    /// <summary>The peer did not store texts of this node's: they wait in the outbox (docs/protocol.md 6.10).</summary>
+    Refusal,
 }
 
 /// <summary>
@@ -62,6 +65,9 @@ public static class NodeWire
     /// </summary>
     public static bool IsLamportInBounds(ulong lamport, long clock) =>
         lamport <= MaxLamport && lamport <= (ulong)Math.Clamp(clock, 0, (long)MaxLamport) + LamportWindow;
+
+    /// <summary>The longest wait a refusal can ask for that is taken as given; a longer one is cut to this.</summary>
+    public static readonly TimeSpan MaxRefusalWait = TimeSpan.FromDays(2);
 
     /// <summary>A new random 128-bit message ID.</summary>
     public static byte[] NewMessageId() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(IdSize);
@@ -174,6 +180,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Text => IsValidText(parsed.Text.Content),
             Envelope.BodyOneofCase.Delivered => IsValidReceipt(parsed.Delivered),
             Envelope.BodyOneofCase.Read => IsValidReceipt(parsed.Read),
+            Envelope.BodyOneofCase.Refusal => parsed.Refusal.MessageId.Length == IdSize,
             _ => true,
         };
         if (valid)
@@ -194,6 +201,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Delivered => EnvelopeKind.Delivered,
             Envelope.BodyOneofCase.Read => EnvelopeKind.Read,
             Envelope.BodyOneofCase.Typing => EnvelopeKind.Typing,
+            Envelope.BodyOneofCase.Refusal => EnvelopeKind.Refusal,
             _ => EnvelopeKind.Unknown,
         };
     }
