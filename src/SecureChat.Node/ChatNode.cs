@@ -52,7 +52,10 @@ public sealed class ChatNode : IAsyncDisposable
         Options = options;
         _logger = logger;
         DeviceId = NodeWire.DeviceId(identity.Certificate);
-        Quota = new ReceiveQuota(options.QuotaWindow, _ => options.ContactQuota, store.Messages.ReceivedSince);
+        Quota = new ReceiveQuota(
+            options.QuotaWindow,
+            peer => peer.Standing == ContactStanding.Request ? options.RequestQuota : options.ContactQuota,
+            store.Messages.ReceivedSince);
         _sending = Task.Run(WriteSendsAsync);
     }
 

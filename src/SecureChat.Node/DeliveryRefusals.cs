@@ -31,4 +31,17 @@ public sealed class DeliveryRefusals
     internal void Record(DeliveryRefusal refusal) => _refusals[refusal.ContactAccount] = refusal;
 
     internal void Forget(string contactAccount) => _refusals.TryRemove(contactAccount, out _);
+
+    /// <summary>
+    /// A new connection to the contact is up: a hold that only waited for its person to accept
+    /// this node's request ends (the peer closes the connection when it accepts, so the next one
+    /// may carry the rest at once; if it has not, it refuses again after one text).
+    /// </summary>
+    internal void Reconnected(string contactAccount)
+    {
+        if (_refusals.TryGetValue(contactAccount, out var refusal) && refusal.Reason == "request")
+        {
+            _refusals.TryRemove(new KeyValuePair<string, DeliveryRefusal>(contactAccount, refusal));
+        }
+    }
 }

@@ -48,15 +48,25 @@ internal sealed partial class LinkSession
         }
 
         _refusedFrom = envelope.MessageId;
-        var wait = verdict.RetryAt - now;
+        var pending = _contact.Standing == ContactStanding.Request;
+
+        // A stranger's request holds its first few texts; the rest wait with the stranger until
+        // the person accepts, and are asked for again soon rather than when the day's window moves.
+        var wait = pending ? _node.Options.RequestRetry : verdict.RetryAt - now;
         refusal = new Refusal
         {
-            Reason = verdict.Reason == QuotaReason.Messages ? RefusalReason.MessageQuota : RefusalReason.ByteQuota,
+            Reason = pending ? RefusalReason.RequestPending : verdict.Reason == QuotaReason.Messages ? RefusalReason.MessageQuota : RefusalReason.ByteQuota,
             MessageId = envelope.MessageId,
             RetryAfterMs = (ulong)Math.Max(0, Math.Ceiling(wait.TotalMilliseconds)),
             Limit = (ulong)verdict.Limit,
             WindowSeconds = (ulong)_node.Quota.Window.TotalSeconds,
         };
+        if (pending)
+        {
+            _logger.LogInformation("Holding no more texts from {Contact}: its contact request waits for an answer", _link.Label);
+            return false;
+        }
+
         _logger.LogInformation(
             "Refusing texts from {Contact} until {Until:u}: it reached its quota of {Limit} {Unit} per {Window}",
             _link.Label, verdict.RetryAt, verdict.Limit, verdict.Reason == QuotaReason.Messages ? "texts" : "bytes", Span(_node.Quota.Window));
@@ -93,6 +103,7 @@ internal sealed partial class LinkSession
         {
             RefusalReason.MessageQuota => ("messages", string.Create(CultureInfo.InvariantCulture, $"at most {refusal.Limit:N0} messages from you per {Span(TimeSpan.FromSeconds(refusal.WindowSeconds))}")),
             RefusalReason.ByteQuota => ("bytes", string.Create(CultureInfo.InvariantCulture, $"at most {refusal.Limit:N0} bytes of text from you per {Span(TimeSpan.FromSeconds(refusal.WindowSeconds))}")),
+            RefusalReason.RequestPending => ("request", "your first messages with your contact request, and the rest once its person accepts you"),
             _ => ("limit", "no more messages from you for now"),
         };
         var message = string.Create(CultureInfo.InvariantCulture, $"{_link.Label} refused your messages: its node takes {what}. They wait in the outbox and are sent again at {until:yyyy-MM-dd HH:mm:ss} UTC.");

@@ -196,6 +196,7 @@ internal sealed partial class LinkSession
 
             var theirs = frame.Hello;
             LearnEndpoint(theirs.ListenPort);
+            _node.Refusals.Reconnected(_contact.Account);
             if (stored is not null && mine.SessionId.Length > 0 && mine.SessionId.Equals(theirs.SessionId))
             {
                 _session = stored;

@@ -34,6 +34,16 @@ public sealed record NodeOptions
     /// </summary>
     public QuotaLimit ContactQuota { get; init; } = QuotaLimit.ContactDefault;
 
+    /// <summary>
+    /// How much a stranger's contact request may have stored before the person answers it: its
+    /// first few texts, shown with the request. Beyond, its texts wait in its own outbox (it is
+    /// told so) and are asked for again every <see cref="RequestRetry"/>.
+    /// </summary>
+    public QuotaLimit RequestQuota { get; init; } = new(5, 8 * 1024);
+
+    /// <summary>How often a stranger over <see cref="RequestQuota"/> is asked to try again (after its request is accepted, its texts flow then).</summary>
+    public TimeSpan RequestRetry { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The sliding window <see cref="ContactQuota"/> counts over (a day).</summary>
     public TimeSpan QuotaWindow { get; init; } = TimeSpan.FromDays(1);
 

@@ -56,7 +56,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
     [Fact]
     public async Task SendAsync_ManyAtOnce_AllStoredInOrderAndDeliveredOnce()
     {
-        Bob.Start();
+        Bob.Start().AddContact(Alice.Account, "alice", null);
         var aliceNode = Alice.Start();
         var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         var texts = Enumerable.Range(0, 600).Select(i => $"burst {i}").ToList();
@@ -158,7 +158,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         const int StopAt = 150;
         const int RestartAt = 350;
         await using var alice = new NodeHome("alice", new TestOutputLogger(Output, "alice"), NodeHome.FastOptions with { SendBatch = 8, MaxInFlight = 8 });
-        Bob.Start();
+        Bob.Start().AddContact(alice.Account, "alice", null);
         var aliceNode = alice.Start();
         var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         var texts = Enumerable.Range(0, Count).Select(i => $"message {i:D3}").ToList();

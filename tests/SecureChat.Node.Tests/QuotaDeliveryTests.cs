@@ -32,7 +32,7 @@ public sealed class QuotaDeliveryTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task Send_OverThePeersQuota_RefusedWithAnEventHeldInTheOutboxAndDeliveredOnceWhenTheWindowMoves()
     {
-        _bob.Start();
+        _bob.Start().AddContact(_alice.Account, "alice", null);
         var aliceNode = _alice.Start();
         await using var trail = new EventTrail(aliceNode);
         var bob = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);
