@@ -28,6 +28,9 @@ public sealed class ChatNode : IAsyncDisposable
     /// <summary>The warning the person last dismissed, per contact: the same refusal again (a redial to the same impostor) does not raise it anew.</summary>
     private readonly ConcurrentDictionary<string, string> _dismissedWarnings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>When each address last brought new contact requests (for the per-address rate).</summary>
+    private readonly Dictionary<string, List<DateTimeOffset>> _strangers = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _listenGate = new(1, 1);
     private ChannelListener? _listener;
@@ -218,6 +221,7 @@ public sealed class ChatNode : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
+        RequireContact(contact);
 
         // The outbox checks the text (MessageLog.QueueRange), whoever queues it.
         return Queue(LinkOf(contact), [text])[0];
@@ -234,6 +238,7 @@ public sealed class ChatNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
         MessageLog.CheckText(text, nameof(text));
+        RequireContact(contact);
         var pending = new PendingSend(LinkOf(contact), text, new TaskCompletionSource<StoredMessage>(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!_sends.Writer.TryWrite(pending), this);
         return pending.Done.Task;
@@ -354,6 +359,94 @@ public sealed class ChatNode : IAsyncDisposable
         return removed;
     }
 
+    /// <summary>Strangers who connected and wait for an answer (<see cref="AcceptRequestAsync"/>, <see cref="DeclineRequestAsync"/>, <see cref="BlockAsync"/>).</summary>
+    public IReadOnlyList<Contact> Requests => Store.Contacts.Requests;
+
+    /// <summary>The accounts refused at the handshake.</summary>
+    public IReadOnlyList<Contact> Blocked => Store.Contacts.Blocked;
+
+    /// <summary>
+    /// Makes a request a contact (named <paramref name="name"/> if given): the messages it sent are
+    /// in the conversation, and the connection starts again as a contact's, so what the peer still
+    /// holds for this node is sent.
+    /// </summary>
+    public async Task<Contact> AcceptRequestAsync(Contact request, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var contact = Store.Contacts.Accept(request, name);
+        if (_links.TryRemove(contact.Account, out var link))
+        {
+            await link.StopAsync(CloseReason.Normal, "accepted as a contact; reconnect").ConfigureAwait(false);
+        }
+
+        Events.Publish(new RequestRemoved(contact.Account, "accepted"));
+        Events.Publish(new ContactChanged(contact, true));
+        LinkOf(contact).Kick();
+        _dht?.Kick();
+        _lan?.Kick();
+        return contact;
+    }
+
+    /// <summary>Forgets a request and what it sent; if the account connects again it is a new request.</summary>
+    public async Task DeclineRequestAsync(Contact request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (Store.Contacts.Find(request.AccountId) is not { Standing: ContactStanding.Request } current)
+        {
+            throw new StoreException(StoreError.NoSuchContact, $"No contact request comes from {request.Account}.");
+        }
+
+        await CloseLinkAsync(current.Account, "declined").ConfigureAwait(false);
+        Store.Contacts.Remove(current);
+        Events.Publish(new RequestRemoved(current.Account, "declined"));
+    }
+
+    /// <summary>
+    /// Blocks an account (a request, a contact, or one never met): its conversation is deleted,
+    /// its connection closed, and its handshakes refused from now on, before anything is stored.
+    /// </summary>
+    public async Task<Contact> BlockAsync(AccountId account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var before = Store.Contacts.Find(account);
+        await CloseLinkAsync(account.Text, "blocked").ConfigureAwait(false);
+        _keyWarnings.TryRemove(account.Text, out _);
+        _dismissedWarnings.TryRemove(account.Text, out _);
+        var blocked = Store.Contacts.Block(account, Options.Time.GetUtcNow());
+        switch (before?.Standing)
+        {
+            case ContactStanding.Request:
+                Events.Publish(new RequestRemoved(account.Text, "blocked"));
+                break;
+            case ContactStanding.Contact:
+                Events.Publish(new ContactRemoved(account.Text));
+                break;
+        }
+
+        return blocked;
+    }
+
+    /// <summary>Lifts a block; the account is forgotten.</summary>
+    public void Unblock(AccountId account) => Store.Contacts.Unblock(account);
+
+    private async Task CloseLinkAsync(string account, string why)
+    {
+        if (_links.TryRemove(account, out var link))
+        {
+            await link.StopAsync(CloseReason.Normal, why).ConfigureAwait(false);
+        }
+    }
+
+    private static void RequireContact(Contact contact)
+    {
+        if (contact.Standing != ContactStanding.Contact)
+        {
+            throw new StoreException(StoreError.NoSuchContact, contact.Standing == ContactStanding.Request
+                ? $"{contact.Account} is a contact request, not a contact: accept it first."
+                : $"{contact.Account} is blocked.");
+        }
+    }
+
     /// <summary>
     /// Dials a <c>HOST:PORT</c> once (the paper's Connect) and returns the contact met there, pinned
     /// on first use. The connection then stays up like any other.
@@ -366,6 +459,14 @@ public sealed class ChatNode : IAsyncDisposable
         var connection = await ChannelDialer.ConnectAsync(
             endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
         var contact = PinPeer(connection, endpoint.ToString());
+        if (contact.Standing == ContactStanding.Request)
+        {
+            // Dialing someone is choosing to talk to them: a waiting request from them is answered.
+            contact = Store.Contacts.Accept(contact, null);
+            Events.Publish(new RequestRemoved(contact.Account, "accepted"));
+            Events.Publish(new ContactChanged(contact, true));
+        }
+
         if (expected is not null)
         {
             // The person named this account for this address: the key it presented is the one they meant.
@@ -405,17 +506,73 @@ public sealed class ChatNode : IAsyncDisposable
         _listenGate.Release();
     }
 
-    /// <summary>Pins the peer of a connection (refreshing a known contact), announcing a new one.</summary>
+    /// <summary>
+    /// Pins the peer of a connection (refreshing a known contact or request), announcing a new one.
+    /// A peer never met is a contact when this node dialed it (<paramref name="endpoint"/> given)
+    /// and a request when it connected on its own.
+    /// </summary>
     internal Contact PinPeer(SecureConnection connection, string? endpoint)
     {
         var isNew = Store.Contacts.Find(connection.PeerAccount) is null;
-        var contact = Store.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, Options.Time.GetUtcNow());
+        var standing = endpoint is null && !Options.OpenDoor ? ContactStanding.Request : ContactStanding.Contact;
+        var contact = Store.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, Options.Time.GetUtcNow(), standing);
         if (isNew)
         {
-            Events.Publish(new ContactChanged(contact, true));
+            Events.Publish(contact.Standing == ContactStanding.Request ? new RequestChanged(contact, true) : new ContactChanged(contact, true));
         }
 
         return contact;
+    }
+
+    /// <summary>Announces messages stored from a peer: a request's also update the request.</summary>
+    internal void AnnounceReceived(Contact from, IReadOnlyList<StoredMessage> added)
+    {
+        foreach (var message in added)
+        {
+            Events.Publish(new MessageStored(message));
+        }
+
+        if (added.Count > 0 && Store.Contacts.Find(from.AccountId) is { Standing: ContactStanding.Request } request)
+        {
+            Events.Publish(new RequestChanged(request, false));
+        }
+    }
+
+    /// <summary>
+    /// Whether a stranger connecting from <paramref name="remote"/> may become a request now: the
+    /// requests waiting are capped in total, and new ones per address per hour.
+    /// </summary>
+    private string? RefuseStranger(System.Net.EndPoint remote)
+    {
+        if (Store.Contacts.Requests.Count >= Options.MaxRequests)
+        {
+            return $"{Options.MaxRequests} contact requests are already waiting: answer some of them to take more";
+        }
+
+        var address = (remote as IPEndPoint)?.Address.ToString() ?? remote.ToString() ?? "?";
+        var now = Options.Time.GetUtcNow();
+        lock (_strangers)
+        {
+            var recent = _strangers.GetValueOrDefault(address) ?? [];
+            recent.RemoveAll(t => now - t > TimeSpan.FromHours(1));
+            if (recent.Count >= Options.RequestsPerAddressPerHour)
+            {
+                return $"{recent.Count} contact requests came from {address} within the hour";
+            }
+
+            recent.Add(now);
+            _strangers[address] = recent;
+            if (_strangers.Count > 4096)
+            {
+                // Bounded memory: addresses whose hour is over go first.
+                foreach (var stale in _strangers.Where(p => p.Value.TrueForAll(t => now - t > TimeSpan.FromHours(1))).Select(p => p.Key).ToList())
+                {
+                    _strangers.Remove(stale);
+                }
+            }
+
+            return null;
+        }
     }
 
     /// <summary>A peer at a contact's address presented another key and was refused: kept until the person dismisses it.</summary>
@@ -582,7 +739,8 @@ public sealed class ChatNode : IAsyncDisposable
         }
         finally
         {
-            if (created)
+            // A stranger's link only answers: this node dials contacts, not requests.
+            if (created && contact.Standing == ContactStanding.Contact)
             {
                 link.StartDialing();
             }
@@ -641,6 +799,12 @@ public sealed class ChatNode : IAsyncDisposable
             if (inbound.Connection is not { } connection)
             {
                 _logger.LogInformation("Refused a connection from {Remote}: {Reason}", inbound.Remote, inbound.Failure?.Message ?? "the handshake was interrupted");
+                if (inbound.Failure is ChannelException { Error: ChannelError.PeerRefused })
+                {
+                    // A blocked account: refused without a word to the person, as they asked.
+                    continue;
+                }
+
                 var keyChanged = inbound.Failure is ChannelException { Error: ChannelError.PeerKeyMismatch };
                 Events.Publish(new ConnectionProblem(null, inbound.Remote.ToString() ?? "?", inbound.Failure?.Message ?? "the handshake was interrupted", keyChanged));
                 continue;
@@ -648,6 +812,14 @@ public sealed class ChatNode : IAsyncDisposable
 
             try
             {
+                if (Store.Contacts.Find(connection.PeerAccount) is null && !Options.OpenDoor && RefuseStranger(inbound.Remote) is { } refusal)
+                {
+                    _logger.LogInformation("Refused a contact request from {Remote} ({Account}): {Reason}", inbound.Remote, connection.PeerAccount.Fingerprint, refusal);
+                    await connection.CloseAsync(CloseReason.Normal, "this node takes no more contact requests now; try later", CancellationToken.None).ConfigureAwait(false);
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    continue;
+                }
+
                 var contact = PinPeer(connection, null);
                 await AttachFirstAsync(contact, connection).ConfigureAwait(false);
             }

@@ -99,10 +99,7 @@ internal sealed partial class LinkSession
             Enqueue(acknowledgement);
         }
 
-        foreach (var message in added)
-        {
-            _node.Events.Publish(new MessageStored(message));
-        }
+        _node.AnnounceReceived(_contact, added);
 
         if (delivered.Count > 0)
         {

@@ -31,3 +31,9 @@ public sealed record ContactRemoved(string ContactAccount) : NodeEvent;
 /// marks a peer refused because its key differs from the pinned one: a person must look at that.
 /// </summary>
 public sealed record ConnectionProblem(string? ContactAccount, string Endpoint, string Message, bool KeyChanged = false) : NodeEvent;
+
+/// <summary>A stranger connected and asks to be a contact, or a request got a new held message.</summary>
+public sealed record RequestChanged(Contact Request, bool IsNew) : NodeEvent;
+
+/// <summary>A request was accepted, declined or blocked; it is no longer waiting.</summary>
+public sealed record RequestRemoved(string Account, string Outcome) : NodeEvent;

@@ -31,5 +31,17 @@ public sealed record NodeOptions
     /// <summary>How contacts are found without a typed address (the DHT, LAN beacons); null for neither.</summary>
     public DiscoveryOptions? Discovery { get; init; }
 
+    /// <summary>
+    /// Takes every account that connects as a contact at once, without a request (the terminal
+    /// chat's open door, for a classroom); off by default.
+    /// </summary>
+    public bool OpenDoor { get; init; }
+
+    /// <summary>Contact requests waiting at once, at most; strangers beyond are refused until the person answers some.</summary>
+    public int MaxRequests { get; init; } = 50;
+
+    /// <summary>New contact requests taken from one network address per hour, at most.</summary>
+    public int RequestsPerAddressPerHour { get; init; } = 5;
+
     public TimeProvider Time => Channel.Time;
 }

@@ -54,6 +54,10 @@ public static class PeerTrust
                 + "That happens when the contact restores their account on a new device, and also if someone copied their account key. "
                 + $"Ask the contact by another channel (in person, by phone) whether they changed devices; if so, connect with `securechat connect {presented}@HOST:PORT` to trust the new device key.",
                 "your device key differs from the one pinned for your account"),
+            PinVerdict.Blocked => new PeerRejection(
+                ChannelError.PeerRefused,
+                $"Refused a connection from {presented} (fingerprint {presented.Fingerprint}): you blocked this account.",
+                "this node does not accept connections from your account"),
             _ => null,
         };
     }

@@ -22,8 +22,22 @@ public sealed record Contact
     /// <summary>The name the contact gives itself.</summary>
     public string DisplayName { get; init; } = string.Empty;
 
-    /// <summary>The name this node's person knows the contact by; unique among contacts.</summary>
+    /// <summary>
+    /// The name shown for the contact. When <see cref="Named"/> it is the person's own choice,
+    /// unique among named contacts; otherwise it is only what the peer calls itself (or the ID's
+    /// first characters) and never used to find the contact.
+    /// </summary>
     public required string Name { get; init; }
+
+    /// <summary>
+    /// True when this node's person chose <see cref="Name"/> (added the contact with a name,
+    /// renamed it, or accepted a request with one). Records written before names were told apart
+    /// read as named.
+    /// </summary>
+    public bool Named { get; init; } = true;
+
+    /// <summary>Whether this account is a contact, a stranger asking to be one, or refused.</summary>
+    public ContactStanding Standing { get; init; } = ContactStanding.Contact;
 
     public string Notes { get; init; } = string.Empty;
 
@@ -46,6 +60,19 @@ public sealed record Contact
               ?? throw new StoreException(StoreError.Tampered, "A pinned certificate no longer verifies: the database was modified outside SecureChat.");
 }
 
+/// <summary>Where an account stands with this node's person.</summary>
+public enum ContactStanding
+{
+    /// <summary>A contact: added by the person, dialed by them, or a request they accepted.</summary>
+    Contact,
+
+    /// <summary>A stranger who connected on their own: held apart until the person accepts or declines.</summary>
+    Request,
+
+    /// <summary>Refused at the handshake; nothing it sends is stored.</summary>
+    Blocked,
+}
+
 /// <summary>What a presented certificate means against the pins.</summary>
 public enum PinVerdict
 {
@@ -63,6 +90,9 @@ public enum PinVerdict
 
     /// <summary>The person dialing named the ID to expect, and another one answered.</summary>
     NotTheExpectedAccount,
+
+    /// <summary>The person blocked this account: refused before anything is stored.</summary>
+    Blocked,
 }
 
 /// <summary>The verdict, with the contact it was checked against.</summary>
@@ -90,7 +120,20 @@ public sealed class ContactBook
         _self = self;
     }
 
-    public IReadOnlyList<Contact> All => _store.Run(_ => _contacts.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Id).ToList());
+    /// <summary>The contacts (not the requests, not the blocked), oldest first.</summary>
+    public IReadOnlyList<Contact> All => InStanding(ContactStanding.Contact);
+
+    /// <summary>Strangers who connected and wait for the person to accept or decline them, oldest first.</summary>
+    public IReadOnlyList<Contact> Requests => InStanding(ContactStanding.Request);
+
+    /// <summary>The accounts refused at the handshake.</summary>
+    public IReadOnlyList<Contact> Blocked => InStanding(ContactStanding.Blocked);
+
+    /// <summary>Every row: contacts, requests and blocked accounts.</summary>
+    internal IReadOnlyList<Contact> Everyone => _store.Run(_ => _contacts.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Id).ToList());
+
+    private List<Contact> InStanding(ContactStanding standing) =>
+        _store.Run(_ => _contacts.Values.Where(c => c.Standing == standing).OrderBy(c => c.FirstSeen).ThenBy(c => c.Id).ToList());
 
     public Contact? Find(AccountId account)
     {
@@ -101,12 +144,15 @@ public sealed class ContactBook
     /// <summary>The contact last reached at <paramref name="endpoint"/>, if any.</summary>
     public Contact? FindByEndpoint(string endpoint) =>
         _store.Run(_ => _contacts.Values
-            .Where(c => c.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
+            .Where(c => c.Standing == ContactStanding.Contact && c.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
             .MaxBy(c => c.LastSeen));
 
     /// <summary>
-    /// The contact a person means by <paramref name="nameOrId"/>: its name (case-insensitive), its
-    /// full ID, or a unique beginning of its ID (at least 4 characters).
+    /// The contact a person means by <paramref name="nameOrId"/>: its full ID, the name the person
+    /// gave it (case-insensitive), or a unique beginning of its ID (at least 4 characters). An ID
+    /// always wins over a name, and a name that is also the beginning of another contact's ID is
+    /// refused as ambiguous: a name a peer chose for itself is never one to find it by. Requests
+    /// and blocked accounts are not contacts and are not found.
     /// </summary>
     public Contact Resolve(string nameOrId)
     {
@@ -114,23 +160,41 @@ public sealed class ContactBook
         var text = nameOrId.Trim();
         return _store.Run(_ =>
         {
-            var byName = _contacts.Values.Where(c => string.Equals(c.Name, text, StringComparison.OrdinalIgnoreCase)).ToList();
-            if (byName.Count == 1)
+            var contacts = _contacts.Values.Where(c => c.Standing == ContactStanding.Contact).ToList();
+            if (AccountId.TryParse(text.ToLowerInvariant(), out var account))
+            {
+                return contacts.Find(c => c.Account == account.Text)
+                    ?? throw new StoreException(StoreError.NoSuchContact, $"{account} is not a contact: `securechat contacts add {account}` adds it.");
+            }
+
+            var byName = contacts.Where(c => c.Named && string.Equals(c.Name, text, StringComparison.OrdinalIgnoreCase)).ToList();
+            var byId = text.Length >= MinIdPrefix
+                ? contacts.Where(c => c.Account.StartsWith(text.ToLowerInvariant(), StringComparison.Ordinal)).ToList()
+                : [];
+            if (byName.Count == 1 && byId.All(c => c.Account == byName[0].Account))
             {
                 return byName[0];
             }
 
-            var byId = text.Length >= 4
-                ? _contacts.Values.Where(c => c.Account.StartsWith(text.ToLowerInvariant(), StringComparison.Ordinal)).ToList()
-                : [];
+            if (byName.Count == 1)
+            {
+                throw new StoreException(StoreError.NoSuchContact, $"'{text}' is the name of '{byName[0].Account}' and also the beginning of another contact's ID: use the full ID.");
+            }
+
             return byId.Count switch
             {
                 1 => byId[0],
+                0 when contacts.Any(c => !c.Named && string.Equals(c.Name, text, StringComparison.OrdinalIgnoreCase)) => throw new StoreException(
+                    StoreError.NoSuchContact,
+                    $"'{text}' is what a contact calls themself, not a name you gave: use their ID, or name them with `securechat contacts rename ID NAME`."),
                 0 => throw new StoreException(StoreError.NoSuchContact, $"No contact is called '{text}': `securechat contacts list` shows their names."),
                 _ => throw new StoreException(StoreError.NoSuchContact, $"'{text}' matches {byId.Count} contacts: type more of the ID, or use the name."),
             };
         });
     }
+
+    /// <summary>The fewest characters of an ID that find a contact by its beginning.</summary>
+    public const int MinIdPrefix = 4;
 
     /// <summary>
     /// Checks a presented certificate. <paramref name="dialedEndpoint"/> is the address this side
@@ -155,6 +219,11 @@ public sealed class ContactBook
             return new PinCheck(PinVerdict.New, null);
         }
 
+        if (pinned.Standing == ContactStanding.Blocked)
+        {
+            return new PinCheck(PinVerdict.Blocked, pinned);
+        }
+
         // With an explicit expected ID the person has verified the account out of band, and the
         // account key itself signed this device certificate: a new device key is then accepted.
         // A contact added by ID and never met has no device pinned yet: the first one is pinned.
@@ -167,24 +236,40 @@ public sealed class ContactBook
         return new PinCheck(PinVerdict.Known, pinned);
     }
 
-    /// <summary>Pins (or refreshes) a peer met on a connection and records where it was reached.</summary>
-    public Contact Pin(DeviceCertificate certificate, string displayName, string? endpoint, DateTimeOffset now)
+    /// <summary>
+    /// Pins (or refreshes) a peer met on a connection and records where it was reached. A peer
+    /// never met before is pinned as <paramref name="standingIfNew"/>: a contact when this node's
+    /// person dialed it, a request when it connected on its own. Its display name is kept as what
+    /// it calls itself, never as the name the person knows it by. <paramref name="endpoint"/> is an
+    /// address a dial to which reached this peer's key (null for an inbound connection).
+    /// </summary>
+    public Contact Pin(DeviceCertificate certificate, string displayName, string? endpoint, DateTimeOffset now, ContactStanding standingIfNew = ContactStanding.Contact)
     {
         ArgumentNullException.ThrowIfNull(certificate);
+        if (standingIfNew == ContactStanding.Blocked)
+        {
+            throw new ArgumentOutOfRangeException(nameof(standingIfNew), standingIfNew, "A peer met on a connection is a contact or a request.");
+        }
+
         return _store.Run(connection =>
         {
             var key = certificate.Account.Text;
             var existing = _contacts.GetValueOrDefault(key);
+            if (existing?.Standing == ContactStanding.Blocked)
+            {
+                throw new StoreException(StoreError.Conflict, $"{key} is blocked: unblock it first.");
+            }
+
             if (endpoint is not null)
             {
-                // An address belongs to one contact at a time: the newest one reached there.
+                // An address belongs to one contact at a time: the newest one a dial reached there.
                 foreach (var other in _contacts.Values.Where(c => c.Account != key && c.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase)).ToList())
                 {
                     Save(connection, other with { Endpoints = [.. other.Endpoints.Where(e => !string.Equals(e, endpoint, StringComparison.OrdinalIgnoreCase))] });
                 }
             }
 
-            var contact = (existing ?? NewContact(certificate.Account, displayName, now)) with
+            var contact = (existing ?? NewContact(certificate.Account, PeerName(displayName, certificate.Account.Text), now) with { Named = false, Standing = standingIfNew }) with
             {
                 Certificate = Convert.ToBase64String(certificate.Encoded),
                 DisplayName = displayName,
@@ -192,6 +277,99 @@ public sealed class ContactBook
                 Endpoints = WithEndpoint(existing?.Endpoints ?? [], endpoint),
             };
             return Save(connection, contact);
+        });
+    }
+
+    /// <summary>Makes a request a contact, named <paramref name="name"/> if given (else it stays unnamed).</summary>
+    public Contact Accept(Contact request, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return _store.Run(connection =>
+        {
+            var current = Current(request);
+            if (current.Standing != ContactStanding.Request)
+            {
+                throw new StoreException(StoreError.Conflict, current.Standing == ContactStanding.Contact
+                    ? $"{current.Account} is already a contact."
+                    : $"{current.Account} is blocked: unblock it first.");
+            }
+
+            if (name is not null)
+            {
+                CheckNewName(name, current.Account);
+            }
+
+            return Save(connection, current with { Standing = ContactStanding.Contact, Name = name ?? current.Name, Named = name is not null });
+        });
+    }
+
+    /// <summary>
+    /// Refuses an account from now on: its conversation and anything held from it are deleted, and
+    /// its handshakes are refused (<see cref="PinVerdict.Blocked"/>). Works for contacts, requests
+    /// and accounts never met.
+    /// </summary>
+    public Contact Block(AccountId account, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        if (account.Equals(_self))
+        {
+            throw new StoreException(StoreError.Conflict, "That is this node's own ID.");
+        }
+
+        return _store.Run(connection =>
+        {
+            var existing = _contacts.GetValueOrDefault(account.Text);
+            if (existing is not null)
+            {
+                DeleteMessages(connection, existing.Id);
+                _store.Messages.ForgetContact(existing.Id);
+            }
+
+            var blocked = new Contact
+            {
+                Account = account.Text,
+                Name = account.Text[..8],
+                Named = false,
+                Standing = ContactStanding.Blocked,
+                DisplayName = existing?.DisplayName ?? string.Empty,
+                FirstSeen = now,
+                LastSeen = now,
+            };
+            return Save(connection, blocked);
+        });
+    }
+
+    /// <summary>Lifts a block: the account is forgotten, and if it connects again it is a new request.</summary>
+    public void Unblock(AccountId account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var blocked = Find(account) is { Standing: ContactStanding.Blocked } row
+            ? row
+            : throw new StoreException(StoreError.NoSuchContact, $"{account} is not blocked.");
+        Remove(blocked);
+    }
+
+    /// <summary>The request from <paramref name="idOrPrefix"/> (a full ID, or a unique beginning of one).</summary>
+    public Contact ResolveRequest(string idOrPrefix) => ResolveIn(idOrPrefix, ContactStanding.Request, "No contact request comes from");
+
+    /// <summary>The blocked account <paramref name="idOrPrefix"/> (a full ID, or a unique beginning of one).</summary>
+    public Contact ResolveBlocked(string idOrPrefix) => ResolveIn(idOrPrefix, ContactStanding.Blocked, "No blocked account is");
+
+    private Contact ResolveIn(string idOrPrefix, ContactStanding standing, string none)
+    {
+        ArgumentNullException.ThrowIfNull(idOrPrefix);
+        var text = idOrPrefix.Trim().ToLowerInvariant();
+        return _store.Run(_ =>
+        {
+            var found = text.Length >= MinIdPrefix
+                ? _contacts.Values.Where(c => c.Standing == standing && c.Account.StartsWith(text, StringComparison.Ordinal)).ToList()
+                : [];
+            return found.Count switch
+            {
+                1 => found[0],
+                0 => throw new StoreException(StoreError.NoSuchContact, $"{none} '{idOrPrefix.Trim()}': give its ID (at least {MinIdPrefix} characters of it)."),
+                _ => throw new StoreException(StoreError.NoSuchContact, $"'{idOrPrefix.Trim()}' matches {found.Count} accounts: type more of the ID."),
+            };
         });
     }
 
@@ -208,20 +386,20 @@ public sealed class ContactBook
         {
             if (_contacts.TryGetValue(account.Text, out var existing))
             {
-                throw new StoreException(StoreError.Conflict, $"{account} is already a contact, named '{existing.Name}'.");
+                throw existing.Standing switch
+                {
+                    ContactStanding.Blocked => new StoreException(StoreError.Conflict, $"{account} is blocked: `securechat unblock {account}` lifts it."),
+                    ContactStanding.Request => new StoreException(StoreError.Conflict, $"{account} has asked to be a contact: `securechat requests accept {account}` accepts it."),
+                    _ => new StoreException(StoreError.Conflict, $"{account} is already a contact, named '{existing.Name}'."),
+                };
             }
 
             if (name is not null)
             {
-                ValidateName(name);
+                CheckNewName(name, account.Text);
             }
 
-            var contact = NewContact(account, name ?? account.Text[..8], now) with { Endpoints = WithEndpoint([], endpoint) };
-            if (name is not null && NameTaken(name, null))
-            {
-                throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.");
-            }
-
+            var contact = NewContact(account, name ?? account.Text[..8], now) with { Named = name is not null, Endpoints = WithEndpoint([], endpoint) };
             return Save(connection, contact);
         });
     }
@@ -229,10 +407,11 @@ public sealed class ContactBook
     public Contact Rename(Contact contact, string name)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        ValidateName(name);
-        return _store.Run(connection => NameTaken(name, contact.Account)
-            ? throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.")
-            : Save(connection, Current(contact) with { Name = name }));
+        return _store.Run(connection =>
+        {
+            CheckNewName(name, contact.Account);
+            return Save(connection, Current(contact) with { Name = name, Named = true });
+        });
     }
 
     public Contact MarkVerified(Contact contact, DateTimeOffset now)
@@ -271,12 +450,45 @@ public sealed class ContactBook
     public static bool IsValidName(string name) =>
         !string.IsNullOrWhiteSpace(name) && name.Trim() == name && System.Text.Encoding.UTF8.GetByteCount(name) <= MaxNameBytes && !name.Any(DisplayText.IsDeceptive);
 
-    private static void ValidateName(string name)
+    /// <summary>
+    /// True when <paramref name="name"/> could be taken for an account ID: a whole valid ID, or the
+    /// beginning (<see cref="MinIdPrefix"/> characters or more) of the ID of an account this node
+    /// knows other than <paramref name="except"/>. Such a name is refused, so that typing an ID
+    /// always means that ID.
+    /// </summary>
+    public bool LooksLikeAnId(string name, string? except) =>
+        AccountId.TryParse(name.Trim().ToLowerInvariant(), out _)
+        || (name.Length >= MinIdPrefix && _store.Run(_ => _contacts.Values.Any(c => c.Account != except && c.Account.StartsWith(name.ToLowerInvariant(), StringComparison.Ordinal))));
+
+    /// <summary>Refuses a name the person chose when it breaks the rule, looks like an ID, or another named contact has it.</summary>
+    private void CheckNewName(string name, string? account)
     {
         if (!IsValidName(name))
         {
             throw new ArgumentException(NameRule, nameof(name));
         }
+
+        if (LooksLikeAnId(name, account))
+        {
+            throw new ArgumentException($"'{name}' looks like an account ID (or the beginning of one): choose a name that does not, so that an ID always means that account.", nameof(name));
+        }
+
+        if (NameTaken(name, account))
+        {
+            throw new StoreException(StoreError.Conflict, $"Another contact is already called '{name}': choose another name.");
+        }
+    }
+
+    /// <summary>The name shown for a peer that has not been named: what it calls itself, unless that could pass for an ID or is unusable.</summary>
+    private string PeerName(string displayName, string account) =>
+        IsValidName(displayName) && !LooksLikeAnId(displayName, account) ? displayName : account[..8];
+
+    private static void DeleteMessages(SqliteConnection connection, long contactId)
+    {
+        using var delete = connection.CreateCommand();
+        delete.CommandText = "DELETE FROM messages WHERE contact_id = $id; DELETE FROM sessions WHERE contact_id = $id; DELETE FROM receipts WHERE contact_id = $id;";
+        delete.Parameters.AddWithValue("$id", contactId);
+        delete.ExecuteNonQuery();
     }
 
     internal void Load() => _store.Run(connection =>
@@ -371,7 +583,7 @@ public sealed class ContactBook
     };
 
     private bool NameTaken(string name, string? except) =>
-        _contacts.Values.Any(c => c.Account != except && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+        _contacts.Values.Any(c => c.Account != except && c.Named && c.Standing == ContactStanding.Contact && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// A valid, unused name: <paramref name="name"/> if it is one (else the ID's first characters),

@@ -21,8 +21,9 @@ id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(HomeOf(pars
 
 var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
 var port = new Option<int>("--port", "-p") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
-var listen = new Command("listen", "Wait for peers and chat with every one that connects.") { host, port };
-listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), parse.GetValue(host)!, parse.GetValue(port), new ChannelOptions(), Logger(), token)));
+var openDoor = new Option<bool>("--open-door") { Description = "Take everyone who connects as a contact at once, without a request (for a classroom)." };
+var listen = new Command("listen", "Wait for peers and chat with every one that connects (strangers ask first: /accept).") { host, port, openDoor };
+listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(openDoor), new ChannelOptions(), Logger(), token)));
 
 var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@HOST:PORT to insist on a verified ID." };
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
@@ -67,7 +68,24 @@ contactsRemove.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Remov
 var yes = new Option<bool>("--yes") { Description = "Record the verification without asking (the numbers were compared)." };
 var contactsVerify = new Command("verify", "Show the safety number and record that it was verified.") { who, yes };
 contactsVerify.SetAction(parse => Run(_ => Task.FromResult(ContactCommands.Verify(HomeOf(parse), parse.GetValue(who)!, parse.GetValue(yes)))));
-var contacts = new Command("contacts", "Add, list, rename, remove and verify contacts.") { contactsAdd, contactsList, contactsRename, contactsRemove, contactsVerify };
+var contactsBlock = new Command("block", "Block a contact, a request or any account by ID: its connections are refused, what it sent is deleted.") { who };
+contactsBlock.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.Block(HomeOf(parse), parse.GetValue(who)!))));
+var contactsBlocked = new Command("blocked", "List the blocked accounts.") { json };
+contactsBlocked.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.ListBlocked(HomeOf(parse), parse.GetValue(json)))));
+var accountId = new Argument<string>("id") { Description = "The account's ID (or its beginning)." };
+var contactsUnblock = new Command("unblock", "Lift a block; if the account connects again it asks as a new request.") { accountId };
+contactsUnblock.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.Unblock(HomeOf(parse), parse.GetValue(accountId)!))));
+var contacts = new Command("contacts", "Add, list, rename, remove, verify and block contacts.") { contactsAdd, contactsList, contactsRename, contactsRemove, contactsVerify, contactsBlock, contactsBlocked, contactsUnblock };
+
+var requestName = new Option<string?>("--name") { Description = "The name to know the new contact by (else it stays unnamed, shown by what it calls itself)." };
+var requestsAccept = new Command("accept", "Make a request a contact.") { accountId, requestName };
+requestsAccept.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.Accept(HomeOf(parse), parse.GetValue(accountId)!, parse.GetValue(requestName)))));
+var requestsDecline = new Command("decline", "Forget a request and what it sent.") { accountId };
+requestsDecline.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.Decline(HomeOf(parse), parse.GetValue(accountId)!))));
+var requestsBlock = new Command("block", "Refuse a request's account from now on.") { accountId };
+requestsBlock.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.Block(HomeOf(parse), parse.GetValue(accountId)!))));
+var requests = new Command("requests", "List contact requests (strangers who connected), and accept, decline or block them.") { requestsAccept, requestsDecline, requestsBlock, json };
+requests.SetAction(parse => Run(_ => Task.FromResult(RequestCommands.List(HomeOf(parse), parse.GetValue(json)))));
 
 var limit = new Option<int>("--limit") { Description = "How many messages.", DefaultValueFactory = _ => 20 };
 var before = new Option<string?>("--before") { Description = "Show the messages before this message ID." };
@@ -128,7 +146,7 @@ dht.Options.Add(bootstrapNodes);
 dht.Options.Add(dhtPort);
 dht.Options.Add(dhtTimeout);
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, history, search, dht, passwd, export, import };
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, requests, history, search, dht, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

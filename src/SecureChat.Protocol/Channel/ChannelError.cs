@@ -35,6 +35,9 @@ public enum ChannelError
 
     /// <summary>The connection ended without a close frame.</summary>
     ConnectionLost,
+
+    /// <summary>The peer's account is one this node's person refused (blocked, or too many strangers asking).</summary>
+    PeerRefused,
 }
 
 /// <summary>A broken channel or protocol violation, with a sentence a person can act on.</summary>

@@ -47,7 +47,7 @@ internal static class EventStream
 
                 while (events.TryRead(out var nodeEvent))
                 {
-                    var (name, data) = Describe(nodeEvent);
+                    var (name, data) = Describe(nodeEvent, node);
                     await context.Response.WriteAsync($"event: {name}\ndata: {JsonSerializer.Serialize(data, LocalApi.Json)}\n\n", cancellationToken);
                 }
 
@@ -60,7 +60,7 @@ internal static class EventStream
         }
     }
 
-    private static (string Name, object Data) Describe(NodeEvent nodeEvent) => nodeEvent switch
+    private static (string Name, object Data) Describe(NodeEvent nodeEvent, ChatNode node) => nodeEvent switch
     {
         MessageStored e => ("message", MessageView.From(e.Message)),
         MessageStateChanged e => ("state", new { contactId = e.ContactAccount, id = e.MessageId, state = MessageView.StateName(e.State) }),
@@ -68,6 +68,8 @@ internal static class EventStream
         TypingChanged e => ("typing", new { contactId = e.ContactAccount, active = e.Active }),
         ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
         ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
+        RequestChanged e => ("request", RequestView.From(e.Request, node.Store.Messages, node.OnlineEndpoint(e.Request))),
+        RequestRemoved e => ("requestRemoved", new { id = e.Account, outcome = e.Outcome }),
         ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
         ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),
         _ => ("unknown", new { }),

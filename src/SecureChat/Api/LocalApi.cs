@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using SecureChat.Net;
 using SecureChat.Node;
 using SecureChat.Protocol.Identity;
@@ -175,7 +176,58 @@ internal static class LocalApi
             return Results.Json(View(contact), Json);
         }));
 
+        MapRequests(api, node);
+
         api.MapGet("/events", EventStream.WriteAsync);
+    }
+
+    /// <summary>Contact requests (strangers who connected on their own) and blocked accounts.</summary>
+    private static void MapRequests(RouteGroupBuilder api, ChatNode node)
+    {
+        var store = node.Store;
+        RequestView RequestOf(Contact c) => RequestView.From(c, store.Messages, node.OnlineEndpoint(c));
+
+        api.MapGet("/requests", () => Results.Json(node.Requests.Select(RequestOf), Json));
+
+        api.MapPost("/requests/{id}/accept", (string id, AcceptRequest? request) => GuardedAsync(async () =>
+        {
+            var accepted = await node.AcceptRequestAsync(store.Contacts.ResolveRequest(id), string.IsNullOrWhiteSpace(request?.Name) ? null : request.Name);
+            return Results.Json(ContactView.From(accepted, store.Messages, node.IsOnline(accepted), node.KeyWarning(accepted)), Json);
+        }));
+
+        api.MapPost("/requests/{id}/decline", (string id) => GuardedAsync(async () =>
+        {
+            var request = store.Contacts.ResolveRequest(id);
+            await node.DeclineRequestAsync(request);
+            return Results.Json(new { declined = request.Account }, Json);
+        }));
+
+        api.MapPost("/requests/{id}/block", (string id) => GuardedAsync(async () =>
+        {
+            var blocked = await node.BlockAsync(store.Contacts.ResolveRequest(id).AccountId);
+            return Results.Json(new { blocked = blocked.Account }, Json);
+        }));
+
+        api.MapPost("/contacts/{contact}/block", (string contact) => GuardedAsync(async () =>
+        {
+            var blocked = await node.BlockAsync(store.Contacts.Resolve(contact).AccountId);
+            return Results.Json(new { blocked = blocked.Account }, Json);
+        }));
+
+        api.MapPost("/blocked", (BlockRequest request) => GuardedAsync(async () =>
+        {
+            var blocked = await node.BlockAsync(Cli.BlockTarget.Resolve(store.Contacts, request.Id ?? string.Empty));
+            return Results.Json(new { blocked = blocked.Account }, Json);
+        }));
+
+        api.MapGet("/blocked", () => Results.Json(node.Blocked.Select(BlockedView.From), Json));
+
+        api.MapDelete("/blocked/{id}", (string id) => Guarded(() =>
+        {
+            var blocked = store.Contacts.ResolveBlocked(id);
+            node.Unblock(blocked.AccountId);
+            return Results.Json(new { unblocked = blocked.Account }, Json);
+        }));
     }
 
     /// <summary>The invite link of this node: its ID and name, and with <paramref name="withAddress"/> where it listens.</summary>
@@ -251,6 +303,10 @@ internal static class LocalApi
     internal sealed record AddContactRequest(string Id, string? Name, string? Endpoint);
 
     internal sealed record RenameRequest(string? Name);
+
+    internal sealed record AcceptRequest(string? Name);
+
+    internal sealed record BlockRequest(string? Id);
 
     internal sealed record SendRequest(string? Text);
 

@@ -17,11 +17,42 @@ internal sealed record ContactView(
     long Messages,
     long Unread,
     bool Online,
-    string? KeyWarning = null)
+    string? KeyWarning = null,
+    bool Named = true)
 {
     public static ContactView From(Contact c, MessageLog messages, bool online, string? keyWarning = null) => new(
         c.Name, c.Account, c.AccountId.Fingerprint, c.DisplayName, c.Certificate is not null, c.VerifiedAt is not null, c.VerifiedAt,
-        c.FirstSeen, c.LastSeen, c.Endpoints, messages.Count(c), messages.UnseenCount(c), online, keyWarning);
+        c.FirstSeen, c.LastSeen, c.Endpoints, messages.Count(c), messages.UnseenCount(c), online, keyWarning, c.Named);
+}
+
+/// <summary>
+/// A contact request as the local API and the CLI's <c>--json</c> show it: a stranger that
+/// connected on its own, what it calls itself, and the messages held from it so far.
+/// </summary>
+internal sealed record RequestView(
+    string Id,
+    string Fingerprint,
+    string DisplayName,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    string? Endpoint,
+    IReadOnlyList<MessageView> Messages,
+    int Held)
+{
+    /// <summary>The most held messages a request view shows.</summary>
+    public const int MaxShown = 20;
+
+    public static RequestView From(Contact c, MessageLog messages, string? endpoint)
+    {
+        var held = messages.History(c, MaxShown, null).Select(MessageView.From).ToList();
+        return new(c.Account, c.AccountId.Fingerprint, c.DisplayName, c.FirstSeen, c.LastSeen, endpoint, held, (int)messages.Count(c));
+    }
+}
+
+/// <summary>A blocked account as the local API and the CLI's <c>--json</c> show it.</summary>
+internal sealed record BlockedView(string Id, string Fingerprint, DateTimeOffset BlockedAt)
+{
+    public static BlockedView From(Contact c) => new(c.Account, c.AccountId.Fingerprint, c.FirstSeen);
 }
 
 /// <summary>A search result: the message, and where in its text the query's words hit (start and length, in UTF-16 units).</summary>

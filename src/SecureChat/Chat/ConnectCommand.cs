@@ -57,11 +57,15 @@ internal static class ConnectCommand
         return end.Clean ? ExitCodes.Ok : end.RefusedByPeer ? ExitCodes.PeerKeyRefused : ExitCodes.Failure;
     }
 
-    /// <summary>Pins the peer as a contact (refreshing a known one); says whether it is new.</summary>
-    public static (Storage.Contact Contact, bool IsNew) Pin(NodeHome node, SecureConnection connection, string? endpoint, TimeProvider time)
+    /// <summary>
+    /// Pins the peer (refreshing a known one); says whether it is new. A peer never met is pinned
+    /// as <paramref name="standingIfNew"/>: a contact for a dial, a request for a stranger who connected.
+    /// </summary>
+    public static (Storage.Contact Contact, bool IsNew) Pin(
+        NodeHome node, SecureConnection connection, string? endpoint, TimeProvider time, Storage.ContactStanding standingIfNew = Storage.ContactStanding.Contact)
     {
         var isNew = node.Contacts.Find(connection.PeerAccount) is null;
-        return (node.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow()), isNew);
+        return (node.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow(), standingIfNew), isNew);
     }
 
     /// <summary>Announces a connected peer: new contacts get their safety number to compare.</summary>
@@ -74,15 +78,22 @@ internal static class ConnectCommand
         }
     }
 
-    /// <summary>Sends each typed line to every conversation; returns at end of input or on cancellation.</summary>
+    /// <summary>
+    /// Sends each typed line to every conversation; returns at end of input or on cancellation. A
+    /// line that <paramref name="command"/> takes (it returns true) is a command, not a message.
+    /// </summary>
     public static async Task SendTypedLinesAsync(
-        System.Threading.Channels.ChannelReader<string> lines, IEnumerable<PeerConversation> conversations, Terminal terminal, CancellationToken cancellationToken)
+        System.Threading.Channels.ChannelReader<string> lines,
+        IEnumerable<PeerConversation> conversations,
+        Terminal terminal,
+        CancellationToken cancellationToken,
+        Func<string, Task<bool>>? command = null)
     {
         try
         {
             await foreach (var line in lines.ReadAllAsync(cancellationToken))
             {
-                if (line.Length == 0)
+                if (line.Length == 0 || (command is not null && await command(line)))
                 {
                     continue;
                 }

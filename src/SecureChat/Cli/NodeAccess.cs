@@ -37,6 +37,21 @@ internal interface INodeAccess : IDisposable
     MessageView Send(string who, string text);
 
     MessageView? Message(string id);
+
+    IReadOnlyList<RequestView> Requests();
+
+    ContactView AcceptRequest(string id, string? name);
+
+    /// <summary>Declines a request; returns its account ID.</summary>
+    string DeclineRequest(string id);
+
+    /// <summary>Blocks a contact, a request or any account by ID; returns the account ID.</summary>
+    string Block(string who);
+
+    IReadOnlyList<BlockedView> Blocked();
+
+    /// <summary>Lifts a block; returns the account ID.</summary>
+    string Unblock(string id);
 }
 
 internal static class NodeAccess
@@ -92,6 +107,28 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public MessageView? Message(string id) => Store.Messages.Find(id) is { } message ? MessageView.From(message) : null;
 
+    public IReadOnlyList<RequestView> Requests() => [.. Store.Contacts.Requests.Select(r => RequestView.From(r, Store.Messages, null))];
+
+    public ContactView AcceptRequest(string id, string? name) => View(Store.Contacts.Accept(Store.Contacts.ResolveRequest(id), name));
+
+    public string DeclineRequest(string id)
+    {
+        var request = Store.Contacts.ResolveRequest(id);
+        Store.Contacts.Remove(request);
+        return request.Account;
+    }
+
+    public string Block(string who) => Store.Contacts.Block(BlockTarget.Resolve(Store.Contacts, who), DateTimeOffset.UtcNow).Account;
+
+    public IReadOnlyList<BlockedView> Blocked() => [.. Store.Contacts.Blocked.Select(BlockedView.From)];
+
+    public string Unblock(string id)
+    {
+        var blocked = Store.Contacts.ResolveBlocked(id);
+        Store.Contacts.Unblock(blocked.AccountId);
+        return blocked.Account;
+    }
+
     public void Dispose() => home.Dispose();
 
     private ContactView View(Contact contact) => ContactView.From(contact, Store.Messages, online: false);
@@ -142,11 +179,50 @@ internal sealed class ApiAccess(ApiClient client, AccountId self) : INodeAccess
         }
     }
 
+    public IReadOnlyList<RequestView> Requests() => client.Get<List<RequestView>>("api/requests");
+
+    public ContactView AcceptRequest(string id, string? name) => client.Post<ContactView>($"api/requests/{Segment(id)}/accept", new LocalApi.AcceptRequest(name));
+
+    public string DeclineRequest(string id) => client.Post<DeclinedBody>($"api/requests/{Segment(id)}/decline", null).Declined;
+
+    public string Block(string who) => client.Post<BlockedBody>("api/blocked", new LocalApi.BlockRequest(who)).Blocked;
+
+    public IReadOnlyList<BlockedView> Blocked() => client.Get<List<BlockedView>>("api/blocked");
+
+    public string Unblock(string id) => client.Delete<UnblockedBody>($"api/blocked/{Segment(id)}").Unblocked;
+
     public void Dispose() => client.Dispose();
+
+    private sealed record DeclinedBody(string Declined);
+
+    private sealed record BlockedBody(string Blocked);
+
+    private sealed record UnblockedBody(string Unblocked);
 
     private static string Segment(string value) => Uri.EscapeDataString(value);
 
     private sealed record RemovedBody(long Messages);
 
     private sealed record SeenBody(int Seen);
+}
+
+/// <summary>What a person means by the account to block: a full ID (any account), a contact, or a request.</summary>
+internal static class BlockTarget
+{
+    public static AccountId Resolve(ContactBook contacts, string who)
+    {
+        if (AccountId.TryParse(who.Trim().ToLowerInvariant(), out var account))
+        {
+            return account;
+        }
+
+        try
+        {
+            return contacts.Resolve(who).AccountId;
+        }
+        catch (StoreException) when (contacts.Requests.Any(r => r.Account.StartsWith(who.Trim().ToLowerInvariant(), StringComparison.Ordinal)))
+        {
+            return contacts.ResolveRequest(who).AccountId;
+        }
+    }
 }
