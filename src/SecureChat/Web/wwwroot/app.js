@@ -312,7 +312,7 @@ async function refreshRequests() {
 function heldSummary(r) {
   const held = Number.isInteger(r.held) ? r.held : r.messages.length;
   if (held === 0) return 'No message yet.';
-  if (held > r.messages.length) return `${held} messages held; the first ${r.messages.length}:`;
+  if (held > r.messages.length) return `${held} messages held; ${r.messages.length} shown:`;
   return held === 1 ? '1 message held:' : `${held} messages held:`;
 }
 
@@ -927,14 +927,21 @@ $('add-form').addEventListener('submit', async (event) => {
     openConversation(contact.id);
   } catch (error) {
     if (error.status === 409) {
-      // Already a contact (they may have connected first): go to that conversation.
-      await refreshContacts();
+      // Already a contact: go to that conversation. Connected first and waiting as a request:
+      // adding them by ID is choosing them, so the request is accepted (with the name typed).
+      await Promise.all([refreshContacts(), refreshRequests()]);
       const id = body.id.replace(/^securechat:/i, '').split('?')[0].trim().toLowerCase();
       if (state.contacts.has(id)) {
         stopCamera();
         $('add-contact-dialog').close();
         notice(`${whoIs(state.contacts.get(id))} is already one of your contacts.`, 'info', 5000);
         openConversation(id);
+        return;
+      }
+      if (state.requests.has(id)) {
+        stopCamera();
+        $('add-contact-dialog').close();
+        await acceptRequest(id, body.name || '');
         return;
       }
     }
