@@ -399,7 +399,8 @@ public sealed class ContactBook
                 CheckNewName(name, account.Text);
             }
 
-            var contact = NewContact(account, name ?? account.Text[..8], now) with { Named = name is not null, Endpoints = WithEndpoint([], endpoint) };
+            // A name the person chose is theirs as typed (CheckNewName saw no named contact with it).
+            var contact = NewContact(account, account.Text[..8], now) with { Name = name ?? UniqueName(account.Text[..8], account.Text), Named = name is not null, Endpoints = WithEndpoint([], endpoint) };
             return Save(connection, contact);
         });
     }
@@ -582,6 +583,10 @@ public sealed class ContactBook
         LastSeen = now,
     };
 
+    /// <summary>True when another row shows <paramref name="name"/>, chosen or not (names made up for peers stay apart).</summary>
+    private bool Shown(string name, string? except) =>
+        _contacts.Values.Any(c => c.Account != except && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
+
     private bool NameTaken(string name, string? except) =>
         _contacts.Values.Any(c => c.Account != except && c.Named && c.Standing == ContactStanding.Contact && string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase));
 
@@ -593,7 +598,7 @@ public sealed class ContactBook
     {
         var stem = IsValidName(name) ? name : account[..8];
         var candidate = stem;
-        for (var n = 2; NameTaken(candidate, account); n++)
+        for (var n = 2; Shown(candidate, account); n++)
         {
             var suffix = $" ({n})";
             var kept = stem;

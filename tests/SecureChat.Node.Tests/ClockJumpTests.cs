@@ -41,6 +41,7 @@ public sealed class ClockJumpTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Send_WallClockStepsBackAndForwardMidConversation_EveryMessageOnceInOrderBothWays()
     {
         var bobNode = _bob.Start();
+        bobNode.AddContact(_alice.Account, "alice", null);
         var aliceNode = _alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         var bobAtAlice = aliceNode.AddContact(_bob.Account, "bob", _bob.Endpoint);

@@ -8,7 +8,7 @@ namespace SecureChat.Node.Tests;
 
 /// <summary>
 /// How nodes find each other and keep one connection per contact (docs/protocol.md 6.6): a
-/// stranger dialing in becomes a contact, two nodes dialing each other at once settle on the same
+/// stranger dialing in becomes a contact request (accepted, declined or blocked), two nodes dialing each other at once settle on the same
 /// connection, and a node stops promptly.
 /// </summary>
 public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(output)
@@ -22,19 +22,27 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
     }
 
     [Fact]
-    public async Task ConnectAsync_StrangerDialsIn_PinnedAsNewContactAndItsMessagesArrive()
+    public async Task ConnectAsync_StrangerDialsIn_HeldAsARequestUntilAcceptedThenMessagesFlowBothWays()
     {
         var aliceNode = Alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         var carolNode = _carol.Start();
         using var timeout = new CancellationTokenSource(Eventually.Deadline);
 
+        // The dialer chose to connect: alice is carol's contact at once.
         var alice = await carolNode.ConnectAsync(new PeerEndpoint("127.0.0.1", Alice.Port), null, timeout.Token);
         Assert.Equal(Alice.Account.Text, alice.Account);
-        var met = await aliceTrail.WaitForAsync<ContactChanged>(e => e.Contact.Account == _carol.Account.Text, "carol as a contact");
-        Assert.True(met.IsNew);
-        Assert.Equal("carol", met.Contact.DisplayName);
+        Assert.Equal(ContactStanding.Contact, alice.Standing);
+
+        // The stranger is a request at alice's: not a contact, not named by what it calls itself.
+        var asked = await aliceTrail.WaitForAsync<RequestChanged>(e => e.Request.Account == _carol.Account.Text && e.IsNew, "carol as a request");
+        Assert.Equal("carol", asked.Request.DisplayName);
+        Assert.False(asked.Request.Named);
+        Assert.Empty(aliceTrail.Of<ContactChanged>());
+        Assert.DoesNotContain(Alice.Store.Contacts.All, c => c.Account == _carol.Account.Text);
+        Assert.Equal([_carol.Account.Text], aliceNode.Requests.Select(r => r.Account));
         Assert.Equal(_carol.Identity.Certificate.Encoded.ToArray(), Alice.ContactOf(_carol).DecodeCertificate()?.Encoded.ToArray());
+        Assert.Throws<StoreException>(() => Alice.Store.Contacts.Resolve("carol"));
 
         string[] texts = ["hi, we have not met", "I got your address from bob"];
         foreach (var text in texts)
@@ -44,13 +52,64 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
 
         await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's texts delivered");
         Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
-        Assert.All(Alice.History(_carol), m => Assert.Equal(MessageState.Received, m.State));
+        Assert.Throws<StoreException>(() => aliceNode.Send(Alice.ContactOf(_carol), "not yet"));
 
-        // Alice can answer on the connection the stranger opened.
-        aliceNode.Send(Alice.ContactOf(_carol), "welcome");
+        // One click: the request becomes a contact, and alice answers.
+        var carol = await aliceNode.AcceptRequestAsync(Alice.ContactOf(_carol), null);
+        Assert.Equal(ContactStanding.Contact, carol.Standing);
+        await aliceTrail.WaitForAsync<RequestRemoved>(e => e.Account == _carol.Account.Text && e.Outcome == "accepted", "the request answered");
+        aliceNode.Send(carol, "welcome");
         await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "alice's answer delivered");
         Assert.Equal([.. texts, "welcome"], _carol.History(Alice).Select(m => m.Text));
         Assert.Single(aliceTrail.Of<ContactChanged>());
+    }
+
+    [Fact]
+    public async Task BlockAsync_ARequest_ItsNextHandshakeIsRefusedAndNothingIsStored()
+    {
+        var aliceNode = Alice.Start();
+        await using var aliceTrail = new EventTrail(aliceNode);
+        var carolNode = _carol.Start();
+        using var timeout = new CancellationTokenSource(Eventually.Deadline);
+        var alice = await carolNode.ConnectAsync(new PeerEndpoint("127.0.0.1", Alice.Port), null, timeout.Token);
+        carolNode.Send(alice, "buy my stuff");
+        await Eventually.HoldsAsync(() => Alice.History(_carol).Count == 1, "the request's message held");
+
+        await aliceNode.BlockAsync(_carol.Account);
+
+        Assert.Empty(aliceNode.Requests);
+        Assert.Equal([_carol.Account.Text], aliceNode.Blocked.Select(b => b.Account));
+        Assert.Empty(Alice.History(_carol));
+        await aliceTrail.WaitForAsync<RequestRemoved>(e => e.Outcome == "blocked", "the request blocked");
+        await _carol.StopAsync();
+
+        // Carol dials again by hand: alice ends the handshake with a refusal and keeps nothing.
+        await using var again = await ChannelDialer.ConnectAsync(new PeerEndpoint("127.0.0.1", Alice.Port), _carol.Identity, default, _ => null, new ChannelOptions(), timeout.Token);
+        Assert.Null(await again.ReceiveAsync(timeout.Token));
+        Assert.Equal(Protocol.Channel.CloseReason.PeerKeyRejected, again.PeerClose?.Reason);
+        Assert.Contains("does not accept connections from your account", again.PeerClose?.Text, StringComparison.Ordinal);
+        Assert.Equal(ContactStanding.Blocked, Alice.ContactOf(_carol).Standing);
+        Assert.Empty(Alice.History(_carol));
+        Assert.Empty(aliceNode.Requests);
+    }
+
+    [Fact]
+    public async Task DeclineRequestAsync_TheStrangerDialsAgain_ItIsANewRequest()
+    {
+        var aliceNode = Alice.Start();
+        await using var aliceTrail = new EventTrail(aliceNode);
+        var carolNode = _carol.Start();
+        using var timeout = new CancellationTokenSource(Eventually.Deadline);
+        await carolNode.ConnectAsync(new PeerEndpoint("127.0.0.1", Alice.Port), null, timeout.Token);
+        await aliceTrail.WaitForAsync<RequestChanged>(e => e.IsNew, "carol as a request");
+
+        await aliceNode.DeclineRequestAsync(Alice.ContactOf(_carol));
+        Assert.Null(Alice.FindContact(_carol));
+
+        // Carol keeps alice as a contact and redials: she asks again, as a new request.
+        await Eventually.HoldsAsync(() => aliceTrail.Of<RequestChanged>().Count(e => e.IsNew) == 2, "carol asking again");
+        Assert.Equal(ContactStanding.Request, Alice.ContactOf(_carol).Standing);
+        Assert.DoesNotContain(Alice.Store.Contacts.All, c => c.Account == _carol.Account.Text);
     }
 
     [Fact]

@@ -213,7 +213,12 @@ public sealed class ListeningTests(ITestOutputHelper output) : TwoNodeTests(outp
     {
         one.Node.Send(one.ContactOf(other), fromOne);
         await Eventually.HoldsAsync(() => other.FindContact(one) is not null, $"{other.Identity.DisplayName} knows {one.Identity.DisplayName}");
-        other.Node.Send(other.ContactOf(one), fromOther);
+
+        // The side that was dialed by a stranger sees a contact request first, and accepts it.
+        var answerTo = other.ContactOf(one) is { Standing: ContactStanding.Request } request
+            ? await other.Node.AcceptRequestAsync(request, null)
+            : other.ContactOf(one);
+        other.Node.Send(answerTo, fromOther);
 
         await Eventually.HoldsAsync(
             () => one.History(other).Any(m => !m.Outgoing && m.Text == fromOther) && other.History(one).Any(m => !m.Outgoing && m.Text == fromOne),

@@ -17,7 +17,7 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
     [Fact]
     public async Task Start_BothRestartedWithStoresReopened_SavedSessionResumesAndMessagesFlow()
     {
-        Bob.Start();
+        Bob.Start().AddContact(Alice.Account, "alice", null);
         Alice.Start().AddContact(Bob.Account, "bob", Bob.Endpoint);
         await ExchangeAsync("before");
         var id = SessionId(Alice, Bob);
@@ -49,7 +49,7 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
     [Fact]
     public async Task Start_ReceiverLostItsSession_NewSessionStartsAndPendingMessagesArriveOnce()
     {
-        Bob.Start();
+        Bob.Start().AddContact(Alice.Account, "alice", null);
         var aliceNode = Alice.Start();
         var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         await ExchangeAsync("first");

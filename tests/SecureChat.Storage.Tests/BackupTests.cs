@@ -144,7 +144,7 @@ public sealed class BackupTests : IDisposable
     [Fact]
     public void Export_WhileWritesAreStillInTheWriteAheadLog_IncludesThem()
     {
-        var bob = _node.Store.Contacts.Resolve("Bob");
+        var bob = _node.Store.Contacts.All.Single(c => c.DisplayName == "Bob");
         var last = _node.Store.Messages.AddNew(bob, outgoing: true, "the very last word", MessageState.Sent);
         Assert.True(new FileInfo(Path.Combine(_node.Path, LocalStore.FileName + "-wal")).Length > 0);
         var target = _node.NewDirectory("restored");
@@ -156,7 +156,7 @@ public sealed class BackupTests : IDisposable
         using (dataKey)
         using (var restored = LocalStore.Open(target, dataKey, identity.Account, TimeProvider.System))
         {
-            var history = restored.Messages.History(restored.Contacts.Resolve("Bob"), 1);
+            var history = restored.Messages.History(restored.Contacts.All.Single(c => c.DisplayName == "Bob"), 1);
             Assert.Equal(last, Assert.Single(history).MessageId);
             Assert.Equal("the very last word", history[0].Text);
         }

@@ -531,7 +531,11 @@ public sealed class ContactBookTests : IDisposable
 
         Assert.Equal(("Bob", "bob (2)", "Bob (3)", "Bob"), (bob.Name, carol.Name, third.Name, bobAgain.Name));
         Assert.Equal("bob", carol.DisplayName);
-        Assert.Equal(carol, book.Resolve("BOB (2)"));
+        Assert.False(carol.Named);
+
+        // What a peer calls itself is shown, never used to find it: its ID finds it.
+        Assert.Contains("calls themself", Assert.Throws<StoreException>(() => book.Resolve("BOB (2)")).Message, StringComparison.Ordinal);
+        Assert.Equal(carol, book.Resolve(_carol.Account.Text));
     }
 
     /// <summary>
@@ -555,7 +559,8 @@ public sealed class ContactBookTests : IDisposable
         var pinned = book.Pin(dave.Certificate(), displayName, null, T0);
 
         Assert.True(ContactBook.IsValidName(pinned.Name), $"'{pinned.Name}' ({System.Text.Encoding.UTF8.GetByteCount(pinned.Name)} bytes) breaks the rule: {ContactBook.NameRule}");
-        Assert.Equal(pinned, book.Resolve(pinned.Name));
+        Assert.NotEqual(pinned.Account, Record.Exception(() => book.Resolve(pinned.Name)) is null ? book.Resolve(pinned.Name).Account : null);
+        Assert.Equal(pinned, book.Resolve(pinned.Account));
     }
 
     [Fact]

@@ -109,7 +109,7 @@ public sealed class DeliveryTests : IDisposable
 
         using var reopened = Open();
 
-        Assert.Equal([queued], reopened.Messages.Outbox(reopened.Contacts.Resolve("Bob"), 10));
+        Assert.Equal([queued], reopened.Messages.Outbox(reopened.Contacts.Resolve(_bob.Account.Text), 10));
     }
 
     /// <summary>What Queue returns is what the outbox, the history and Find give back later (times kept to the millisecond).</summary>
@@ -355,8 +355,8 @@ public sealed class DeliveryTests : IDisposable
         }
 
         using var reopened = Open();
-        Assert.Equal([4, 5, 6], reopened.Sessions.Load(reopened.Contacts.Resolve("Bob")));
-        Assert.Equal(2, reopened.Messages.Count(reopened.Contacts.Resolve("Bob")));
+        Assert.Equal([4, 5, 6], reopened.Sessions.Load(reopened.Contacts.Resolve(_bob.Account.Text)));
+        Assert.Equal(2, reopened.Messages.Count(reopened.Contacts.Resolve(_bob.Account.Text)));
     }
 
     [Fact]
@@ -492,7 +492,7 @@ public sealed class DeliveryTests : IDisposable
 
         using var reopened = Open();
 
-        var after = reopened.Receipts.Pending(reopened.Contacts.Resolve("Bob"));
+        var after = reopened.Receipts.Pending(reopened.Contacts.Resolve(_bob.Account.Text));
         Assert.Equal(before.Select(r => (r.EnvelopeId, string.Join(',', r.MessageIds))), after.Select(r => (r.EnvelopeId, string.Join(',', r.MessageIds))));
     }
 
@@ -528,8 +528,8 @@ public sealed class DeliveryTests : IDisposable
         }
 
         using var reopened = Open();
-        Assert.Equal(state, reopened.Sessions.Load(reopened.Contacts.Resolve("Bob")));
-        Assert.Equal(1L, _home.Scalar<long>("SELECT count(*) FROM sessions WHERE contact_id = $id", ("$id", reopened.Contacts.Resolve("Bob").Id)));
+        Assert.Equal(state, reopened.Sessions.Load(reopened.Contacts.Resolve(_bob.Account.Text)));
+        Assert.Equal(1L, _home.Scalar<long>("SELECT count(*) FROM sessions WHERE contact_id = $id", ("$id", reopened.Contacts.Resolve(_bob.Account.Text).Id)));
     }
 
     [Fact]
@@ -576,7 +576,7 @@ public sealed class DeliveryTests : IDisposable
         using var reopened = Open();
         var error = Assert.Throws<StoreException>(() => reopened.Sessions.Load(reopened.Contacts.Resolve("Carol")));
         Assert.Equal(StoreError.Tampered, error.Error);
-        Assert.Null(reopened.Sessions.Load(reopened.Contacts.Resolve("Bob")));
+        Assert.Null(reopened.Sessions.Load(reopened.Contacts.Resolve(_bob.Account.Text)));
     }
 
     [Fact]
@@ -600,7 +600,7 @@ public sealed class DeliveryTests : IDisposable
 
         using var reopened = Open();
         Assert.Equal(StoreError.Tampered, Assert.Throws<StoreException>(() => reopened.Sessions.Load(reopened.Contacts.Resolve("Carol"))).Error);
-        Assert.Equal([1, 2, 3], reopened.Sessions.Load(reopened.Contacts.Resolve("Bob")));
+        Assert.Equal([1, 2, 3], reopened.Sessions.Load(reopened.Contacts.Resolve(_bob.Account.Text)));
     }
 
     [Fact]
@@ -619,7 +619,7 @@ public sealed class DeliveryTests : IDisposable
             _home.Execute("UPDATE sessions SET record = $record", ("$record", flipped));
 
             using var reopened = Open();
-            Assert.Equal(StoreError.Tampered, Assert.Throws<StoreException>(() => reopened.Sessions.Load(reopened.Contacts.Resolve("Bob"))).Error);
+            Assert.Equal(StoreError.Tampered, Assert.Throws<StoreException>(() => reopened.Sessions.Load(reopened.Contacts.Resolve(_bob.Account.Text))).Error);
         }
     }
 
@@ -687,7 +687,7 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
 
         Assert.Equal(2L, _home.Scalar<long>("PRAGMA user_version"));
-        var bob = store.Contacts.Resolve("Bob");
+        var bob = store.Contacts.Resolve(_bob.Account.Text);
         Assert.Equal([incoming, outgoing], store.Messages.History(bob, 10));
         Assert.Equal(0, store.Messages.LastLamport(bob));
         Assert.Equal(1, store.Messages.UnseenCount(bob));
@@ -713,7 +713,7 @@ public sealed class DeliveryTests : IDisposable
 
         using var store = Open();
 
-        Assert.Empty(store.Messages.Outbox(store.Contacts.Resolve("Bob"), 10));
+        Assert.Empty(store.Messages.Outbox(store.Contacts.Resolve(_bob.Account.Text), 10));
         Assert.Equal(0, store.Messages.OutboxCount());
     }
 
