@@ -199,9 +199,10 @@ public sealed class ChannelListener : IAsyncDisposable
             ticket.Dispose();
             if (evicted)
             {
-                // Cut for a newer connection while every slot was taken: part of a flood, or a
-                // peer too slow to finish; either way not worth a report (it would flood too).
-                _logger.LogDebug("Cut the handshake from {Remote}: all handshake slots were taken", remote);
+                // Cut for a newer connection (from its own address, or from any when every slot
+                // was taken): part of a flood, or a peer too slow to finish; either way not worth
+                // a report (it would flood too).
+                _logger.LogDebug("Cut the handshake from {Remote} for a newer connection", remote);
                 return;
             }
 

@@ -32,13 +32,24 @@ public sealed record ChannelOptions
     /// </summary>
     public int MaxPendingHandshakes { get; init; } = 128;
 
-    /// <summary>Inbound handshakes in progress from one address (an IPv6 /64 counts as one); further connections from it are closed.</summary>
+    /// <summary>
+    /// Inbound handshakes in progress from one address (an IPv6 /64 counts as one). When all are
+    /// taken, a new connection from it cuts that address's oldest: strangers sharing a contact's
+    /// address (a carrier NAT, a campus, a relay) cannot keep the contact out by staying silent.
+    /// </summary>
     public int MaxPendingHandshakesPerAddress { get; init; } = 16;
 
-    /// <summary>Inbound connections held at once, handshaking or open; further ones are closed.</summary>
+    /// <summary>
+    /// Inbound connections held at once, handshaking or open. When all are taken, a new one cuts
+    /// the oldest handshake in progress; only when every one is authenticated is it closed.
+    /// </summary>
     public int MaxConnections { get; init; } = 4096;
 
-    /// <summary>Inbound connections held at once from one address, handshaking or open.</summary>
+    /// <summary>
+    /// Inbound connections held at once from one address, handshaking or open, so one host cannot
+    /// take every place. As with <see cref="MaxConnections"/>, a handshake in progress gives way to
+    /// a newcomer; only authenticated connections can fill the cap and turn newcomers away.
+    /// </summary>
     public int MaxConnectionsPerAddress { get; init; } = 1024;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;

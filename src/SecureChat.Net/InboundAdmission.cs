@@ -6,16 +6,13 @@ namespace SecureChat.Net;
 /// <summary>Why an inbound connection was closed before its handshake could finish.</summary>
 public enum AdmissionRefusal
 {
-    /// <summary>The address already holds its share of connections (handshaking or open).</summary>
+    /// <summary>Every place the address may hold is taken by an authenticated connection.</summary>
     AddressConnections,
 
-    /// <summary>The address already has its share of handshakes in progress.</summary>
-    AddressHandshakes,
-
-    /// <summary>The node holds as many connections as it takes.</summary>
+    /// <summary>Every place on the listener is taken by an authenticated connection.</summary>
     TotalConnections,
 
-    /// <summary>The handshake was cut to make room for a newer one when all handshake slots were taken.</summary>
+    /// <summary>The handshake was cut to make room for a newer connection (from its own address, or from any when all handshake slots were taken).</summary>
     Evicted,
 }
 
@@ -24,25 +21,31 @@ public sealed record AdmissionCounters(int Pending, int Open, long Admitted, lon
 
 /// <summary>
 /// Who may take a place on the listener. Every accepted TCP connection gets a ticket or is closed
-/// at once; a ticket is pending until its handshake finishes and open until its connection is
-/// disposed. The limits:
+/// at once; a ticket is pending until its handshake finishes and open (authenticated) until its
+/// connection is disposed. Four caps, each with one answer when it is reached:
 /// <list type="bullet">
-/// <item>an address (IPv4, or an IPv6 /64, which one host usually holds whole) has at most
-/// <see cref="ChannelOptions.MaxPendingHandshakesPerAddress"/> handshakes in progress and
-/// <see cref="ChannelOptions.MaxConnectionsPerAddress"/> connections in all; beyond that its new
-/// connections are closed, so one host cannot crowd out the others;</item>
-/// <item>at most <see cref="ChannelOptions.MaxConnections"/> connections in all;</item>
-/// <item>at most <see cref="ChannelOptions.MaxPendingHandshakes"/> handshakes in progress; when all
-/// are taken the oldest is cut for the newcomer. A real peer finishes its handshake in one round
-/// trip, so a flood of silent or slow connections only ever evicts itself, while refusing
-/// newcomers instead would let it hold every slot until the handshake timeout.</item>
+/// <item>handshakes in progress from one address (IPv4, or an IPv6 /64, which one host usually
+/// holds whole), <see cref="ChannelOptions.MaxPendingHandshakesPerAddress"/>: the oldest
+/// handshake from that address is cut for the newcomer;</item>
+/// <item>handshakes in progress in all, <see cref="ChannelOptions.MaxPendingHandshakes"/>: the
+/// oldest handshake from anywhere is cut for the newcomer;</item>
+/// <item>connections from one address, <see cref="ChannelOptions.MaxConnectionsPerAddress"/>, and
+/// in all, <see cref="ChannelOptions.MaxConnections"/> (pending and open together): the oldest
+/// handshake in progress under the cap is cut; only when every place under it is authenticated is
+/// the newcomer closed.</item>
 /// </list>
+/// An authenticated connection is never cut, and an unauthenticated one never stands in a
+/// newcomer's way: a real peer finishes its handshake in one round trip, so a flood of silent or
+/// slow connections only ever evicts itself, even from the peer's own address (a carrier NAT, a
+/// campus, a relay), whereas refusing newcomers would let it hold the slots until the handshake
+/// timeout. Each newcomer cuts at most one handshake: the caps are never exceeded, and one cut
+/// frees a place under every cap that was full.
 /// Thread-safe: one lock around plain counters.
 /// </summary>
 internal sealed class InboundAdmission(ChannelOptions options)
 {
     private readonly Lock _lock = new();
-    private readonly Dictionary<AddressKey, (int Pending, int All)> _byAddress = [];
+    private readonly Dictionary<AddressKey, AddressShare> _byAddress = [];
     private readonly LinkedList<Ticket> _pending = new();
     private int _open;
     private long _admitted;
@@ -69,30 +72,48 @@ internal sealed class InboundAdmission(ChannelOptions options)
         var key = AddressKey.Of(remote);
         Ticket? evicted = null;
         Ticket ticket;
+        refusal = default;
         lock (_lock)
         {
-            _byAddress.TryGetValue(key, out var count);
-            AdmissionRefusal? refused = count.All >= options.MaxConnectionsPerAddress ? AdmissionRefusal.AddressConnections
-                : count.Pending >= options.MaxPendingHandshakesPerAddress ? AdmissionRefusal.AddressHandshakes
-                : _pending.Count + _open >= options.MaxConnections ? AdmissionRefusal.TotalConnections
-                : null;
-            refusal = refused.GetValueOrDefault();
-            if (refused is not null)
+            if (!_byAddress.TryGetValue(key, out var share))
             {
-                _refused++;
-                return null;
+                share = new AddressShare();
             }
 
-            if (_pending.Count >= options.MaxPendingHandshakes && _pending.First is { } oldest)
+            if (share.Pending.Count >= options.MaxPendingHandshakesPerAddress || share.Count >= options.MaxConnectionsPerAddress)
             {
+                // The address's own oldest handshake gives way; that also frees a place in all.
+                if (share.Pending.First is not { } oldest)
+                {
+                    refusal = AdmissionRefusal.AddressConnections;
+                    _refused++;
+                    return null;
+                }
+
                 evicted = oldest.Value;
+            }
+            else if (_pending.Count >= options.MaxPendingHandshakes || _pending.Count + _open >= options.MaxConnections)
+            {
+                if (_pending.First is not { } oldest)
+                {
+                    refusal = AdmissionRefusal.TotalConnections;
+                    _refused++;
+                    return null;
+                }
+
+                evicted = oldest.Value;
+            }
+
+            if (evicted is not null)
+            {
                 Forget(evicted);
                 _evicted++;
             }
 
             ticket = new Ticket(this, key);
             ticket.Node = _pending.AddLast(ticket);
-            _byAddress[key] = (count.Pending + 1, count.All + 1);
+            ticket.AddressNode = share.Pending.AddLast(ticket);
+            _byAddress[key] = share;
             _admitted++;
         }
 
@@ -104,16 +125,23 @@ internal sealed class InboundAdmission(ChannelOptions options)
     {
         lock (_lock)
         {
-            if (ticket.Node is not { } node)
+            if (ticket.IsOpen || ticket.IsClosed)
             {
                 return;
             }
 
-            _pending.Remove(node);
-            ticket.Node = null;
+            // A handshake cut in the instant it finished still yields an authenticated peer, which
+            // is never turned away: it counts as open like any other (and may top a cap by one).
+            Forget(ticket);
+            if (!_byAddress.TryGetValue(ticket.Address, out var share))
+            {
+                share = new AddressShare();
+                _byAddress[ticket.Address] = share;
+            }
+
             ticket.IsOpen = true;
             _open++;
-            Adjust(ticket.Address, pending: -1, all: 0);
+            share.Open++;
         }
     }
 
@@ -121,6 +149,7 @@ internal sealed class InboundAdmission(ChannelOptions options)
     {
         lock (_lock)
         {
+            ticket.IsClosed = true;
             Forget(ticket);
         }
     }
@@ -128,32 +157,43 @@ internal sealed class InboundAdmission(ChannelOptions options)
     /// <summary>Takes a ticket off the books, pending or open; a second call does nothing.</summary>
     private void Forget(Ticket ticket)
     {
+        if (!_byAddress.TryGetValue(ticket.Address, out var share))
+        {
+            return;
+        }
+
         if (ticket.Node is { } node)
         {
             _pending.Remove(node);
+            share.Pending.Remove(ticket.AddressNode!);
             ticket.Node = null;
-            Adjust(ticket.Address, pending: -1, all: -1);
+            ticket.AddressNode = null;
         }
         else if (ticket.IsOpen)
         {
             ticket.IsOpen = false;
             _open--;
-            Adjust(ticket.Address, pending: 0, all: -1);
-        }
-    }
-
-    private void Adjust(AddressKey key, int pending, int all)
-    {
-        var (p, a) = _byAddress[key];
-        (p, a) = (p + pending, a + all);
-        if (a == 0)
-        {
-            _byAddress.Remove(key);
+            share.Open--;
         }
         else
         {
-            _byAddress[key] = (p, a);
+            return;
         }
+
+        if (share.Count == 0)
+        {
+            _byAddress.Remove(ticket.Address);
+        }
+    }
+
+    /// <summary>What one address holds: its handshakes in progress, oldest first, and its authenticated connections.</summary>
+    private sealed class AddressShare
+    {
+        public LinkedList<Ticket> Pending { get; } = new();
+
+        public int Open { get; set; }
+
+        public int Count => Pending.Count + Open;
     }
 
     /// <summary>One connection's place: pending, then open, then given back.</summary>
@@ -166,9 +206,15 @@ internal sealed class InboundAdmission(ChannelOptions options)
         /// <summary>Cancelled when a newer connection took this pending handshake's slot.</summary>
         public CancellationToken Eviction => _eviction.Token;
 
+        /// <summary>Its place among all handshakes in progress, while it is one.</summary>
         internal LinkedListNode<Ticket>? Node { get; set; }
 
+        /// <summary>Its place among its address's handshakes in progress, while it is one.</summary>
+        internal LinkedListNode<Ticket>? AddressNode { get; set; }
+
         internal bool IsOpen { get; set; }
+
+        internal bool IsClosed { get; set; }
 
         /// <summary>The handshake finished: the connection now counts as open until <see cref="Dispose"/>.</summary>
         public void Opened() => owner.Opened(this);

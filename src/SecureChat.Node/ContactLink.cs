@@ -35,7 +35,15 @@ internal sealed class ContactLink
     /// <summary>A message queued for an unreachable contact brings its next lookup forward to this long after the last one.</summary>
     private static readonly TimeSpan MinLocateAfterKick = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a claimed address that did not lead to the contact is not tried again: a peer that
+    /// reconnects over and over cannot make this node dial the same place each time.
+    /// </summary>
+    private static readonly TimeSpan ReconfirmAfter = TimeSpan.FromMinutes(10);
+
     private readonly List<IPEndPoint> _hints = [];
+    private readonly Dictionary<PeerEndpoint, DateTimeOffset> _claimsTried = [];
+    private Task _confirming = Task.CompletedTask;
     private long _lamport = -1;
     private bool _urgent;
     private DateTimeOffset _nextLocate = DateTimeOffset.MinValue;
@@ -82,8 +90,6 @@ internal sealed class ContactLink
             }
         }
     }
-
-    public void Update(Contact contact) => Contact = contact;
 
     /// <summary>Starts the dial loop, once.</summary>
     public void StartDialing()
@@ -135,6 +141,101 @@ internal sealed class ContactLink
         Wake();
     }
 
+    /// <summary>
+    /// The contact, connected inbound, claims to listen at <paramref name="endpoint"/> (the address
+    /// it came from, the port its hello names). A claim is no proof: anyone behind the contact's
+    /// NAT can name the contact's port. So the address is checked now, beside the running
+    /// connection, and stored (<see cref="ContactBook.Pin"/>) only if the key there is this
+    /// account's, on its pinned device. One claim is checked at a time; one that failed is not
+    /// checked again for <see cref="ReconfirmAfter"/>.
+    /// </summary>
+    public void Confirm(PeerEndpoint endpoint)
+    {
+        if (Contact.Endpoints.Contains(endpoint.ToString(), StringComparer.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        var now = _node.Options.Time.GetUtcNow();
+        lock (_lock)
+        {
+            if (!_confirming.IsCompleted || _stop.IsCancellationRequested
+                || (_claimsTried.TryGetValue(endpoint, out var tried) && now - tried < ReconfirmAfter))
+            {
+                return;
+            }
+
+            if (_claimsTried.Count >= 16)
+            {
+                _claimsTried.Clear();
+            }
+
+            _claimsTried[endpoint] = now;
+            _confirming = ConfirmAsync(endpoint, _stop.Token);
+        }
+    }
+
+    /// <summary>
+    /// The check: an XX handshake to the address, abandoned after its second message. That message
+    /// carries the responder's device certificate under a key only the holder of the certified
+    /// device key can compute, so it proves who listens there; leaving before the third means
+    /// this node's identity is never sent, and the contact's node never takes the half-made
+    /// connection for a new one (no running connection is replaced; it notes an interrupted
+    /// handshake). The verdict is the one for a discovered address (<see cref="PeerTrust.ForDiscovered"/>).
+    /// </summary>
+    private async Task ConfirmAsync(PeerEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var judge = PeerTrust.ForDiscovered(_node.Store.Contacts, endpoint, Account);
+        HandshakePayload? answered = null;
+        PeerRejection? verdict = null;
+        try
+        {
+            var connection = await ChannelDialer.ConnectAsync(
+                endpoint,
+                _node.Identity,
+                ReadOnlyMemory<byte>.Empty,
+                payload =>
+                {
+                    answered = payload;
+                    verdict = judge(payload);
+                    return new PeerRejection(ChannelError.PeerKeyMismatch, "the address was checked", "this node only checked who listens here");
+                },
+                _node.Options.Channel,
+                cancellationToken).ConfigureAwait(false);
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ChannelException or NetworkException && answered is null)
+        {
+            _logger.LogInformation("{Contact} said it listens at {Endpoint}, but nothing there answered as it: the address is not kept ({Reason})", Label, endpoint, ex.Message);
+            return;
+        }
+        catch (ChannelException)
+        {
+            // The check's own refusal after the second message: the answer is in hand.
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (answered is null || verdict is not null)
+        {
+            _logger.LogInformation("{Contact} said it listens at {Endpoint}, but a dial there did not reach its key: the address is not kept", Label, endpoint);
+            return;
+        }
+
+        try
+        {
+            Contact = _node.Store.Contacts.Pin(answered.Certificate, answered.DisplayName, endpoint.ToString(), _node.Options.Time.GetUtcNow());
+            _logger.LogInformation("{Contact} is reachable at {Endpoint}, as its hello said: the address is kept", Label, endpoint);
+        }
+        catch (StoreException ex)
+        {
+            _logger.LogWarning("Could not record where {Contact} listens: {Reason}", Label, ex.Message);
+        }
+    }
+
     public void SendTyping(bool active)
     {
         lock (_lock)
@@ -143,23 +244,44 @@ internal sealed class ContactLink
         }
     }
 
-    /// <summary>The next Lamport value for something this node writes in the conversation.</summary>
+    /// <summary>
+    /// The next Lamport value for something this node writes in the conversation. The clock stops
+    /// at <see cref="NodeWire.MaxLamport"/> (unreachable in practice: see
+    /// <see cref="NodeWire.LamportWindow"/>): envelopes then share that value, and the order of a
+    /// conversation, kept by the store, does not depend on it.
+    /// </summary>
     public long Tick()
     {
         lock (_lock)
         {
             EnsureClock();
-            return ++_lamport;
+            if (_lamport < (long)NodeWire.MaxLamport)
+            {
+                _lamport++;
+            }
+
+            return _lamport;
         }
     }
 
-    /// <summary>Moves the clock past a value seen from the peer.</summary>
-    public void Witness(ulong lamport)
+    /// <summary>
+    /// Moves the clock past a value seen from the peer, when it is within bounds
+    /// (<see cref="NodeWire.IsLamportInBounds"/>); otherwise leaves the clock as it is and returns
+    /// the highest value it would have taken, for the refusal's sentence.
+    /// </summary>
+    public bool TryWitness(ulong lamport, out ulong limit)
     {
         lock (_lock)
         {
             EnsureClock();
-            _lamport = Math.Max(_lamport, (long)Math.Min(lamport, long.MaxValue - 1));
+            limit = Math.Min(NodeWire.MaxLamport, (ulong)_lamport + NodeWire.LamportWindow);
+            if (!NodeWire.IsLamportInBounds(lamport, _lamport))
+            {
+                return false;
+            }
+
+            _lamport = Math.Max(_lamport, (long)lamport);
+            return true;
         }
     }
 
@@ -171,9 +293,17 @@ internal sealed class ContactLink
     /// </summary>
     public async Task AttachAsync(SecureConnection connection, Contact contact)
     {
-        await _attach.WaitAsync(_stop.Token).ConfigureAwait(false);
+        // Not cancelled by the stop: a connection that finished its handshake is either taken or
+        // closed here, never dropped on the floor (its peer would see it open with no one behind).
+        await _attach.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
+            if (_stop.IsCancellationRequested)
+            {
+                await CloseQuietlyAsync(connection, "the node stopped").ConfigureAwait(false);
+                return;
+            }
+
             Contact = contact;
             LinkSession? old;
             lock (_lock)
@@ -245,10 +375,21 @@ internal sealed class ContactLink
     public async Task StopAsync(CloseReason reason, string text)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+
+        // An attach under way (a redial, a confirming dial) finishes first, so the session it
+        // starts is the one stopped here; any later one sees the stop and closes its connection.
         LinkSession? current;
-        lock (_lock)
+        await _attach.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
         {
-            current = _current;
+            lock (_lock)
+            {
+                current = _current;
+            }
+        }
+        finally
+        {
+            _attach.Release();
         }
 
         if (current is not null)
@@ -264,6 +405,14 @@ internal sealed class ContactLink
         {
             // Stopped while dialing or waiting.
         }
+
+        Task confirming;
+        lock (_lock)
+        {
+            confirming = _confirming;
+        }
+
+        await confirming.ConfigureAwait(false);
     }
 
     private bool PrefersNew(SecureConnection connection)

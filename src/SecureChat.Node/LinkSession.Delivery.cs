@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Messages;
 using SecureChat.Protocol.Messages.Wire;
@@ -52,13 +53,22 @@ internal sealed partial class LinkSession
                 throw new NodeProtocolException(CloseReason.ProtocolViolation, "an envelope was malformed or named another conversation");
             }
 
-            _link.Witness(envelope!.Lamport);
+            if (!_link.TryWitness(envelope!.Lamport, out var limit))
+            {
+                // Refused before anything of the batch is stored or acknowledged: the peer keeps
+                // what it sent, and nothing is lost if it was a bug that a later version fixes.
+                // The sentence also goes to the peer in the CLOSE frame, so it fits in its 200 bytes.
+                throw new NodeProtocolException(
+                    CloseReason.ProtocolViolation,
+                    $"the envelope's Lamport value {envelope.Lamport} is beyond this conversation's bound of {limit} (2^20 past this side's clock, at most 2^53 - 1): refused, not stored, not acknowledged");
+            }
+
             switch (NodeWire.KindOf(envelope))
             {
                 case EnvelopeKind.Text:
                     texts.Add(new StoredMessage(
                         Convert.ToHexStringLower(envelope.MessageId.Span), _contact.Name, _contact.Account, false,
-                        DateTimeOffset.FromUnixTimeMilliseconds(envelope.SentAt), now, MessageState.Received, envelope.Text.Content, (long)Math.Min(envelope.Lamport, long.MaxValue)));
+                        SendTime(envelope.SentAt, now), now, MessageState.Received, envelope.Text.Content, (long)envelope.Lamport));
                     acknowledge.Add(envelope.MessageId);
                     break;
                 case EnvelopeKind.Delivered:
@@ -110,6 +120,23 @@ internal sealed partial class LinkSession
         {
             Publish(_node.Store.Messages.Advance(_contact, read, MessageState.Read), MessageState.Read);
         }
+    }
+
+    /// <summary>
+    /// The send time a text claims, unless it lies more than <see cref="NodeWire.MaxSendTimeAhead"/>
+    /// after this node's clock: then the receive time, since a time from the future is a broken
+    /// clock or a lie, and the text itself is still worth keeping.
+    /// </summary>
+    private DateTimeOffset SendTime(long sentAtMilliseconds, DateTimeOffset now)
+    {
+        var claimed = DateTimeOffset.FromUnixTimeMilliseconds(sentAtMilliseconds);
+        if (claimed <= now + NodeWire.MaxSendTimeAhead)
+        {
+            return claimed;
+        }
+
+        _logger.LogInformation("A message from {Contact} claims to be sent at {SentAt:u}, more than a day ahead of this node's clock: it is kept with its receive time", _link.Label, claimed);
+        return now;
     }
 
     /// <summary>The peer stored these: texts are delivered, read receipts and the session start are done.</summary>

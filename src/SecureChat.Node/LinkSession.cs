@@ -42,7 +42,7 @@ internal sealed partial class LinkSession
     private int _pendingTyping = -1;
     private SessionRecord? _session;
     private string? _sessionStartId;
-    private Contact _contact;
+    private readonly Contact _contact;
     private CloseReason _closeReason = CloseReason.Normal;
     private string _closeText = string.Empty;
 
@@ -241,7 +241,12 @@ internal sealed partial class LinkSession
         }
     }
 
-    /// <summary>A peer that dialed in says where it listens: that address reaches it later.</summary>
+    /// <summary>
+    /// A peer that dialed in says where it listens: its address as this side saw it, with the port
+    /// its hello claims. That is a claim, not a proof (anyone behind the same NAT can name any
+    /// port), so it is only handed to the link to try: the address is kept once a dial to it
+    /// reaches this contact's key (docs/protocol.md 6.2).
+    /// </summary>
     private void LearnEndpoint(uint listenPort)
     {
         if (_connection.IsInitiator || listenPort == 0 || _connection.RemoteEndPoint is not IPEndPoint remote)
@@ -250,12 +255,7 @@ internal sealed partial class LinkSession
         }
 
         var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        var endpoint = new PeerEndpoint(address.ToString(), (int)listenPort).ToString();
-        if (!_contact.Endpoints.Contains(endpoint, StringComparer.OrdinalIgnoreCase))
-        {
-            _contact = _node.Store.Contacts.Pin(_connection.Peer.Certificate, _connection.Peer.DisplayName, endpoint, _node.Options.Time.GetUtcNow());
-            _link.Update(_contact);
-        }
+        _link.Confirm(new PeerEndpoint(address.ToString(), (int)listenPort));
     }
 
     private async Task ReadAsync(CancellationToken cancellationToken)

@@ -240,8 +240,11 @@ public sealed class ContactBook
     /// Pins (or refreshes) a peer met on a connection and records where it was reached. A peer
     /// never met before is pinned as <paramref name="standingIfNew"/>: a contact when this node's
     /// person dialed it, a request when it connected on its own. Its display name is kept as what
-    /// it calls itself, never as the name the person knows it by. <paramref name="endpoint"/> is an
-    /// address a dial to which reached this peer's key (null for an inbound connection).
+    /// it calls itself, never as the name the person knows it by. <paramref name="endpoint"/> must
+    /// be an address this node dialed and found this very key at (null for an inbound connection):
+    /// it then moves to this contact from any other (the address now leads here). An address a
+    /// peer only claims (a hello's port, a beacon) is never passed here before such a dial, so no
+    /// claim can take a contact's address away or make <see cref="Check"/> report a false change.
     /// </summary>
     public Contact Pin(DeviceCertificate certificate, string displayName, string? endpoint, DateTimeOffset now, ContactStanding standingIfNew = ContactStanding.Contact)
     {

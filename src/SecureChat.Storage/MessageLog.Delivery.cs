@@ -28,7 +28,7 @@ public sealed partial class MessageLog
     /// Puts several messages of one conversation in the outbox, in this order, in one transaction:
     /// one disk sync for all of them. When this returns all are on disk; if it throws, none is.
     /// </summary>
-    /// <exception cref="ArgumentException">A text is empty, too long or not valid Unicode, or a Lamport value is not positive.</exception>
+    /// <exception cref="ArgumentException">A text is empty, too long or not valid Unicode, or a Lamport value is outside 1 to <see cref="Protocol.Messages.NodeWire.MaxLamport"/>.</exception>
     /// <exception cref="StoreException">The conversation's outbox is full (<see cref="StoreError.OutboxFull"/>).</exception>
     public IReadOnlyList<StoredMessage> QueueRange(Contact contact, IReadOnlyList<(string Text, long Lamport)> items)
     {
@@ -38,9 +38,9 @@ public sealed partial class MessageLog
         {
             CheckText(text, nameof(items));
 
-            if (lamport <= 0)
+            if (lamport is <= 0 or > (long)Protocol.Messages.NodeWire.MaxLamport)
             {
-                throw new ArgumentOutOfRangeException(nameof(items), lamport, "A queued message's Lamport value is positive.");
+                throw new ArgumentOutOfRangeException(nameof(items), lamport, $"A queued message needs a Lamport value from 1 to {Protocol.Messages.NodeWire.MaxLamport:N0} (2^53 - 1), and {lamport:N0} is outside that range.");
             }
         }
 
@@ -112,8 +112,16 @@ public sealed partial class MessageLog
     /// <summary>Messages of one conversation waiting in the outbox (queued or sent, not yet delivered).</summary>
     public long OutboxCount(Contact contact) => ConversationScalar(contact, "SELECT count(*) FROM messages WHERE contact_id = $contact AND outgoing = 1 AND state < 2 AND lamport > 0");
 
-    /// <summary>The highest Lamport counter stored in a conversation (0 for none).</summary>
-    public long LastLamport(Contact contact) => ConversationScalar(contact, "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact");
+    /// <summary>
+    /// The highest Lamport counter stored in a conversation (0 for none), among the values within
+    /// <see cref="Protocol.Messages.NodeWire.MaxLamport"/>. Versions before the bound stored a
+    /// peer's value as it came (up to 2^63 - 1), which froze the conversation's clock; such a row
+    /// is passed over, so the clock goes on from the sane ones.
+    /// </summary>
+    public long LastLamport(Contact contact) => ConversationScalar(
+        contact,
+        "SELECT coalesce(max(lamport), 0) FROM messages WHERE contact_id = $contact AND lamport <= $max",
+        ("$max", (long)Protocol.Messages.NodeWire.MaxLamport));
 
     /// <summary>One message by its ID, or null.</summary>
     public StoredMessage? Find(string messageId)

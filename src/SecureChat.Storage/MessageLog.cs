@@ -278,7 +278,7 @@ public sealed partial class MessageLog
     public long Count(Contact contact) => ConversationScalar(contact, "SELECT count(*) FROM messages WHERE contact_id = $contact");
 
     /// <summary>One number about a conversation: <paramref name="sql"/> names the contact's row as <c>$contact</c>.</summary>
-    private long ConversationScalar(Contact contact, string sql)
+    private long ConversationScalar(Contact contact, string sql, params (string Name, object Value)[] parameters)
     {
         var contactId = _store.Contacts.IdOf(contact);
         return _store.Run(connection =>
@@ -286,6 +286,11 @@ public sealed partial class MessageLog
             using var command = connection.CreateCommand();
             command.CommandText = sql;
             command.Parameters.AddWithValue("$contact", contactId);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+
             return (long)command.ExecuteScalar()!;
         });
     }

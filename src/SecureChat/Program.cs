@@ -51,6 +51,9 @@ run.SetAction(parse => Run(token => RunCommand.RunAsync(
     loggers!,
     token)));
 
+var ui = new Command("ui", "Print a fresh link to the running node's chat window: it opens one browser, once, within 10 minutes.");
+ui.SetAction(parse => Run(_ => Task.FromResult(UiCommand.Run(HomeOf(parse)))));
+
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
 var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it, or an invite link (securechat:…)." };
 var contactName = new Option<string?>("--name") { Description = "The name to know the contact by." };
@@ -146,7 +149,7 @@ dht.Options.Add(bootstrapNodes);
 dht.Options.Add(dhtPort);
 dht.Options.Add(dhtTimeout);
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, send, listen, connect, contacts, requests, history, search, dht, passwd, export, import };
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, ui, send, listen, connect, contacts, requests, history, search, dht, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

@@ -17,20 +17,100 @@ public sealed class InboundAdmissionTests
     };
 
     [Fact]
-    public void TryAdmit_AddressWithAllItsHandshakesPending_IsRefusedWhileOthersAreAdmitted()
+    public void TryAdmit_AddressWithAllItsHandshakesPending_CutsThatAddresssOldestForItsNewcomer()
     {
         var admission = new InboundAdmission(Small);
-        using var first = Admit(admission, Flooder);
-        using var second = Admit(admission, Flooder);
+        using var other = Admit(admission, Flooder);
+        using var first = Admit(admission, Contact);
+        using var second = Admit(admission, Contact);
 
-        Assert.Null(admission.TryAdmit(Flooder, out var refusal));
-        Assert.Equal(AdmissionRefusal.AddressHandshakes, refusal);
-        using var contact = Admit(admission, Contact);
-        Assert.Equal(new AdmissionCounters(Pending: 3, Open: 0, Admitted: 3, Refused: 1, Evicted: 0), admission.Counters);
+        // The contact's third connection takes the place of its own oldest, not of the older one from elsewhere.
+        using var third = Admit(admission, Contact);
+        Assert.True(first.Eviction.IsCancellationRequested);
+        Assert.False(second.Eviction.IsCancellationRequested);
+        Assert.False(other.Eviction.IsCancellationRequested);
+        Assert.Equal(new AdmissionCounters(Pending: 3, Open: 0, Admitted: 4, Refused: 0, Evicted: 1), admission.Counters);
+
+        // The cut handshake ending afterwards gives back nothing it no longer holds.
+        first.Dispose();
+        using var fourth = Admit(admission, Contact);
+        Assert.True(second.Eviction.IsCancellationRequested);
+        Assert.Equal(new AdmissionCounters(Pending: 3, Open: 0, Admitted: 5, Refused: 0, Evicted: 2), admission.Counters);
     }
 
     [Fact]
-    public void TryAdmit_AfterAHandshakeFinishes_TheAddressMayHandshakeAgainUpToItsConnectionCap()
+    public void TryAdmit_SilentStrangersOnAContactsAddress_NeverKeepTheContactOut()
+    {
+        var admission = new InboundAdmission(Small);
+        var strangers = new List<InboundAdmission.Ticket>();
+        for (var i = 0; i < 100; i++)
+        {
+            strangers.Add(Admit(admission, Contact));
+        }
+
+        // Whenever the contact's own connection arrives it gets a place; once authenticated, no
+        // number of newcomers from its address cuts it.
+        using var contact = Admit(admission, Contact);
+        contact.Opened();
+        for (var i = 0; i < 100; i++)
+        {
+            strangers.Add(Admit(admission, Contact));
+        }
+
+        Assert.False(contact.Eviction.IsCancellationRequested);
+        Assert.Equal(Small.MaxPendingHandshakesPerAddress, strangers.Count(s => !s.Eviction.IsCancellationRequested));
+        Assert.Equal(new AdmissionCounters(Pending: 2, Open: 1, Admitted: 201, Refused: 0, Evicted: 198), admission.Counters);
+        foreach (var stranger in strangers)
+        {
+            stranger.Dispose();
+        }
+
+        Assert.Equal(new AdmissionCounters(Pending: 0, Open: 1, Admitted: 201, Refused: 0, Evicted: 198), admission.Counters);
+    }
+
+    [Fact]
+    public void TryAdmit_AddressAtItsConnectionCap_CutsAHandshakeInProgressButNeverAnAuthenticatedConnection()
+    {
+        var admission = new InboundAdmission(Small);
+        using var open1 = Admit(admission, Contact);
+        using var open2 = Admit(admission, Contact);
+        open1.Opened();
+        open2.Opened();
+        using var pending = Admit(admission, Contact);
+
+        // Three places, one of them a handshake: the newcomer takes that one.
+        using var newcomer = Admit(admission, Contact);
+        Assert.True(pending.Eviction.IsCancellationRequested);
+        Assert.False(open1.Eviction.IsCancellationRequested);
+        Assert.False(open2.Eviction.IsCancellationRequested);
+
+        // All three authenticated: the next one is closed, and no one is cut for it.
+        newcomer.Opened();
+        Assert.Null(admission.TryAdmit(Contact, out var refusal));
+        Assert.Equal(AdmissionRefusal.AddressConnections, refusal);
+        Assert.Equal(new AdmissionCounters(Pending: 0, Open: 3, Admitted: 4, Refused: 1, Evicted: 1), admission.Counters);
+        using var other = Admit(admission, Flooder);
+    }
+
+    [Fact]
+    public void TryAdmit_HandshakeCutAsItFinished_CountsAsOpenAndIsGivenBackOnce()
+    {
+        var admission = new InboundAdmission(Small);
+        var first = Admit(admission, Contact);
+        using var second = Admit(admission, Contact);
+        using var third = Admit(admission, Contact);
+        Assert.True(first.Eviction.IsCancellationRequested);
+
+        // Its handshake had already finished: the peer is authenticated and is not turned away.
+        first.Opened();
+        Assert.Equal(new AdmissionCounters(Pending: 2, Open: 1, Admitted: 3, Refused: 0, Evicted: 1), admission.Counters);
+        first.Dispose();
+        first.Dispose();
+        Assert.Equal(new AdmissionCounters(Pending: 2, Open: 0, Admitted: 3, Refused: 0, Evicted: 1), admission.Counters);
+    }
+
+    [Fact]
+    public void TryAdmit_AfterAConnectionCloses_TheAddressMayConnectAgainUpToItsConnectionCap()
     {
         var admission = new InboundAdmission(Small);
         var tickets = new List<InboundAdmission.Ticket>();
@@ -102,17 +182,20 @@ public sealed class InboundAdmissionTests
     [Fact]
     public void TryAdmit_IPv6AddressesOfOneSlash64_CountAsOneAddress_AndMappedIPv4AsItsIPv4()
     {
-        var admission = new InboundAdmission(Small);
+        var admission = new InboundAdmission(Small with { MaxPendingHandshakes = 10, MaxConnections = 10 });
         using var a = Admit(admission, IPAddress.Parse("2001:db8:1:2::1"));
         using var b = Admit(admission, IPAddress.Parse("2001:db8:1:2:ffff::9"));
-        Assert.Null(admission.TryAdmit(IPAddress.Parse("2001:db8:1:2:aaaa::1"), out var refusal));
-        Assert.Equal(AdmissionRefusal.AddressHandshakes, refusal);
+        using var c = Admit(admission, IPAddress.Parse("2001:db8:1:2:aaaa::1"));
+        Assert.True(a.Eviction.IsCancellationRequested);
         using var otherPrefix = Admit(admission, IPAddress.Parse("2001:db8:1:3::1"));
+        Assert.False(b.Eviction.IsCancellationRequested);
 
         using var v4 = Admit(admission, Flooder);
         using var mapped = Admit(admission, Flooder.MapToIPv6());
-        Assert.Null(admission.TryAdmit(Flooder, out refusal));
-        Assert.Equal(AdmissionRefusal.AddressHandshakes, refusal);
+        using var again = Admit(admission, Flooder);
+        Assert.True(v4.Eviction.IsCancellationRequested);
+        Assert.False(mapped.Eviction.IsCancellationRequested);
+        Assert.Equal(2, admission.Counters.Evicted);
     }
 
     private static InboundAdmission.Ticket Admit(InboundAdmission admission, IPAddress address)

@@ -16,17 +16,49 @@ public sealed class ListenerFloodTests
     public async Task Listen_FloodFromOneAddress_HoldsOnlyThatAddressesShare_AndAPeerStillConnects()
     {
         await using var loop = new Loopback();
-        var options = new ChannelOptions();
+
+        // A long handshake timeout: every silent or trickling connection the flood loses is cut for a newer one.
+        var options = new ChannelOptions { HandshakeTimeout = TimeSpan.FromMinutes(1) };
         var listener = loop.Listen(options);
         var flooder = IPAddress.Parse("127.0.0.2");
 
         using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, _ => flooder, Preamble.Encode(ChannelPattern.XX), loop.Token);
 
-        var counters = await AllSeenAsync(listener, loop.Token);
+        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
         Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakesPerAddress);
-        Assert.InRange(counters.Refused, FloodSize / 2, FloodSize);
-        Assert.Equal(0, counters.Evicted);
+        Assert.Equal(0, counters.Refused);
+        Assert.InRange(counters.Evicted, (2 * FloodSize / 3) - options.MaxPendingHandshakesPerAddress, FloodSize);
         await AssertAPeerConnectsAsync(loop, listener);
+    }
+
+    [Fact]
+    public async Task Listen_FloodFromThePeersOwnAddress_CutsOnlyTheFloodsHandshakes_AndThePeerStillConnects()
+    {
+        await using var loop = new Loopback();
+        var options = new ChannelOptions { HandshakeTimeout = TimeSpan.FromMinutes(1) };
+        var listener = loop.Listen(options);
+
+        // Alice dials from 127.0.0.1 too: strangers behind the same NAT, silent, junk or trickling.
+        using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, _ => IPAddress.Loopback, Preamble.Encode(ChannelPattern.XX), loop.Token);
+
+        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
+        Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakesPerAddress);
+        Assert.Equal(0, counters.Refused);
+        var dialing = loop.DialAsync(listener);
+        await using var accepted = await NextConnectionAsync(listener, loop.Token);
+        var alice = await dialing;
+        Assert.Equal(loop.Alice.Account, accepted.PeerAccount);
+
+        // Authenticated, she holds her place however many strangers from her address come after.
+        var evicted = listener.Admission.Evicted;
+        var second = 3 * options.MaxPendingHandshakesPerAddress;
+        using var more = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, second, _ => IPAddress.Loopback, Preamble.Encode(ChannelPattern.XX), loop.Token);
+        await AllSeenAsync(listener, FloodSize + 1 + second, loop.Token);
+        await alice.SendAsync("hello"u8.ToArray(), loop.Token);
+        Assert.Equal("hello"u8.ToArray(), await accepted.ReceiveAsync(loop.Token));
+        Assert.Equal(1, listener.Admission.Open);
+        Assert.Equal(0, listener.Admission.Refused);
+        Assert.True(listener.Admission.Evicted > evicted, "The second flood from her address cut none of its own handshakes.");
     }
 
     [Fact]
@@ -40,7 +72,7 @@ public sealed class ListenerFloodTests
 
         // A third of the flood sends junk and fails at once; the silent and trickling two thirds
         // outnumber the slots, so the oldest of them are cut.
-        var counters = await AllSeenAsync(listener, loop.Token);
+        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
         Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakes);
         Assert.Equal(0, counters.Refused);
         Assert.InRange(counters.Evicted, (2 * FloodSize / 3) - options.MaxPendingHandshakes, FloodSize);
@@ -75,12 +107,12 @@ public sealed class ListenerFloodTests
     }
 
     /// <summary>The counters once the listener has taken every connection of the flood off its backlog.</summary>
-    private static async Task<AdmissionCounters> AllSeenAsync(ChannelListener listener, CancellationToken cancellationToken)
+    private static async Task<AdmissionCounters> AllSeenAsync(ChannelListener listener, int connections, CancellationToken cancellationToken)
     {
         for (var i = 0; i < 200; i++)
         {
             var counters = listener.Admission;
-            if (counters.Admitted + counters.Refused >= FloodSize)
+            if (counters.Admitted + counters.Refused >= connections)
             {
                 return counters;
             }
@@ -88,7 +120,7 @@ public sealed class ListenerFloodTests
             await Task.Delay(50, cancellationToken);
         }
 
-        Assert.Fail($"The listener took only {listener.Admission.Admitted + listener.Admission.Refused} of {FloodSize} connections in 10 s.");
+        Assert.Fail($"The listener took only {listener.Admission.Admitted + listener.Admission.Refused} of {connections} connections in 10 s.");
         return default!;
     }
 
@@ -96,21 +128,23 @@ public sealed class ListenerFloodTests
     private static async Task AssertAPeerConnectsAsync(Loopback loop, ChannelListener listener)
     {
         var dialing = loop.DialAsync(listener);
+        await using var connection = await NextConnectionAsync(listener, loop.Token);
+        Assert.Equal(loop.Alice.Account, connection.PeerAccount);
+        var alice = await dialing;
+        await alice.SendAsync("hello"u8.ToArray(), loop.Token);
+        Assert.Equal("hello"u8.ToArray(), await connection.ReceiveAsync(loop.Token));
+        Assert.Equal(1, listener.Admission.Open);
+    }
+
+    /// <summary>The next connection that finished its handshake, skipping the flood's failures.</summary>
+    private static async Task<SecureConnection> NextConnectionAsync(ChannelListener listener, CancellationToken cancellationToken)
+    {
         while (true)
         {
-            var inbound = await listener.AcceptAsync(loop.Token);
+            var inbound = await listener.AcceptAsync(cancellationToken);
             if (inbound.Connection is { } connection)
             {
-                await using (connection)
-                {
-                    Assert.Equal(loop.Alice.Account, connection.PeerAccount);
-                    var alice = await dialing;
-                    await alice.SendAsync("hello"u8.ToArray(), loop.Token);
-                    Assert.Equal("hello"u8.ToArray(), await connection.ReceiveAsync(loop.Token));
-                    Assert.Equal(1, listener.Admission.Open);
-                }
-
-                return;
+                return connection;
             }
         }
     }

@@ -122,7 +122,8 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         Assert.Equal(texts, received.Select(m => m.Text));
         Assert.Equal(ids, received.Select(m => m.MessageId));
 
-        // Bob met alice when she dialed in, and learned from her hello where she listens.
+        // Bob met alice when she dialed in, dialed the port her hello names, and keeps it once her key answered there.
+        await Eventually.HoldsAsync(() => Bob.ContactOf(Alice).Endpoints.Contains(Alice.Endpoint), "bob learned where alice listens", () => $"Bob knows alice at {string.Join(", ", Bob.ContactOf(Alice).Endpoints)}");
         Assert.Contains(Alice.Endpoint, Bob.ContactOf(Alice).Endpoints);
     }
 

@@ -115,7 +115,10 @@ public sealed class LanDiscoveryTests : IAsyncLifetime
 
         Assert.False(carolNode.IsOnline(aliceForCarol), "Carol reached alice, who never told her where she is.");
         Assert.Null(_alice.FindContact(_carol));
-        Assert.Empty(aliceTrail.Of<ConnectionProblem>());
+        // Bob, when alice dialed him, checked the port her hello names with a handshake he leaves
+        // after its second message (docs/protocol.md 6.1): alice may note that as an interrupted
+        // inbound handshake, which names no contact. Nothing else went wrong at alice's.
+        Assert.DoesNotContain(aliceTrail.Of<ConnectionProblem>(), p => p.ContactAccount is not null || p.KeyChanged);
         Assert.DoesNotContain(aliceTrail.Of<PresenceChanged>(), e => e.ContactAccount == _carol.Account.Text);
         Assert.DoesNotContain(aliceTrail.Of<ContactChanged>(), e => e.Contact.Account == _carol.Account.Text);
         Assert.Empty(_carol.ContactOf(_alice).Endpoints);

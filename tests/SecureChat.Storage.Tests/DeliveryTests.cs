@@ -749,6 +749,43 @@ public sealed class DeliveryTests : IDisposable
     }
 
     [Fact]
+    public void LastLamport_StoredValueBeyondTheBoundByAnOlderVersion_IsPassedOver()
+    {
+        using (var store = Open())
+        {
+            var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+            store.Messages.Queue(bob, "mine", 7);
+            store.Messages.Receive(bob, [Incoming(bob, "from the end of time", lamport: 12)], null);
+        }
+
+        // What versions before the bound stored for a peer's Lamport value 2^64 - 1.
+        Assert.Equal(1, _home.Execute("UPDATE messages SET lamport = $huge WHERE outgoing = 0", ("$huge", long.MaxValue)));
+
+        using var reopened = Open();
+        var again = reopened.Contacts.Find(_bob.Account)!;
+        Assert.Equal(7, reopened.Messages.LastLamport(again));
+        Assert.Equal(8, reopened.Messages.Queue(again, "and on", reopened.Messages.LastLamport(again) + 1).Lamport);
+    }
+
+    [Theory]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    [InlineData(9_007_199_254_740_992L)]
+    [InlineData(long.MaxValue)]
+    public void QueueRange_LamportOutsideOneTo2Pow53Minus1_RefusedWithASentenceThatSaysSo(long lamport)
+    {
+        using var store = Open();
+        var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
+
+        var refusal = Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.QueueRange(bob, [("text", lamport)]));
+
+        Assert.StartsWith("A queued message needs a Lamport value from 1 to 9,007,199,254,740,991 (2^53 - 1), and ", refusal.Message, StringComparison.Ordinal);
+        Assert.Contains("is outside that range.", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(0, store.Messages.OutboxCount());
+        Assert.Equal(9_007_199_254_740_991L, store.Messages.Queue(bob, "the last one", 9_007_199_254_740_991L).Lamport);
+    }
+
+    [Fact]
     public void Find_StoredMessage_IsReturnedWithItsConversation()
     {
         using var store = Open();

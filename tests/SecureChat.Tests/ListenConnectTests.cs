@@ -40,6 +40,40 @@ public sealed class ListenConnectTests
         listener.AssertNoStackTrace();
     }
 
+    /// <summary>
+    /// With the door closed (the default), a stranger who connects is a contact request: what it
+    /// says is shown, nothing typed reaches it, and one keystroke line (/accept) lets it in.
+    /// </summary>
+    [Fact]
+    public async Task Listen_StrangerConnects_IsARequestUntilAcceptThenLinesFlowBothWays()
+    {
+        using var aliceHome = new TemporaryHome();
+        using var bobHome = new TemporaryHome();
+        var identities = await Task.WhenAll(InitAsync(aliceHome, "Alice"), InitAsync(bobHome, "Bob"));
+        var bob = identities[1];
+        var (listener, port) = await ListenClosedAsync(aliceHome, "listener Alice");
+        await using var _ = listener;
+        await using var connector = Connect(bobHome, "connector Bob", Address(port));
+
+        await listener.WaitForLineAsync(l => l.StartsWith($"* contact request: Bob ({bob.Fingerprint}) from {Loopback}:", StringComparison.Ordinal) && l.Contains("calls themself \"Bob\"", StringComparison.Ordinal), Timeout);
+        await connector.SendLineAsync("may I?");
+        await listener.WaitForLineAsync(Received("Bob", "may I?"), Timeout);
+
+        // Nothing typed reaches a request: with no contact connected, the line is not sent.
+        await listener.SendLineAsync("not for strangers");
+        await listener.WaitForLineAsync(l => l == "* nobody is connected yet; the line was not sent", Timeout);
+
+        await listener.SendLineAsync("/accept");
+        await listener.WaitForLineAsync(l => l.StartsWith($"* accepted: Bob ({bob.Fingerprint})", StringComparison.Ordinal), Timeout);
+        await listener.SendLineAsync("welcome, Bob");
+        await connector.WaitForLineAsync(Received("Alice", "welcome, Bob"), Timeout);
+        Assert.DoesNotContain(connector.Stdout, l => l.Contains("not for strangers", StringComparison.Ordinal));
+
+        await connector.ExpectExitAsync(0);
+        await listener.ExpectExitAsync(0);
+        listener.AssertNoStackTrace();
+    }
+
     [Fact]
     public async Task Listen_LineTypedRightAfterConnectedAnnouncement_ReachesThePeer()
     {

@@ -52,10 +52,20 @@ internal static partial class SecureChatCli
         return new CreatedIdentity(name, id.Groups["id"].Value, fingerprint.Groups["fp"].Value);
     }
 
-    /// <summary>Starts <c>listen</c> on a free loopback port (or <paramref name="port"/>) and returns it once it listens.</summary>
-    public static async Task<(ChatProcess Process, int Port)> ListenAsync(TemporaryHome home, string label, int port = 0, string? passphrase = null, params string[] extra)
+    /// <summary>
+    /// Starts <c>listen --open-door</c> (the paper's classroom: everyone who connects is a contact
+    /// at once) on a free loopback port (or <paramref name="port"/>) and returns it once it listens.
+    /// </summary>
+    public static Task<(ChatProcess Process, int Port)> ListenAsync(TemporaryHome home, string label, int port = 0, string? passphrase = null, params string[] extra) =>
+        StartListenerAsync(home, label, port, passphrase, extra, ["--open-door"]);
+
+    /// <summary>Starts <c>listen</c> with its door closed (the default): strangers who connect are requests until <c>/accept</c>.</summary>
+    public static Task<(ChatProcess Process, int Port)> ListenClosedAsync(TemporaryHome home, string label) =>
+        StartListenerAsync(home, label, 0, null, [], []);
+
+    private static async Task<(ChatProcess Process, int Port)> StartListenerAsync(TemporaryHome home, string label, int port, string? passphrase, string[] extra, string[] door)
     {
-        var process = ChatProcess.Start(label, passphrase, ["--home", home.Path, .. extra, "listen", "--host", Loopback, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        var process = ChatProcess.Start(label, passphrase, ["--home", home.Path, .. extra, "listen", .. door, "--host", Loopback, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         try
         {
             var listening = await process.WaitForMatchAsync(ListeningLine(), ChatProcess.Timeout);

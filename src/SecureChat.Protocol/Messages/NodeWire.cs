@@ -31,6 +31,38 @@ public static class NodeWire
     public const int MaxReceiptIds = 1_000;
     public const int RatchetKeySize = 32;
 
+    /// <summary>
+    /// The largest Lamport value a conversation uses: 2^53 - 1, the largest integer every JSON
+    /// reader (JavaScript's numbers included) and a double hold exactly, well inside SQLite's
+    /// signed 64 bits. At one envelope per millisecond it lasts 285,000 years.
+    /// </summary>
+    public const ulong MaxLamport = (1UL << 53) - 1;
+
+    /// <summary>
+    /// How far a peer's Lamport value may run ahead of the receiver's clock for the conversation:
+    /// 2^20 (1,048,576). An honest peer is ahead by at most what it wrote that the receiver has
+    /// not seen — its outbox for the conversation (100,000 at most by default), receipts and
+    /// session starts — so ten times that outbox leaves room. A hostile peer moves the clock by at
+    /// most this much per envelope, so it needs 2^33 accepted envelopes to push a conversation to
+    /// <see cref="MaxLamport"/>: four days of a flood at 25,000 a second.
+    /// </summary>
+    public const ulong LamportWindow = 1UL << 20;
+
+    /// <summary>
+    /// How far a text's send time may lie ahead of the receiver's clock and still be shown as the
+    /// send time: clocks of honest machines differ by seconds, a wrong time zone setting by hours.
+    /// A later one is a broken clock or a lie; the message is kept, and its receive time shown.
+    /// </summary>
+    public static readonly TimeSpan MaxSendTimeAhead = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// True when a peer's Lamport value <paramref name="lamport"/> may be taken, for a conversation
+    /// whose clock on this side stands at <paramref name="clock"/>: at most
+    /// <see cref="LamportWindow"/> ahead of it, and never beyond <see cref="MaxLamport"/>.
+    /// </summary>
+    public static bool IsLamportInBounds(ulong lamport, long clock) =>
+        lamport <= MaxLamport && lamport <= (ulong)Math.Clamp(clock, 0, (long)MaxLamport) + LamportWindow;
+
     /// <summary>A new random 128-bit message ID.</summary>
     public static byte[] NewMessageId() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(IdSize);
 

@@ -1,10 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using SecureChat.Web;
 
 namespace SecureChat.Api;
 
-/// <summary>The random token that opens a running node's HTTP server, made anew at every start; compared in constant time.</summary>
+/// <summary>
+/// The random bearer token of a running node's local API (the CLI, scripts), made anew at every
+/// start and kept in <c>api.json</c> (0600); compared in constant time. It never opens a browser
+/// session: the web UI's links carry one-time tokens of their own (<see cref="LoginLinks"/>).
+/// </summary>
 internal sealed class AccessToken
 {
     private readonly byte[] _bytes;
@@ -19,6 +24,14 @@ internal sealed class AccessToken
     public string Text { get; }
 
     public static AccessToken Create() => new(WebSessions.Base64Url(RandomNumberGenerator.GetBytes(32)));
+
+    /// <summary>True when <paramref name="request"/> carries <c>Authorization: Bearer TOKEN</c> with this token.</summary>
+    public bool IsBearerOf(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        const string Scheme = "Bearer ";
+        return authorization.StartsWith(Scheme, StringComparison.Ordinal) && Matches(authorization[Scheme.Length..]);
+    }
 
     public bool Matches(string? candidate) =>
         candidate is { Length: > 0 and <= 256 } && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate.Trim()), _bytes);

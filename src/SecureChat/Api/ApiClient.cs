@@ -18,11 +18,15 @@ internal sealed class ApiClient : IDisposable
 
     private ApiClient(HttpClient http) => _http = http;
 
+    /// <summary>How long a verb that can fall back to the store waits for the node's first answer.</summary>
+    public static readonly TimeSpan DefaultProbe = TimeSpan.FromSeconds(2);
+
     /// <summary>
     /// A client for the node running for <paramref name="directory"/>, or null when none answers
-    /// (no <c>api.json</c>, or nobody at its address): the caller then uses the store directly.
+    /// within <paramref name="probe"/> (default <see cref="DefaultProbe"/>; no <c>api.json</c>, or
+    /// nobody at its address): the caller then uses the store directly.
     /// </summary>
-    public static ApiClient? TryConnect(string directory)
+    public static ApiClient? TryConnect(string directory, TimeSpan? probe = null)
     {
         if (ApiFile.Read(directory) is not { } file || !Uri.TryCreate(file.Url, UriKind.Absolute, out var url) || !IPAddress.TryParse(url.Host, out var host) || !IPAddress.IsLoopback(host))
         {
@@ -33,8 +37,8 @@ internal sealed class ApiClient : IDisposable
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", file.Token);
         try
         {
-            using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            using var response = http.GetAsync("api/status", probe.Token).GetAwaiter().GetResult();
+            using var waiting = new CancellationTokenSource(probe ?? DefaultProbe);
+            using var response = http.GetAsync("api/status", waiting.Token).GetAwaiter().GetResult();
             if (response.IsSuccessStatusCode)
             {
                 return new ApiClient(http);

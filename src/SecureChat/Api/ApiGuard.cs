@@ -74,13 +74,8 @@ internal sealed class ApiGuard(AccessToken token, Func<int> port, WebUi? ui)
 
         return (StatusCodes.Status401Unauthorized, ui is null
             ? "A valid access token is required: it is in api.json in the node's data directory."
-            : "A valid access token is required: open the link `securechat run` printed, or use the token in api.json in the node's data directory.");
+            : "A valid access token is required: open a link from `securechat ui` (each opens one browser, once), or use the bearer token in api.json in the node's data directory.");
     }
 
-    private bool HasBearer(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        const string Scheme = "Bearer ";
-        return authorization.StartsWith(Scheme, StringComparison.Ordinal) && token.Matches(authorization[Scheme.Length..]);
-    }
+    private bool HasBearer(HttpRequest request) => token.IsBearerOf(request);
 }

@@ -42,7 +42,7 @@ internal static class ListenCommand
             var door = new Door(node, terminal, waiting, openDoor);
             accepting = AcceptAllAsync(listener, node, terminal, conversations, door, options.Time, abandon.Token, stopAccepting.Token);
             await ConnectCommand.SendTypedLinesAsync(
-                Terminal.ReadLines(Console.In), conversations.Keys.Where(c => !waiting.ContainsKey(c)), terminal, cancellationToken, door.CommandAsync);
+                Terminal.ReadLines(Console.In), conversations.Select(c => c.Key).Where(c => !waiting.ContainsKey(c)), terminal, cancellationToken, door.CommandAsync);
             await stopAccepting.CancelAsync();
             await accepting;
         }

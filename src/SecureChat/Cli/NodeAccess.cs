@@ -102,7 +102,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
         }
 
         var contact = Store.Contacts.Resolve(who);
-        return MessageView.From(Store.Messages.Queue(contact, text, Store.Messages.LastLamport(contact) + 1));
+        return MessageView.From(Store.Messages.Queue(contact, text, Math.Min(Store.Messages.LastLamport(contact) + 1, (long)NodeWire.MaxLamport)));
     }
 
     public MessageView? Message(string id) => Store.Messages.Find(id) is { } message ? MessageView.From(message) : null;

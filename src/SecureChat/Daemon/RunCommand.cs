@@ -8,9 +8,9 @@ using Microsoft.Extensions.Logging;
 using SecureChat.Api;
 using SecureChat.Cli;
 using SecureChat.Net;
+using SecureChat.Net.Dht;
 using SecureChat.Node;
 using SecureChat.Node.Discovery;
-using SecureChat.Net.Dht;
 using SecureChat.Web;
 
 namespace SecureChat.Daemon;
@@ -18,8 +18,9 @@ namespace SecureChat.Daemon;
 /// <summary>
 /// <c>securechat run</c>: the node, until SIGINT or SIGTERM. It accepts peers, keeps a connection
 /// to every reachable contact, delivers the outbox, and serves the web UI and the local API on
-/// 127.0.0.1 behind a random token: printed in the UI's link, and written to <c>api.json</c> (0600)
-/// in the data directory.
+/// 127.0.0.1: the API behind a random bearer token written to <c>api.json</c> (0600) in the data
+/// directory, the UI behind one-time links (<see cref="LoginLinks"/>), one printed at start and a
+/// fresh one for each <c>securechat ui</c>.
 /// </summary>
 internal static class RunCommand
 {
@@ -59,12 +60,21 @@ internal static class RunCommand
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(node);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, apiPort));
+        ApiErrors.Configure(builder);
         await using var app = builder.Build();
         var port = 0;
-        var ui = noUi ? null : new WebUi(token, new WebSessions(() => port));
+        var ui = noUi ? null : new WebUi(token, new WebSessions(() => port), new LoginLinks(), () => port);
+        app.Use(ApiErrors.InvokeAsync);
         app.Use(new ApiGuard(token, () => port, ui).InvokeAsync);
         LocalApi.Map(app, node);
-        ui?.Map(app);
+        if (ui is null)
+        {
+            WebUi.MapWithoutUi(app, token);
+        }
+        else
+        {
+            ui.Map(app);
+        }
         try
         {
             await app.StartAsync(cancellationToken);
@@ -83,12 +93,20 @@ internal static class RunCommand
             var listening = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : "nowhere";
             Console.WriteLine($"node {home.Identity.Account} ({home.Identity.Account.Fingerprint}) listening on {listening}");
             Console.WriteLine(DiscoveryLine(node, discovery));
-            var link = $"{url}#token={token.Text}";
-            var redirect = open ? Browser.WriteRedirect(directory, link) : null;
-            Console.WriteLine(noUi ? $"api {url} (token in {ApiFile.PathIn(directory)})" : $"ui {link}");
-            if (redirect is not null)
+            if (ui is null)
             {
-                Browser.Open(redirect, Console.Out);
+                Console.WriteLine($"api {url} (token in {ApiFile.PathIn(directory)})");
+            }
+            else
+            {
+                // The browser --open starts gets a link of its own: the printed one stays good for another browser.
+                var redirect = open ? Browser.WriteRedirect(directory, ui.NewLink()) : null;
+                Console.WriteLine($"ui {ui.NewLink()}");
+                Console.WriteLine($"(the link opens one browser, once, within {LoginLinks.Describe(ui.Links.Lifetime)}; `securechat ui` prints a fresh one)");
+                if (redirect is not null)
+                {
+                    Browser.Open(redirect, Console.Out);
+                }
             }
 
             logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Messages.OutboxCount());

@@ -5,10 +5,14 @@ using SecureChat.Storage;
 namespace SecureChat.Web;
 
 /// <summary>
-/// <c>run --open</c>: opens the web UI in the person's default browser. The link carries the token,
+/// <c>run --open</c>: opens the web UI in the person's default browser. The link carries a token,
 /// and a program's arguments are visible to every user of the machine, so the browser is given a
 /// file instead, <c>open.html</c> (0600, beside <c>api.json</c>, removed at stop), that sends it on
-/// to the link.
+/// to the link. The link is one of its own (<see cref="LoginLinks"/>): the browser trades its token
+/// at once, so the address its history keeps, and the file, hold a dead token; unused, it dies
+/// after <see cref="LoginLinks.Lifetime"/>. (A way with no token in any address, a form posted from
+/// the file, would come from a file: page, whose opaque origin the node must refuse like any other
+/// site's; and the cookie it set would not reach the page that follows.)
 /// </summary>
 internal static class Browser
 {
@@ -54,7 +58,7 @@ internal static class Browser
         }
         catch (IOException)
         {
-            // Left behind: its token is dead once the node has stopped.
+            // Left behind: its token is spent or expired, and dead anyway once the node has stopped.
         }
     }
 }

@@ -4,9 +4,9 @@ using System.Text;
 namespace SecureChat.Web;
 
 /// <summary>
-/// The browser sessions of the web UI: a page that proved it holds the access token gets a random
-/// session secret as an HttpOnly, SameSite=Strict cookie. Only the secrets' SHA-256 hashes are kept,
-/// in memory: a restart ends every session, as it changes the token. The oldest session goes
+/// The browser sessions of the web UI: a page that traded a link's one-time token
+/// (<see cref="LoginLinks"/>) gets a random session secret as an HttpOnly, SameSite=Strict cookie.
+/// Only the secrets' SHA-256 hashes are kept, in memory: a restart ends every session. The oldest session goes
 /// when a new one would pass <see cref="MaxSessions"/>.
 /// </summary>
 internal sealed class WebSessions(Func<int> port)

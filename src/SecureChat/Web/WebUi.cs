@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using System.Globalization;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -8,8 +9,10 @@ namespace SecureChat.Web;
 /// <summary>
 /// The web UI's pages: static files embedded in the program (<c>Web/wwwroot</c>), nothing fetched
 /// from elsewhere. <c>/</c> is the app for a browser with a session, and for anyone else an explainer
-/// whose script trades the <c>#token=</c> of the printed link for a session cookie
-/// (<c>POST /session</c>), so the token never travels in a URL the server sees.
+/// whose script trades the <c>#token=</c> of a link for a session cookie (<c>POST /session</c>), so
+/// the token never travels in a URL the server sees. A link's token is good once, for a short time
+/// (<see cref="LoginLinks"/>): the address a browser keeps in its history holds a dead token.
+/// <c>POST /api/ui-link</c> (bearer token only: <c>securechat ui</c>) makes a fresh link.
 /// </summary>
 internal sealed class WebUi
 {
@@ -23,21 +26,37 @@ internal sealed class WebUi
 
     private const string AssetPrefix = "/assets/";
 
+    private const string LinkRoute = "/api/ui-link";
+
     /// <summary>What a browser without a session may load: the explainer's own script, style and icon.</summary>
     private static readonly FrozenSet<string> PublicAssets = FrozenSet.ToFrozenSet(["login.js", "style.css", "icon.svg"], StringComparer.Ordinal);
 
     private readonly FrozenDictionary<string, Asset> _assets;
 
     private readonly Api.AccessToken _token;
+    private readonly Func<int> _port;
 
-    public WebUi(Api.AccessToken token, WebSessions sessions)
+    public WebUi(Api.AccessToken token, WebSessions sessions, LoginLinks links, Func<int> port)
     {
         _token = token;
+        _port = port;
         Sessions = sessions;
+        Links = links;
         _assets = LoadAssets();
     }
 
     public WebSessions Sessions { get; }
+
+    public LoginLinks Links { get; }
+
+    /// <summary>A fresh link to the window, <c>http://127.0.0.1:PORT/#token=…</c>: it opens one browser, once, within <see cref="LoginLinks.Lifetime"/>.</summary>
+    public string NewLink() => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_port()}/#token={Links.Issue()}");
+
+    /// <summary>For a node without the UI: <c>POST /api/ui-link</c> answers why there is no link to make.</summary>
+    public static void MapWithoutUi(WebApplication app, Api.AccessToken token) =>
+        app.MapPost(LinkRoute, (HttpContext context) => token.IsBearerOf(context.Request)
+            ? Results.Json(new { error = "This node runs with --no-ui: it has no window to open. Restart it without --no-ui for one." }, statusCode: StatusCodes.Status409Conflict)
+            : BearerOnly());
 
     public static void SecurityHeaders(HttpResponse response)
     {
@@ -51,11 +70,14 @@ internal sealed class WebUi
         headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=(), interest-cohort=()";
     }
 
-    /// <summary>A request a browser makes for a page or a file of it, rather than an API call.</summary>
+    /// <summary>
+    /// A request a browser makes for a page or a file of it, rather than an API call. Routing ignores
+    /// case, so <c>/API/status</c> is an API call too.
+    /// </summary>
     public static bool IsPage(HttpRequest request) =>
         (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
-        && !request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
-        && !request.Path.StartsWithSegments("/session", StringComparison.Ordinal);
+        && !request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+        && !request.Path.StartsWithSegments("/session", StringComparison.OrdinalIgnoreCase);
 
     public bool IsPublic(HttpRequest request) =>
         (IsPage(request) && request.Path.Value is { } path && path.StartsWith(AssetPrefix, StringComparison.Ordinal) && PublicAssets.Contains(path[AssetPrefix.Length..]))
@@ -71,11 +93,22 @@ internal sealed class WebUi
         app.MapGet("/", (HttpContext context) => WriteAssetAsync(context, "index.html"));
         app.MapGet("/favicon.ico", () => Results.Redirect("/assets/icon.svg"));
         app.MapGet(AssetPrefix + "{name}", (HttpContext context, string name) => WriteAssetAsync(context, name));
+        app.MapPost(LinkRoute, (HttpContext context) =>
+        {
+            if (!_token.IsBearerOf(context.Request))
+            {
+                return BearerOnly();
+            }
+
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new { link = NewLink(), expiresInSeconds = (long)Links.Lifetime.TotalSeconds }, Api.LocalApi.Json, statusCode: StatusCodes.Status201Created);
+        });
         app.MapPost("/session", (HttpContext context, SessionRequest? request) =>
         {
-            if (!_token.Matches(request?.Token))
+            var outcome = Links.Redeem(request?.Token);
+            if (outcome != LinkRedemption.Accepted)
             {
-                return Results.Json(new { error = "This link's token is not the node's: the node has restarted since it printed the link (each start makes a new one). Open the link it printed last." }, statusCode: StatusCodes.Status401Unauthorized);
+                return Results.Json(new { error = Links.Refusal(outcome) }, statusCode: StatusCodes.Status401Unauthorized);
             }
 
             context.Response.Cookies.Append(Sessions.CookieName, Sessions.Create(), new CookieOptions
@@ -160,6 +193,10 @@ internal sealed class WebUi
         ".webmanifest" => "application/manifest+json",
         _ => "application/octet-stream",
     };
+
+    /// <summary>A browser session must not mint links (a script that got into the page would hand them out): only the CLI's bearer token does.</summary>
+    private static IResult BearerOnly() =>
+        Results.Json(new { error = "A new link to the window is made only for the bearer token in api.json: run `securechat ui` in a terminal." }, statusCode: StatusCodes.Status403Forbidden);
 
     internal sealed record SessionRequest(string? Token);
 

@@ -549,6 +549,32 @@ public sealed class NodeWireTests
         }
     }
 
+    [Theory]
+    [InlineData(0ul, 0L, true)]
+    [InlineData(1_048_576ul, 0L, true)]
+    [InlineData(1_048_577ul, 0L, false)]
+    [InlineData(1_048_577ul, -1L, false)]
+    [InlineData(2_048_576ul, 1_000_000L, true)]
+    [InlineData(2_048_577ul, 1_000_000L, false)]
+    [InlineData(5ul, 1_000_000L, true)]
+    [InlineData(9_007_199_254_740_991ul, 9_007_199_254_740_000L, true)]
+    [InlineData(9_007_199_254_740_992ul, 9_007_199_254_740_991L, false)]
+    [InlineData(9_223_372_036_854_775_807ul, long.MaxValue, false)]
+    [InlineData(ulong.MaxValue, long.MaxValue, false)]
+    [InlineData(ulong.MaxValue, 0L, false)]
+    public void IsLamportInBounds_ValueAgainstTheClock_AtMostTheWindowAheadAndNeverBeyond2Pow53Minus1(ulong lamport, long clock, bool expected)
+    {
+        Assert.Equal(expected, NodeWire.IsLamportInBounds(lamport, clock));
+    }
+
+    [Fact]
+    public void MaxLamport_IsTheLargestIntegerADoubleHoldsExactly()
+    {
+        Assert.Equal(NodeWire.MaxLamport, (ulong)Math.Pow(2, 53) - 1);
+        Assert.Equal(NodeWire.MaxLamport, (ulong)(double)NodeWire.MaxLamport);
+        Assert.NotEqual(NodeWire.MaxLamport + 2, (ulong)(double)(NodeWire.MaxLamport + 2));
+    }
+
     /// <summary>Random IDs, Lamport counter and send time around a generated body.</summary>
     private static Gen<Envelope> WithHeader(Gen<Envelope> bodies) =>
         Gen.Select(Ids, Ids, Ids, Gen.ULong, Gen.Long[MinSentAt, MaxSentAt], bodies, (messageId, conversation, device, lamport, sentAt, envelope) =>

@@ -13,8 +13,8 @@ namespace SecureChat.Tests.Node;
 /// the connection). A, at 127.0.0.1, knows B only at the old address; B's connections to A leave
 /// through the NAT, from B's current address, and reach A's listener through 127.0.0.4 (where B
 /// learned A from A's own dial). The promise: messages A queues meanwhile are not lost while A's
-/// dials to the old address fail; B dials in from the new address, A learns it from B's hello
-/// (A's contact shows 127.0.0.3:P2) and the queue is delivered exactly once, in order; and when B
+/// dials to the old address fail; B dials in from the new address, A tries the port B's hello
+/// claims there and keeps the address once B's key answers (A's contact shows 127.0.0.3:P2) and the queue is delivered exactly once, in order; and when B
 /// can no longer dial out, A's own dial to the new address carries the later messages.
 /// </summary>
 [Collection(NodeProcesses.Collection)]
@@ -107,12 +107,19 @@ public sealed class AddressChangeTests
             fromB.Add(await b.Api.SendAsync("A", Text("b-moved", 0)));
             await WaitDeliveredAsync(a, b, "B", "A", fromA);
             await WaitDeliveredAsync(b, a, "A", "B", fromB);
-            using (var contact = await a.Api.GetJsonAsync("api/contacts/B"))
-            {
-                var endpoints = Endpoints(contact);
-                _output.WriteLine($"A knows B at {string.Join(", ", endpoints)}");
-                Assert.Contains(newEndpoint, endpoints);
-            }
+            // A dials the address B's hello claims, beside the running connection, and keeps it once B's key answers there.
+            var learned = await Poll.UntilAsync(
+                "A learns B's new address by reaching B there",
+                Deadline,
+                async () =>
+                {
+                    using var contact = await a.Api.GetJsonAsync("api/contacts/B");
+                    return Endpoints(contact);
+                },
+                endpoints => endpoints.Contains(newEndpoint),
+                endpoints => $"A knows B at {string.Join(", ", endpoints)}\n{ChatProcess.Tail(a.Process.Stderr, 3000)}");
+            _output.WriteLine($"A knows B at {string.Join(", ", learned)}");
+            Assert.Contains(newEndpoint, learned);
 
             // B can no longer dial out, and every connection is cut: the next messages go over A's own dial to the new address.
             var dialedByA = natIn.Relayed;

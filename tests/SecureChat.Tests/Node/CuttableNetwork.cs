@@ -7,8 +7,8 @@ namespace SecureChat.Tests.Node;
 /// A network between nodes that the test can cut. The nodes listen on 127.0.0.1; the network is
 /// the address 127.0.0.2, where a <see cref="TcpRelay"/> stands in front of each node's port and
 /// every relayed connection comes from 127.0.0.2. A node dialed through the network therefore
-/// sees its peer at 127.0.0.2 and learns the peer's address there (hello: the remote address and
-/// the announced listen port), so its own dials go through the network too, and
+/// sees its peer at 127.0.0.2 and learns the peer's address there (it dials the remote address with
+/// the listen port the hello announces, and keeps it once the peer's key answers), so its own dials go through the network too, and
 /// <see cref="CutAll"/> reaches every connection between the nodes, whichever side dialed.
 /// Linux routes all of 127.0.0.0/8 to loopback; macOS needs <c>ifconfig lo0 alias 127.0.0.2</c>.
 /// </summary>

@@ -8,9 +8,10 @@ namespace SecureChat.Tests.Node;
 
 /// <summary>
 /// A node under a flood, end to end with real processes: 1,000 junk, silent and half-sent
-/// connections from 1,000 loopback addresses are held open against B's port, and meanwhile A
-/// connects to B and delivers a message within 2 s. B's memory stays within a fixed bound, its
-/// handshakes in progress within the listener's cap, and when the flood goes B holds nothing of it.
+/// connections from 1,000 loopback addresses (or from A's own address) are held open against B's
+/// port, and meanwhile A connects to B and delivers a message within 2 s. B's memory stays within a
+/// fixed bound, its handshakes in progress within the listener's caps, and when the flood goes B
+/// holds nothing of it.
 /// </summary>
 [Collection(NodeProcesses.Collection)]
 public sealed class FloodTests
@@ -19,6 +20,9 @@ public sealed class FloodTests
 
     /// <summary>The listener's default cap on handshakes in progress (ChannelOptions.MaxPendingHandshakes).</summary>
     private const int MaxPendingHandshakes = 128;
+
+    /// <summary>The listener's default cap on handshakes in progress from one address (ChannelOptions.MaxPendingHandshakesPerAddress).</summary>
+    private const int MaxPendingHandshakesPerAddress = 16;
 
     /// <summary>What B may grow by while the flood is held: 128 pending handshakes and the flood's refused sockets come to far less.</summary>
     private const long MaxGrowthBytes = 64L << 20;
@@ -81,6 +85,42 @@ public sealed class FloodTests
             },
             counts => counts is (0, >= 0 and <= 2),
             counts => $"pending {counts.Pending}, open {counts.Open}");
+        b.Process.AssertNoStackTrace();
+    }
+
+    [Fact]
+    public async Task Run_ThousandJunkConnectionsFromTheContactsOwnAddress_TheContactStillConnectsAndDeliversWithinTwoSeconds()
+    {
+        using var aHome = new TemporaryHome();
+        using var bHome = new TemporaryHome();
+        using var cHome = new TemporaryHome();
+        var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await ConnectAndDeliverAsync(c, b, identities[2].Id, identities[1].Id, "warming B");
+        await ConnectAndDeliverAsync(a, c, identities[0].Id, identities[2].Id, "warming A");
+
+        // A dials from 127.0.0.1, and so does the flood: strangers behind the contact's own NAT,
+        // half of them silent, half sending random bytes.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var flooding = Stopwatch.StartNew();
+        using var flood = await LoopbackFlood.OpenSilentOrJunkAsync(new IPEndPoint(IPAddress.Loopback, b.ListenPort), FloodSize, _ => IPAddress.Loopback, deadline.Token);
+        _output.WriteLine($"flood: {flood.Connected} connections held, {flood.Refused} refused at once, in {flooding.Elapsed.TotalSeconds:F1} s");
+
+        var (connected, delivered) = await ConnectAndDeliverAsync(a, b, identities[0].Id, identities[1].Id, "through the flood from my own address");
+        Assert.True(delivered <= DeliveryLimit, $"A connected in {connected.TotalMilliseconds:F0} ms and delivered after {delivered.TotalMilliseconds:F0} ms under the flood; the limit is {DeliveryLimit.TotalSeconds} s.");
+
+        // The address's handshakes stayed within its share, the flood cut its own, and no one was refused.
+        using (var status = await b.Api.GetJsonAsync("api/status"))
+        {
+            var inbound = status.RootElement.GetProperty("inbound");
+            _output.WriteLine($"B inbound: {inbound}");
+            Assert.InRange(inbound.GetProperty("pending").GetInt32(), 0, MaxPendingHandshakesPerAddress);
+            Assert.Equal(0, inbound.GetProperty("refused").GetInt64());
+            Assert.True(inbound.GetProperty("evicted").GetInt64() > 0, "The flood outnumbered its address's handshake slots, yet none was cut.");
+        }
+
         b.Process.AssertNoStackTrace();
     }
 

@@ -12,7 +12,8 @@ namespace SecureChat.Tests.Node;
 /// restarted on the same home and port, and the connections between them are cut now and then.
 /// Afterwards every message is in B's history exactly once, in the order it was sent, and A shows
 /// each one delivered. A knows B at B's address on a <see cref="CuttableNetwork"/>; B, which has no
-/// contact for A at first, learns A's address there from A's hello, so whichever side redials
+/// contact for A at first, learns A's address there by dialing the port A's hello names (kept once
+/// A's key answers), so whichever side redials
 /// after a kill or a cut, the connection crosses the network the test cuts. The chaos schedule comes from a seeded
 /// <see cref="Random"/>; the seed is printed, and <c>SECURECHAT_CHAOS_SEED=N</c> replays it.
 /// </summary>
@@ -122,7 +123,7 @@ public sealed class KillNineDeliveryTests
             var received = await b.Api.ConversationAsync("A");
             AssertExactlyTheSent(sent, received, identities[0].Id);
 
-            // B was never told where A is: it learned it from A's hello, on the network.
+            // B was never told where A is: it tried the port A's hello names, on the network, and reached A there.
             using (var contact = await b.Api.GetJsonAsync("api/contacts/A"))
             {
                 Assert.Equal(identities[0].Id, contact.RootElement.GetProperty("id").GetString());

@@ -57,6 +57,15 @@ internal sealed class NodeApi : IDisposable
 
     public string Token { get; }
 
+    /// <summary>POST /api/ui-link, as <c>securechat ui</c> does: 201 and a fresh one-time link to the window.</summary>
+    public async Task<Uri> NewUiLinkAsync()
+    {
+        using var response = await _http.PostAsync("api/ui-link", content: null);
+        await ExpectAsync(response, HttpStatusCode.Created);
+        using var body = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
+        return new Uri(body.RootElement.GetProperty("link").GetString() ?? throw new XunitException("POST /api/ui-link answered no link."));
+    }
+
     /// <summary>GET /api/status: the number of messages waiting in the outbox.</summary>
     public async Task<long> OutboxAsync()
     {

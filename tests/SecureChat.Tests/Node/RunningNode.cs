@@ -74,7 +74,8 @@ internal sealed partial class RunningNode : IAsyncDisposable
             Assert.Equal(process.ProcessId, file.ProcessId);
             if (link is not null)
             {
-                Assert.Equal(file.Token, link.Token);
+                // The link's token is a one-time token of its own, never the API's bearer token.
+                Assert.NotEqual(file.Token, link.Token);
             }
 
             return new RunningNode(process, node.Groups["id"].Value, listenPort, new NodeApi(new Uri(file.Url), file.Token), link);
@@ -147,10 +148,15 @@ internal sealed partial class RunningNode : IAsyncDisposable
 
 /// <summary>
 /// The line <c>ui http://127.0.0.1:PORT/#token=TOKEN</c> a node prints for its web UI: the page's
-/// address and the token that opens a session (in the fragment, so it never reaches a server log).
+/// address and the one-time token that opens one session, once (in the fragment, so it never
+/// reaches a server log).
 /// </summary>
 internal sealed record WebUiLink(Uri BaseUrl, string Token)
 {
     /// <summary>The address to open in a browser: the base URL with <c>#token=TOKEN</c>.</summary>
     public Uri LoginUrl => new(BaseUrl, "#token=" + Token);
+
+    /// <summary>The token of a link <c>http://127.0.0.1:PORT/#token=TOKEN</c>.</summary>
+    public static string TokenOf(Uri link) =>
+        link.Fragment.StartsWith("#token=", StringComparison.Ordinal) ? link.Fragment["#token=".Length..] : throw new Xunit.Sdk.XunitException($"{link} carries no #token=.");
 }

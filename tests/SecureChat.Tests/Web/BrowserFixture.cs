@@ -118,6 +118,25 @@ public sealed class BrowserFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A browser launched for this one test with a persistent profile in <paramref name="userDataDirectory"/>,
+    /// as a person's browser has: it writes its History database and its session files there.
+    /// Disposing the session closes that browser, which flushes them.
+    /// </summary>
+    public async Task<BrowserSession> NewPersistentSessionAsync(ITestOutputHelper output, string userDataDirectory)
+    {
+        var playwright = _playwright ?? throw new InvalidOperationException("Playwright has not started.");
+        var context = await playwright.Chromium.LaunchPersistentContextAsync(userDataDirectory, new BrowserTypeLaunchPersistentContextOptions
+        {
+            ExecutablePath = ChromiumPath,
+            Headless = true,
+            Args = QuietFlags,
+            Timeout = TimeoutMs,
+            ViewportSize = new ViewportSize { Width = 1280, Height = 800 },
+        });
+        return Started(new BrowserSession(context, ownBrowser: null, output), output);
+    }
+
     public async Task DisposeAsync()
     {
         if (_browser is not null)

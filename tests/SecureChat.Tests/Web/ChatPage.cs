@@ -21,12 +21,12 @@ internal sealed class ChatPage(IPage page, WebNode node)
 
     public ILocator Messages => Page.Locator("#messages li.message");
 
-    /// <summary>Opens the link the node printed in a new tab of <paramref name="session"/> and waits for the app.</summary>
+    /// <summary>Opens a fresh link of the node (each opens one browser once) in a new tab of <paramref name="session"/> and waits for the app.</summary>
     public static async Task<ChatPage> OpenAsync(BrowserSession session, WebNode node)
     {
         var page = await session.NewPageAsync();
         var chat = new ChatPage(page, node);
-        await page.GotoAsync(node.LoginUrl.ToString());
+        await page.GotoAsync((await node.NewLoginUrlAsync()).ToString());
         await Expect(page.Locator("#app")).ToBeVisibleAsync();
         await Expect(page.Locator("#net-status")).ToContainTextAsync("Listening");
         return chat;

@@ -5,8 +5,8 @@ namespace SecureChat.Tests.Web;
 
 /// <summary>
 /// Opening the window in a real browser: the printed link (with <c>#token=</c>) opens the app and
-/// leaves no token in the address; the bare address, or a link with a wrong token, shows only
-/// the explainer, the second with the node's sentence about the token.
+/// leaves no token in the address; the same link a second time, the bare address, or a link with
+/// a wrong token, shows only the explainer, with the node's sentence on how to get a fresh link.
 /// </summary>
 [Collection(BrowserCollection.Name)]
 public sealed class LoginTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
@@ -59,6 +59,30 @@ public sealed class LoginTests(BrowserFixture browser, ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task PrintedLink_OpenedInASecondBrowser_IsRefusedWithHowToGetAFreshLink()
+    {
+        await using (var first = await browser.NewSessionAsync(output))
+        {
+            var page = await first.NewPageAsync();
+            await page.GotoAsync(_node.LoginUrl.ToString());
+            await Expect(page.Locator("#app")).ToBeVisibleAsync();
+            first.AssertNoErrors();
+        }
+
+        await using var second = await browser.NewSessionAsync(output);
+        var again = await second.NewPageAsync();
+        await again.GotoAsync(_node.LoginUrl.ToString());
+
+        await Expect(again.Locator("#login-error")).ToHaveTextAsync(
+            "This link has been used already: each link opens one browser, once. For a fresh link, run `securechat ui` in a terminal and open the link it prints.");
+        await Expect(again.Locator("#explainer")).ToContainTextAsync("securechat ui");
+        Assert.Equal(0, await again.Locator("#app").CountAsync());
+        Assert.Empty(await second.Context.CookiesAsync([_node.BaseUrl.ToString()]));
+        await Artifacts.ScreenshotAsync(again, "welcome-used-link", output);
+        second.AssertNoErrors("/session");
+    }
+
+    [Fact]
     public async Task LinkWithAWrongToken_ShowsTheExplainerWithAnError()
     {
         await using var session = await browser.NewSessionAsync(output);
@@ -67,7 +91,8 @@ public sealed class LoginTests(BrowserFixture browser, ITestOutputHelper output)
         await page.GotoAsync(wrong.ToString());
 
         await Expect(page.Locator("#login-error")).ToBeVisibleAsync();
-        await Expect(page.Locator("#login-error")).ToContainTextAsync("token");
+        await Expect(page.Locator("#login-error")).ToContainTextAsync("is not one of the running node's");
+        await Expect(page.Locator("#login-error")).ToContainTextAsync("securechat ui");
         await Expect(page.Locator("#explainer")).ToBeVisibleAsync();
         Assert.Equal(0, await page.Locator("#app").CountAsync());
         Assert.Equal(string.Empty, await page.EvaluateAsync<string>("() => location.hash"));

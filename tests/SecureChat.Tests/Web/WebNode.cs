@@ -7,7 +7,9 @@ namespace SecureChat.Tests.Web;
 /// A node with its web UI for the browser and web security tests: a fresh home with an identity
 /// (no passphrase), and <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0
 /// --no-dht --no-lan</c> started through <see cref="RunningNode"/> with its UI on, which parses the
-/// <c>ui http://127.0.0.1:PORT/#token=TOKEN</c> line. Disposing kills the node and deletes the home.
+/// <c>ui http://127.0.0.1:PORT/#token=TOKEN</c> line. That link opens one browser once; every
+/// other login takes a fresh link (<see cref="NewLoginUrlAsync"/>). Disposing kills the node and
+/// deletes the home.
 /// </summary>
 internal sealed class WebNode : IAsyncDisposable
 {
@@ -29,14 +31,17 @@ internal sealed class WebNode : IAsyncDisposable
     /// <summary>The node's ID.</summary>
     public string Id => Node.Id;
 
-    /// <summary>The address a user opens: the UI with <c>#token=TOKEN</c>.</summary>
+    /// <summary>The address the node printed at start: the UI with <c>#token=TOKEN</c>, good for one login.</summary>
     public Uri LoginUrl => Ui.LoginUrl;
 
     /// <summary>The UI's address without the token, <c>http://127.0.0.1:PORT/</c>.</summary>
     public Uri BaseUrl => Ui.BaseUrl;
 
-    /// <summary>The token the UI's address carries.</summary>
+    /// <summary>The one-time token of the printed address.</summary>
     public string Token => Ui.Token;
+
+    /// <summary>The local API's bearer token, from <c>api.json</c>: the CLI's, which opens no browser session.</summary>
+    public string ApiToken => Node.Api.Token;
 
     /// <summary>The UI's port.</summary>
     public int Port => BaseUrl.Port;
@@ -70,6 +75,12 @@ internal sealed class WebNode : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>A fresh one-time link from the node (POST /api/ui-link with the bearer token, as <c>securechat ui</c>).</summary>
+    public Task<Uri> NewLoginUrlAsync() => Api.NewUiLinkAsync();
+
+    /// <summary>The token of a fresh one-time link.</summary>
+    public async Task<string> NewTokenAsync() => WebUiLink.TokenOf(await NewLoginUrlAsync());
 
     public async ValueTask DisposeAsync()
     {

@@ -14,9 +14,9 @@ namespace SecureChat.Tests.Web;
 /// exactly the headers a browser (or an attacker's page, or the CLI) would: the security headers
 /// on every answer; the Host check against DNS rebinding; the explainer, the only thing a visitor
 /// without a session sees; the trade of the link's token for a strict HttpOnly cookie, only from
-/// the page's own origin; the cookie opening pages and the API, with the Origin required for
-/// anything that changes state; the bearer token still opening every API call for the CLI; and
-/// logging out.
+/// the page's own origin, once per link; fresh links only for the bearer token; the cookie opening
+/// pages and the API, with the Origin required for anything that changes state; the bearer token
+/// still opening every API call for the CLI, and never a session; and logging out.
 /// </summary>
 [Collection(NodeProcesses.Collection)]
 public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : IClassFixture<WebSecurityTests.Server>
@@ -31,6 +31,7 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     public async Task EveryAnswer_WhateverItsStatus_CarriesTheSecurityHeaders()
     {
         var cookie = await LoginAsync();
+        var fresh = await Node.NewTokenAsync();
 
         // SendAsync checks the headers on every answer; these cover each kind of answer the server gives.
         (HttpStatusCode Status, Func<Task<HttpResponseMessage>> Send)[] answers =
@@ -41,8 +42,11 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
             (HttpStatusCode.OK, () => SendAsync(HttpMethod.Get, "/assets/app.js", cookie: cookie)),
             (HttpStatusCode.Unauthorized, () => SendAsync(HttpMethod.Get, "/api/status")),
             (HttpStatusCode.OK, () => SendAsync(HttpMethod.Get, "/api/status", cookie: cookie)),
-            (HttpStatusCode.NoContent, () => SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = Node.Token })),
-            (HttpStatusCode.Forbidden, () => SendAsync(HttpMethod.Post, "/session", origin: ForeignOrigin, json: new { token = Node.Token })),
+            (HttpStatusCode.NoContent, () => SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = fresh })),
+            (HttpStatusCode.Unauthorized, () => SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = fresh })),
+            (HttpStatusCode.Forbidden, () => SendAsync(HttpMethod.Post, "/session", origin: ForeignOrigin, json: new { token = fresh })),
+            (HttpStatusCode.Created, () => SendAsync(HttpMethod.Post, "/api/ui-link", bearer: Node.ApiToken)),
+            (HttpStatusCode.Forbidden, () => SendAsync(HttpMethod.Post, "/api/ui-link", cookie: cookie, origin: Node.Origin)),
             (HttpStatusCode.MisdirectedRequest, () => SendAsync(HttpMethod.Get, "/", host: ForeignHost)),
         ];
         foreach (var (status, send) in answers)
@@ -58,6 +62,7 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     public async Task AnyRequest_WithAForeignHost_Is421()
     {
         var cookie = await LoginAsync();
+        var fresh = await Node.NewTokenAsync();
         var port = Node.Port.ToString(CultureInfo.InvariantCulture);
         string[] foreignHosts = [ForeignHost, $"127.0.0.1:{Node.Port + 1}", "127.0.0.1", $"localhost.evil.example:{port}", $"127.0.0.2:{port}"];
         foreach (var host in foreignHosts)
@@ -69,10 +74,10 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
                 (HttpMethod.Get, "/", cookie, null, null),
                 (HttpMethod.Get, "/assets/login.js", null, null, null),
                 (HttpMethod.Get, "/assets/app.js", cookie, null, null),
-                (HttpMethod.Get, "/api/status", null, Node.Token, null),
+                (HttpMethod.Get, "/api/status", null, Node.ApiToken, null),
                 (HttpMethod.Get, "/api/status", cookie, null, null),
                 (HttpMethod.Get, "/api/events", cookie, null, null),
-                (HttpMethod.Post, "/session", null, null, new { token = Node.Token }),
+                (HttpMethod.Post, "/session", null, null, new { token = fresh }),
                 (HttpMethod.Get, "/no-such-page", null, null, null),
             ];
             foreach (var (method, path, withCookie, bearer, json) in requests)
@@ -121,11 +126,12 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     [Fact]
     public async Task PostSession_RightTokenFromTheOwnOrigin_Is204WithAStrictHttpOnlyCookieNamedByPort()
     {
-        using var response = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = Node.Token });
+        var token = await Node.NewTokenAsync();
+        using var response = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token });
         await ExpectStatusAsync(response, HttpStatusCode.NoContent);
         var cookie = SessionCookie(response) ?? throw new Xunit.Sdk.XunitException($"POST /session set no cookie {CookieName}: {string.Join(" | ", SetCookies(response))}");
         Assert.True(cookie.Value.Length >= 16, $"a session secret of {cookie.Value.Length} characters");
-        Assert.DoesNotContain(Node.Token, cookie.Value, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, cookie.Value, StringComparison.Ordinal);
         Assert.Contains("HttpOnly", cookie.Attributes.Keys, StringComparer.OrdinalIgnoreCase);
         Assert.Equal("strict", cookie.Attributes.GetValueOrDefault("SameSite"), ignoreCase: true);
         Assert.Equal("/", cookie.Attributes.GetValueOrDefault("Path"));
@@ -134,20 +140,75 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     [Fact]
     public async Task PostSession_WrongTokenOrForeignOrMissingOrigin_IsRefusedWithoutACookie()
     {
-        var wrongTokens = new[] { RandomToken(), Node.Token[..^1], Node.Token + "x", string.Empty };
+        var live = await Node.NewTokenAsync();
+        var wrongTokens = new[] { RandomToken(), live[..^1], live + "x", string.Empty, Node.ApiToken };
         foreach (var token in wrongTokens)
         {
             using var response = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token });
             await ExpectStatusAsync(response, HttpStatusCode.Unauthorized, $"token '{token}'");
+            await ExpectErrorSentenceAsync(response);
             Assert.Empty(SetCookies(response));
         }
 
         foreach (var origin in new string?[] { null, ForeignOrigin, $"https://127.0.0.1:{Node.Port}", $"http://127.0.0.1:{Node.Port + 1}", "null" })
         {
-            using var response = await SendAsync(HttpMethod.Post, "/session", origin: origin, json: new { token = Node.Token });
+            using var response = await SendAsync(HttpMethod.Post, "/session", origin: origin, json: new { token = live });
             await ExpectStatusAsync(response, HttpStatusCode.Forbidden, $"Origin {origin ?? "none"}");
             Assert.Empty(SetCookies(response));
         }
+
+        // None of those refusals spent the live token: it still opens one session.
+        using var accepted = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = live });
+        await ExpectStatusAsync(accepted, HttpStatusCode.NoContent, "the live token after the refusals");
+    }
+
+    [Fact]
+    public async Task PostSession_ALinksTokenASecondTime_IsRefusedWithHowToGetAFreshLink()
+    {
+        var token = await Node.NewTokenAsync();
+        using (var first = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token }))
+        {
+            await ExpectStatusAsync(first, HttpStatusCode.NoContent, "the first trade");
+        }
+
+        using var second = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token });
+        await ExpectStatusAsync(second, HttpStatusCode.Unauthorized, "the second trade");
+        Assert.Empty(SetCookies(second));
+        using var error = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        var sentence = error.RootElement.GetProperty("error").GetString();
+        Assert.Equal("This link has been used already: each link opens one browser, once. For a fresh link, run `securechat ui` in a terminal and open the link it prints.", sentence);
+    }
+
+    [Fact]
+    public async Task UiLink_OnlyWithTheBearerToken_MakesADifferentLinkEachTime()
+    {
+        var cookie = await LoginAsync();
+        (string What, string? Bearer, string? Cookie, string? Origin)[] refusals =
+        [
+            ("a browser session", null, cookie, Node.Origin),
+            ("a link's token as the bearer", await Node.NewTokenAsync(), null, null),
+        ];
+        foreach (var (what, bearer, withCookie, origin) in refusals)
+        {
+            using var refused = await SendAsync(HttpMethod.Post, "/api/ui-link", bearer: bearer, cookie: withCookie, origin: origin);
+            Assert.True(refused.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized, $"POST /api/ui-link with {what} answered {(int)refused.StatusCode}");
+            await ExpectErrorSentenceAsync(refused);
+        }
+
+        var links = new List<Uri>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var made = await SendAsync(HttpMethod.Post, "/api/ui-link", bearer: Node.ApiToken);
+            await ExpectStatusAsync(made, HttpStatusCode.Created);
+            Assert.Equal("no-store", made.Headers.CacheControl?.ToString());
+            using var body = JsonDocument.Parse(await made.Content.ReadAsStringAsync());
+            Assert.Equal(600, body.RootElement.GetProperty("expiresInSeconds").GetInt64());
+            var link = new Uri(body.RootElement.GetProperty("link").GetString()!);
+            Assert.Equal(Node.BaseUrl, new Uri(link.GetLeftPart(UriPartial.Path)));
+            links.Add(link);
+        }
+
+        Assert.Equal(5, links.Select(WebUiLink.TokenOf).Append(Node.ApiToken).Append(Node.Token).Distinct(StringComparer.Ordinal).Count());
     }
 
     [Fact]
@@ -205,14 +266,16 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     [Fact]
     public async Task Api_WithoutAValidTokenOrSession_Is401_AndTheBearerTokenStillOpensEveryCall()
     {
+        var fresh = await Node.NewTokenAsync();
         var forged = $"{CookieName}={RandomToken()}";
         (string What, string? Bearer, string? Cookie)[] refusals =
         [
             ("no credentials", null, null),
             ("a bad bearer", RandomToken(), null),
-            ("the bearer minus a character", Node.Token[..^1], null),
+            ("the bearer minus a character", Node.ApiToken[..^1], null),
             ("a forged cookie", null, forged),
-            ("the token as the cookie", null, $"{CookieName}={Node.Token}"),
+            ("the bearer token as the cookie", null, $"{CookieName}={Node.ApiToken}"),
+            ("a link's token as the cookie", null, $"{CookieName}={fresh}"),
         ];
         foreach (var (what, bearer, cookie) in refusals)
         {
@@ -228,13 +291,13 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
         // The CLI: the bearer token and no Origin, for reading and for changing.
         foreach (var path in new[] { "/api/status", "/api/contacts", $"/api/contacts/{server.Bob.Name}/messages?limit=5", "/api/search?q=page" })
         {
-            using var response = await SendAsync(HttpMethod.Get, path, bearer: Node.Token);
+            using var response = await SendAsync(HttpMethod.Get, path, bearer: Node.ApiToken);
             await ExpectStatusAsync(response, HttpStatusCode.OK, path);
         }
 
-        using var sent = await SendAsync(HttpMethod.Post, $"/api/contacts/{server.Bob.Name}/messages", bearer: Node.Token, json: new { text = "from the CLI" });
+        using var sent = await SendAsync(HttpMethod.Post, $"/api/contacts/{server.Bob.Name}/messages", bearer: Node.ApiToken, json: new { text = "from the CLI" });
         await ExpectStatusAsync(sent, HttpStatusCode.Accepted);
-        await ExpectEventStreamAsync(bearer: Node.Token, cookie: null);
+        await ExpectEventStreamAsync(bearer: Node.ApiToken, cookie: null);
     }
 
     [Fact]
@@ -271,7 +334,7 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
             await ExpectStatusAsync(otherStatus, HttpStatusCode.OK, "another session");
         }
 
-        using var bearer = await SendAsync(HttpMethod.Get, "/api/status", bearer: Node.Token);
+        using var bearer = await SendAsync(HttpMethod.Get, "/api/status", bearer: Node.ApiToken);
         await ExpectStatusAsync(bearer, HttpStatusCode.OK, "the bearer token");
     }
 
@@ -287,7 +350,7 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     /// <summary>POST /session as the explainer's script does; returns the Cookie header value <c>sc-session-PORT=SECRET</c>.</summary>
     private async Task<string> LoginAsync()
     {
-        using var response = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = Node.Token });
+        using var response = await SendAsync(HttpMethod.Post, "/session", origin: Node.Origin, json: new { token = await Node.NewTokenAsync() });
         await ExpectStatusAsync(response, HttpStatusCode.NoContent, "login");
         var cookie = SessionCookie(response) ?? throw new Xunit.Sdk.XunitException($"POST /session set no cookie {CookieName}.");
         return $"{cookie.Name}={cookie.Value}";

@@ -1,11 +1,13 @@
-// The explainer's one job: trade the #token= of the printed link for a session cookie, then load the app.
+// The explainer's one job: trade the #token= of a link for a session cookie, then load the app.
+// The token is good once: the address the browser's history keeps holds a dead one.
 'use strict';
 (() => {
   const match = /(?:^#|&)token=([A-Za-z0-9_-]{1,256})/.exec(location.hash);
   if (!match) {
     return;
   }
-  // The token leaves the address bar and the history before anything else happens.
+  // The token leaves the address bar and this tab's back list before anything else happens
+  // (the browser's history database has recorded the visit already: the node spends the token).
   history.replaceState(null, '', location.pathname);
   const progress = document.getElementById('login-progress');
   const error = document.getElementById('login-error');
