@@ -7,12 +7,13 @@ using SecureChat.Bench.Store;
 // The storage figures of bench/run, each against plain SQLite measured in the same run: inserts
 // through the store's write paths, then search over a million sealed messages against FTS5.
 // Figures go to standard output as FIGURE lines; the tables and progress to standard error.
-//   SecureChat.Bench.Store [--quick] [--messages N]
+//   SecureChat.Bench.Store [--quick] [--messages N] [--step inserts|search|flood]
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var log = Console.Error;
 var quick = Stats.IsQuick(args);
 var messages = quick ? 100_000 : SearchFigures.FullScale;
+string? only = null;
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--messages" && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
@@ -20,9 +21,13 @@ for (var i = 0; i < args.Length; i++)
         messages = n;
         i++;
     }
+    else if (args[i] == "--step" && i + 1 < args.Length)
+    {
+        only = args[++i];
+    }
     else if (args[i] != "--quick")
     {
-        log.WriteLine($"unknown argument '{args[i]}'; usage: SecureChat.Bench.Store [--quick] [--messages N]");
+        log.WriteLine($"unknown argument '{args[i]}'; usage: SecureChat.Bench.Store [--quick] [--messages N] [--step inserts|search|flood]");
         return 2;
     }
 }
@@ -37,7 +42,13 @@ var steps = new (string Name, Func<IEnumerable<Figure>> Run)[]
 {
     ("inserts", () => InsertFigures.Run(Path.Combine(directory, "inserts"), quick ? 1_000 : 5_000, quick ? 20_000 : 100_000, quick, log)),
     ("search", () => SearchFigures.Run(Path.Combine(directory, "search"), messages, quick ? 20 : 100, TimeSpan.FromSeconds(quick ? 2 : 20), quick, log)),
+    ("flood", () => FloodFigures.Run(Path.Combine(directory, "flood"), log)),
 };
+if (only is not null)
+{
+    steps = [.. steps.Where(s => s.Name == only)];
+}
+
 var failed = 0;
 var wall = Stopwatch.StartNew();
 try

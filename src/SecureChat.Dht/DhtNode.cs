@@ -55,6 +55,8 @@ public sealed partial class DhtNode
     private DateTimeOffset _lastMaintenance = DateTimeOffset.MinValue;
     private DateTimeOffset _lastUnsolicitedQuery = DateTimeOffset.MinValue;
     private DateTimeOffset _modeSince;
+    private IPAddress? _idAddress;
+    private bool _announceId;
 
     public DhtNode(NodeId id, DhtOptions options, TimeProvider time, Action<byte[], IPEndPoint> send)
     {
@@ -72,7 +74,15 @@ public sealed partial class DhtNode
         _modeSince = time.GetUtcNow();
     }
 
-    public NodeId Id { get; }
+    /// <summary>
+    /// This node's ID: random at start, and a fresh BEP 42 ID (new random bits) each time the
+    /// address other nodes see it at (<see cref="ObservedAddress"/>) moves to another IP, so that
+    /// the ID never links the node's stays at two addresses.
+    /// </summary>
+    public NodeId Id { get; private set; }
+
+    /// <summary>How many times the ID was replaced because the observed IP changed.</summary>
+    public int IdChanges { get; private set; }
 
     public DhtOptions Options { get; }
 
@@ -236,6 +246,7 @@ public sealed partial class DhtNode
             if (message.ObservedAddress is { } observed)
             {
                 Vote(observed, from.Address);
+                FollowObservedAddress();
             }
         }
         else if (pending.ExpectedId is { } id)
@@ -277,6 +288,14 @@ public sealed partial class DhtNode
             {
                 lookup.Abandon();
             }
+        }
+
+        // A new ID is unknown to the nodes closest to it: a lookup of it (as when joining) makes
+        // them meet this node under it, so that lookups of the new ID find it.
+        if (_announceId && Routing.Count > 0)
+        {
+            _announceId = false;
+            _ = FindNode(Id);
         }
 
         if (now - _lastMaintenance < TimeSpan.FromSeconds(5))
@@ -442,6 +461,26 @@ public sealed partial class DhtNode
         }
 
         _addressVotes.Add((voter, observed));
+    }
+
+    /// <summary>
+    /// A new observed IP (the first one learned, or a move) gets a new BEP 42 ID with fresh
+    /// randomness: a DHT node that saw the old ID at the old address cannot tell the new one is the
+    /// same node. Only the IP counts, as in BEP 42: a port that changes under one IP hides nothing
+    /// (the IP is seen anyway), and symmetric NATs would otherwise churn the ID.
+    /// </summary>
+    private void FollowObservedAddress()
+    {
+        if (ObservedAddress?.Address is not { } address || address.Equals(_idAddress))
+        {
+            return;
+        }
+
+        _idAddress = address;
+        Id = NodeId.ForAddress(address);
+        Routing.Rebase(Id);
+        IdChanges++;
+        _announceId = true;
     }
 
     /// <summary>BEP 43 when unreachable (<see cref="DhtOptions.UnreachableAfter"/>): go read-only after a long silence, and probe again now and then.</summary>

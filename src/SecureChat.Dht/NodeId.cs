@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
 using System.Numerics;
 using System.Security.Cryptography;
 
@@ -53,6 +55,92 @@ public readonly record struct NodeId : IComparable<NodeId>
         Span<byte> bytes = stackalloc byte[Size];
         RandomNumberGenerator.Fill(bytes);
         return FromBytes(bytes);
+    }
+
+    /// <summary>
+    /// A fresh ID that conforms to BEP 42 for <paramref name="address"/>: its first 21 bits come
+    /// from CRC-32C of the masked address and a random r (0–7) kept in the last byte; the rest is
+    /// random. Each call gives a different ID for the same address.
+    /// </summary>
+    public static NodeId ForAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Span<byte> random = stackalloc byte[Size];
+        RandomNumberGenerator.Fill(random);
+        return ForAddress(address, random);
+    }
+
+    /// <summary>
+    /// BEP 42's derivation with the randomness given: <paramref name="random"/>[19] is the "rand"
+    /// byte (its low 3 bits are r), bytes 2 (low 3 bits) and 3–18 fill the free bits.
+    /// </summary>
+    public static NodeId ForAddress(IPAddress address, ReadOnlySpan<byte> random)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (random.Length != Size)
+        {
+            throw new ArgumentException($"BEP 42 needs {Size} random bytes.", nameof(random));
+        }
+
+        var crc = AddressCrc(address, random[^1] & 7);
+        Span<byte> id = stackalloc byte[Size];
+        random.CopyTo(id);
+        id[0] = (byte)(crc >> 24);
+        id[1] = (byte)(crc >> 16);
+        id[2] = (byte)(((crc >> 8) & 0xf8) | (uint)(random[2] & 7));
+        return FromBytes(id);
+    }
+
+    /// <summary>True when this ID's first 21 bits match what BEP 42 derives from <paramref name="address"/> with the r in its last byte.</summary>
+    public bool ConformsTo(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Span<byte> id = stackalloc byte[Size];
+        WriteTo(id);
+        var crc = AddressCrc(address, id[^1] & 7);
+        return id[0] == (byte)(crc >> 24) && id[1] == (byte)(crc >> 16) && (id[2] & 0xf8) == ((crc >> 8) & 0xf8);
+    }
+
+    /// <summary>BEP 42: CRC-32C of the address masked (IPv4: 0x030f3fff; IPv6: the first 8 bytes, 0x0103070f1f3f7fff) with r in its top bits.</summary>
+    private static uint AddressCrc(IPAddress address, int r)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        ReadOnlySpan<byte> mask;
+        int length;
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            mask = [0x03, 0x0f, 0x3f, 0xff];
+            length = 4;
+        }
+        else if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            mask = [0x01, 0x03, 0x07, 0x0f, 0x1f, 0x3f, 0x7f, 0xff];
+            length = 8;
+        }
+        else
+        {
+            throw new ArgumentException("BEP 42 derives IDs from IPv4 and IPv6 addresses only.", nameof(address));
+        }
+
+        address.TryWriteBytes(bytes, out _);
+        for (var i = 0; i < length; i++)
+        {
+            bytes[i] &= mask[i];
+        }
+
+        bytes[0] |= (byte)(r << 5);
+        var crc = uint.MaxValue;
+        foreach (var b in bytes[..length])
+        {
+            crc = BitOperations.Crc32C(crc, b);
+        }
+
+        return ~crc;
     }
 
     /// <summary>SHA-1 of the bytes: an info-hash or a BEP 44 target.</summary>

@@ -46,7 +46,7 @@ public sealed class RoutingTable
         }
     }
 
-    public NodeId Self { get; }
+    public NodeId Self { get; private set; }
 
     public int BucketSize { get; }
 
@@ -197,6 +197,35 @@ public sealed class RoutingTable
     /// <summary>Nodes not heard from since <paramref name="before"/>: BEP 5's questionable nodes, to be pinged.</summary>
     public IEnumerable<RoutingEntry> Questionable(DateTimeOffset before) =>
         _buckets.SelectMany(b => b.Nodes).Where(n => n.LastResponse < before);
+
+    /// <summary>
+    /// Takes a new own ID (the node's address moved): every node and replacement is sorted into the
+    /// bucket it belongs to under the new ID, keeping what is known of its liveness; a node whose
+    /// new bucket is full becomes a replacement there.
+    /// </summary>
+    public void Rebase(NodeId self)
+    {
+        var nodes = _buckets.SelectMany(b => b.Nodes).ToList();
+        var replacements = _buckets.SelectMany(b => b.Replacements).ToList();
+        Self = self;
+        foreach (var bucket in _buckets)
+        {
+            bucket.Nodes.Clear();
+            bucket.Replacements.Clear();
+            bucket.LastChanged = DateTimeOffset.MinValue;
+        }
+
+        foreach (var entry in nodes.Concat(replacements).Where(e => e.Id != self))
+        {
+            var bucket = BucketOf(entry.Id);
+            var list = entry.IsBad || bucket.Nodes.Count >= BucketSize ? bucket.Replacements : bucket.Nodes;
+            list.Add(entry);
+            if (bucket.Replacements.Count > BucketSize)
+            {
+                bucket.Replacements.RemoveAt(0);
+            }
+        }
+    }
 
     public void Remove(NodeId id)
     {

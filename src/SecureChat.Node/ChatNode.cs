@@ -52,6 +52,7 @@ public sealed class ChatNode : IAsyncDisposable
         Options = options;
         _logger = logger;
         DeviceId = NodeWire.DeviceId(identity.Certificate);
+        Quota = new ReceiveQuota(options.QuotaWindow, _ => options.ContactQuota, store.Messages.ReceivedSince);
         _sending = Task.Run(WriteSendsAsync);
     }
 
@@ -62,6 +63,12 @@ public sealed class ChatNode : IAsyncDisposable
     public NodeOptions Options { get; }
 
     public EventHub Events { get; } = new();
+
+    /// <summary>What each contact has had stored in the quota window, and its limit.</summary>
+    public ReceiveQuota Quota { get; }
+
+    /// <summary>Contacts that refused this node's texts for now (their quota), and until when.</summary>
+    public DeliveryRefusals Refusals { get; } = new();
 
     /// <summary>Where the node accepts peers; null when it does not listen.</summary>
     public IPEndPoint? ListenEndPoint => _listener?.LocalEndPoint;
@@ -354,6 +361,8 @@ public sealed class ChatNode : IAsyncDisposable
 
         _keyWarnings.TryRemove(contact.Account, out _);
         _dismissedWarnings.TryRemove(contact.Account, out _);
+        Quota.Forget(contact);
+        Refusals.Forget(contact.Account);
         var removed = Store.Contacts.Remove(contact);
         Events.Publish(new ContactRemoved(contact.Account));
         return removed;

@@ -25,6 +25,8 @@ internal sealed partial class LinkSession
         var acknowledge = new List<ByteString>();
         var delivered = new List<string>();
         var read = new List<string>();
+        Refusal? refusal = null;
+        Refusal? refused = null;
         var conversation = _link.Conversation;
         foreach (var frame in frames)
         {
@@ -65,6 +67,9 @@ internal sealed partial class LinkSession
 
             switch (NodeWire.KindOf(envelope))
             {
+                case EnvelopeKind.Text when !Admit(envelope, now, ref refusal):
+                    // Over the peer's quota: neither stored nor acknowledged, so it stays in the peer's outbox.
+                    break;
                 case EnvelopeKind.Text:
                     texts.Add(new StoredMessage(
                         Convert.ToHexStringLower(envelope.MessageId.Span), _contact.Name, _contact.Account, false,
@@ -81,6 +86,9 @@ internal sealed partial class LinkSession
                 case EnvelopeKind.Typing:
                     _node.Events.Publish(new TypingChanged(_contact.Account, envelope.Typing.Active));
                     break;
+                case EnvelopeKind.Refusal:
+                    refused = envelope.Refusal;
+                    break;
                 default:
                     // A session start, or a kind from a later version: acknowledged so it is not resent.
                     acknowledge.Add(envelope.MessageId);
@@ -93,20 +101,33 @@ internal sealed partial class LinkSession
         var acknowledgement = acknowledge.Count > 0 && session.Ratchet.CanSend
             ? Encrypt(session, NewEnvelope(body => body.Delivered = Receipt(acknowledge)))
             : null;
+        var refusalFrame = refusal is not null && session.Ratchet.CanSend ? Encrypt(session, NewEnvelope(body => body.Refusal = refusal)) : null;
         var state = session.Encode();
         IReadOnlyList<StoredMessage> added;
         try
         {
             added = _node.Store.Messages.Receive(_contact, texts, state);
         }
+        catch (StoreException)
+        {
+            // Nothing was stored: nothing counts against the peer's quota.
+            ReturnDuplicates(texts, [], now);
+            throw;
+        }
         finally
         {
             CryptographicOperations.ZeroMemory(state);
         }
 
+        ReturnDuplicates(texts, added, now);
         if (acknowledgement is not null)
         {
             Enqueue(acknowledgement);
+        }
+
+        if (refusalFrame is not null)
+        {
+            Enqueue(refusalFrame);
         }
 
         _node.AnnounceReceived(_contact, added);
@@ -119,6 +140,11 @@ internal sealed partial class LinkSession
         if (read.Count > 0)
         {
             Publish(_node.Store.Messages.Advance(_contact, read, MessageState.Read), MessageState.Read);
+        }
+
+        if (refused is not null)
+        {
+            Refused(refused, now);
         }
     }
 
@@ -199,7 +225,7 @@ internal sealed partial class LinkSession
 
         // The outbox is read on from the last message taken on this connection, not from its start:
         // what is in flight stays in the outbox until acknowledged, and is not read (and opened) again.
-        var room = Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
+        var room = HeldBack(_node.Options.Time.GetUtcNow()) ? 0 : Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
         var sending = room <= 0
             ? []
             : _node.Store.Messages.Outbox(_contact, room, _outboxCursor).Where(m => !_inFlight.Contains(m.MessageId)).ToList();
@@ -291,7 +317,7 @@ internal sealed partial class LinkSession
 
     private static byte[] Encrypt(SessionRecord session, Envelope envelope)
     {
-        var plaintext = NodeWire.Encode(envelope);
+        var plaintext = NodeWire.EncodePadded(envelope);
         try
         {
             return NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(session.Ratchet.Encrypt(plaintext)) });

@@ -143,6 +143,7 @@ internal sealed partial class LinkSession
         }
 
         await _connection.DisposeAsync().ConfigureAwait(false);
+        _resumeTimer?.Dispose();
         _session?.Dispose();
         _link.Ended(this);
         _stop.Dispose();

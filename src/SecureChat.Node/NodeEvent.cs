@@ -37,3 +37,6 @@ public sealed record RequestChanged(Contact Request, bool IsNew) : NodeEvent;
 
 /// <summary>A request was accepted, declined or blocked; it is no longer waiting.</summary>
 public sealed record RequestRemoved(string Account, string Outcome) : NodeEvent;
+
+/// <summary>A contact's node refused to store more texts of this node's for now; they wait in the outbox until <see cref="DeliveryRefusal.Until"/>.</summary>
+public sealed record DeliveryRefused(DeliveryRefusal Refusal) : NodeEvent;

@@ -28,6 +28,15 @@ public sealed record NodeOptions
     /// <summary>Messages sent on a connection and not yet acknowledged, at most (flow control).</summary>
     public int MaxInFlight { get; init; } = 2048;
 
+    /// <summary>
+    /// How much text one contact may have stored per <see cref="QuotaWindow"/>. Its texts beyond
+    /// it are refused with a reason its node shows, and wait in its outbox until the window allows.
+    /// </summary>
+    public QuotaLimit ContactQuota { get; init; } = QuotaLimit.ContactDefault;
+
+    /// <summary>The sliding window <see cref="ContactQuota"/> counts over (a day).</summary>
+    public TimeSpan QuotaWindow { get; init; } = TimeSpan.FromDays(1);
+
     /// <summary>How contacts are found without a typed address (the DHT, LAN beacons); null for neither.</summary>
     public DiscoveryOptions? Discovery { get; init; }
 

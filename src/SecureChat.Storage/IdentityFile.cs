@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SecureChat.Crypto;
 using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Messages;
 
 namespace SecureChat.Storage;
 
@@ -29,7 +30,10 @@ public sealed class IdentityFile
     public const string FileName = "identity.json";
     private const int Format = 1;
     private static ReadOnlySpan<byte> WrapLabel => "SecureChat data key v1"u8;
-    private static ReadOnlySpan<byte> SealLabel => "SecureChat identity keys v1"u8;
+    private static ReadOnlySpan<byte> SealLabel => "SecureChat identity keys v2"u8;
+
+    /// <summary>Sealed keys written before the display name was padded: the name's exact length shows in their size.</summary>
+    private static ReadOnlySpan<byte> UnpaddedSealLabel => "SecureChat identity keys v1"u8;
 
 
     public static string PathIn(string directory) => Path.Combine(directory, FileName);
@@ -88,7 +92,11 @@ public sealed class IdentityFile
             {
                 throw Corrupt(directory, "its account does not match its certificate");
             }
-            using var keys = SecretBox.TryOpen(dataKey.Span, SealAssociatedData(account), DecodeBase64(record.SealedKeys))
+            var sealedKeys = DecodeBase64(record.SealedKeys);
+            var opened = SecretBox.TryOpen(dataKey.Span, SealAssociatedData(SealLabel, account), sealedKeys);
+            var padded = opened is not null;
+            using var keys = opened
+                ?? SecretBox.TryOpen(dataKey.Span, SealAssociatedData(UnpaddedSealLabel, account), sealedKeys)
                 ?? throw Corrupt(directory, "its sealed keys do not open under its data key");
             if (keys.Length < 96)
             {
@@ -96,7 +104,13 @@ public sealed class IdentityFile
             }
 
             var span = keys.Span;
-            var name = Encoding.UTF8.GetString(span[96..]);
+            var nameLength = span.Length - 96;
+            if (padded && !Padding.TryUnpad(span[96..], out nameLength))
+            {
+                throw Corrupt(directory, "its sealed display name is not padded as it should be");
+            }
+
+            var name = Encoding.UTF8.GetString(span.Slice(96, nameLength));
             return (LocalIdentity.TryRestore(name, span[..32], span[32..64], span[64..96], certificate)
                 ?? throw Corrupt(directory, "its keys do not match its certificate"), dataKey);
         }
@@ -169,9 +183,10 @@ public sealed class IdentityFile
         record.WrappedDataKey = Convert.ToBase64String(SecretBox.Seal(wrappingKey.Span, WrapLabel, dataKey));
     }
 
+    /// <summary>The three private keys, then the display name padded to a size bucket (<see cref="Padding"/>), so the file's size does not tell the name's length.</summary>
     private static byte[] SealKeys(LocalIdentity identity, ReadOnlySpan<byte> dataKey)
     {
-        var name = Encoding.UTF8.GetBytes(identity.DisplayName);
+        var name = Padding.Pad(Encoding.UTF8.GetBytes(identity.DisplayName));
         var plain = new byte[96 + name.Length];
         try
         {
@@ -179,7 +194,7 @@ public sealed class IdentityFile
             identity.DeviceAgreementPrivateKey.CopyTo(plain.AsSpan(32));
             identity.DeviceSigningPrivateKey.CopyTo(plain.AsSpan(64));
             name.CopyTo(plain.AsSpan(96));
-            return SecretBox.Seal(dataKey, SealAssociatedData(identity.Account), plain);
+            return SecretBox.Seal(dataKey, SealAssociatedData(SealLabel, identity.Account), plain);
         }
         finally
         {
@@ -187,7 +202,7 @@ public sealed class IdentityFile
         }
     }
 
-    private static byte[] SealAssociatedData(AccountId account) => [.. SealLabel, .. account.PublicKey];
+    private static byte[] SealAssociatedData(ReadOnlySpan<byte> label, AccountId account) => [.. label, .. account.PublicKey];
 
     private static Record Load(string directory)
     {

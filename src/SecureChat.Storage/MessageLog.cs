@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using SecureChat.Crypto;
+using SecureChat.Protocol.Messages;
 using SecureChat.Storage.Search;
 
 namespace SecureChat.Storage;
@@ -109,7 +111,7 @@ public sealed partial class MessageLog
             received.Value = message.ReceivedAt is { } r ? r.ToUnixTimeMilliseconds() : DBNull.Value;
             state.Value = (int)message.State;
             lamport.Value = message.Lamport;
-            body.Value = _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, message.Outgoing, sentMs)!, Encoding.UTF8.GetBytes(message.Text));
+            body.Value = SealText(messageId, contactId, message.Outgoing, sentMs, message.Text);
             // One row changed: stored, and its row is the connection's last insert (the store's
             // lock keeps the connection to this thread). None: a duplicate. (RETURNING would open a
             // data reader for every row.)
@@ -357,8 +359,7 @@ public sealed partial class MessageLog
             Parallel.For(0, rows.Count, (i, loop) =>
             {
                 var row = rows[i];
-                var associatedData = AssociatedData(row.MessageId, row.Contact, row.Outgoing, row.Sent);
-                var text = associatedData is null ? null : _store.Keys.Fields.TryOpen(associatedData, row.Body);
+                var text = TryOpenText(row.MessageId, row.Contact, row.Outgoing, row.Sent, row.Body);
                 if (text is null)
                 {
                     Interlocked.CompareExchange(ref tampered, i, -1);
@@ -462,11 +463,14 @@ public sealed partial class MessageLog
     }
 
     /// <summary>
-    /// What a message's sealed text is bound to: its ID, its conversation (the contact's stable
-    /// lookup, not its row number, so swapping contact rows cannot move a conversation), its
-    /// direction and its send time. Null when the conversation does not exist: the row is then forged.
+    /// What a message's sealed text is bound to: its format, its ID, its conversation (the
+    /// contact's stable lookup, not its row number, so swapping contact rows cannot move a
+    /// conversation), its direction and its send time. Null when the conversation does not exist:
+    /// the row is then forged. The format is in the label: "v1" rows (written before padding)
+    /// hold the bare UTF-8 text; "v2" rows hold it padded to a size bucket. Binding the format
+    /// means a row cannot be passed off as the other kind.
     /// </summary>
-    private byte[]? AssociatedData(byte[] messageId, long contactId, bool outgoing, long sentMs)
+    private byte[]? AssociatedData(byte[] messageId, long contactId, bool outgoing, long sentMs, bool padded)
     {
         if (messageId.Length != 16 || _store.Contacts.LookupOf(contactId) is not { } lookup)
         {
@@ -474,7 +478,7 @@ public sealed partial class MessageLog
         }
 
         var data = new byte[22 + 16 + 16 + 1 + 8];
-        "SecureChat message v1\0"u8.CopyTo(data);
+        (padded ? "SecureChat message v2\0"u8 : "SecureChat message v1\0"u8).CopyTo(data);
         messageId.CopyTo(data, 22);
         lookup.CopyTo(data, 38);
         data[54] = outgoing ? (byte)1 : (byte)0;
@@ -482,10 +486,47 @@ public sealed partial class MessageLog
         return data;
     }
 
+    /// <summary>
+    /// Seals a text padded to its size bucket (<see cref="Padding"/>), so that the stored size
+    /// tells only the bucket, not the length: a body is always 64, 256, 1,024, 4,096 or 16,384
+    /// bytes plus the 40 bytes of nonce and tag.
+    /// </summary>
+    private byte[] SealText(byte[] messageId, long contactId, bool outgoing, long sentMs, string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var padded = Padding.Pad(bytes);
+        try
+        {
+            return _store.Keys.Fields.Seal(AssociatedData(messageId, contactId, outgoing, sentMs, padded: true)!, padded);
+        }
+        finally
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(padded);
+        }
+    }
+
+    /// <summary>The UTF-8 text of a stored body, padded (v2) or from before padding (v1); null when it fails to open.</summary>
+    private byte[]? TryOpenText(byte[] messageId, long contactId, bool outgoing, long sentMs, byte[] body)
+    {
+        // A padded body's plaintext is a bucket size; a v1 body of any other size need not be tried as v2.
+        var plainLength = body.Length - SecretBox.Overhead;
+        if (plainLength > 0 && Padding.BucketFor(plainLength) == plainLength
+            && AssociatedData(messageId, contactId, outgoing, sentMs, padded: true) is { } current
+            && _store.Keys.Fields.TryOpen(current, body) is { } padded)
+        {
+            var ok = Padding.TryUnpad(padded, out var length);
+            var text = ok ? padded[..length] : null;
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(padded);
+            return text;
+        }
+
+        return AssociatedData(messageId, contactId, outgoing, sentMs, padded: false) is { } old ? _store.Keys.Fields.TryOpen(old, body) : null;
+    }
+
     /// <summary>Opens a stored text, or reports the row as tampered with.</summary>
     private byte[] Open(byte[] messageId, long contactId, bool outgoing, long sentMs, byte[] body) =>
-        (AssociatedData(messageId, contactId, outgoing, sentMs) is { } associatedData ? _store.Keys.Fields.TryOpen(associatedData, body) : null)
-        ?? throw Tampered(messageId);
+        TryOpenText(messageId, contactId, outgoing, sentMs, body) ?? throw Tampered(messageId);
 
     private static StoreException Tampered(byte[] messageId) =>
         new(StoreError.Tampered, $"Message {Convert.ToHexStringLower(messageId)} failed its integrity check: the database was modified outside SecureChat. Restore it from a backup.");

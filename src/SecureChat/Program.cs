@@ -40,7 +40,8 @@ var discoverable = new Option<bool>("--discoverable") { Description = "Publish t
 var noLan = new Option<bool>("--no-lan") { Description = "Send no LAN beacons and ignore those of others." };
 var lanInterface = new Option<string>("--lan-interface") { Description = "The IPv4 address of the interface LAN beacons use (default: the system's choice).", DefaultValueFactory = _ => "0.0.0.0" };
 var lanPort = new Option<int>("--lan-port") { Description = "The UDP port of LAN beacons (every node on the network must use the same).", DefaultValueFactory = _ => 7313 };
-var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the web UI and the local API.") { listenAt, apiPort, noUi, openUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort };
+var quota = new Option<string?>("--quota") { Description = "What each contact may have stored, MESSAGES:BYTES:SECONDS (texts and bytes of text per sliding window; default 5000:20971520:86400, a day). Beyond it its messages are refused with a reason its node shows, and wait in its outbox." };
+var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the web UI and the local API.") { listenAt, apiPort, noUi, openUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort, quota };
 run.SetAction(parse => Run(token => RunCommand.RunAsync(
     HomeOf(parse),
     parse.GetValue(listenAt)!,
@@ -48,6 +49,7 @@ run.SetAction(parse => Run(token => RunCommand.RunAsync(
     parse.GetValue(noUi),
     parse.GetValue(openUi),
     new DiscoveryChoices(parse.GetValue(noDht), parse.GetValue(runDhtPort), parse.GetValue(runBootstrap) ?? [], parse.GetValue(discoverable), parse.GetValue(noLan), parse.GetValue(lanInterface)!, parse.GetValue(lanPort)),
+    parse.GetValue(quota),
     loggers!,
     token)));
 

@@ -147,4 +147,48 @@ public sealed class NodeIdTests
             Assert.All(Compact.DecodeNodes(bytes, AddressFamily.InterNetworkV6), n => Assert.NotEqual(0, n.EndPoint.Port));
         });
     }
+
+    // BEP 42's table: IP, rand (the last byte) and the ID whose first 21 bits the IP fixes.
+    [Theory]
+    [InlineData("124.31.75.21", 0x01, "5fbfbf", "01")]
+    [InlineData("21.75.31.124", 0x56, "5a3ce9", "56")]
+    [InlineData("65.23.51.170", 0x16, "a5d432", "16")]
+    [InlineData("84.124.73.14", 0x41, "1b0321", "41")]
+    [InlineData("43.213.53.83", 0x5a, "e56f6c", "5a")]
+    public void ForAddress_Bep42Vectors_MatchTheFirst21BitsAndKeepRand(string ip, byte rand, string prefix, string last)
+    {
+        var random = new byte[20];
+        random[19] = rand;
+
+        var id = NodeId.ForAddress(IPAddress.Parse(ip), random).ToArray();
+
+        var expected = Convert.FromHexString(prefix);
+        Assert.Equal(expected[0], id[0]);
+        Assert.Equal(expected[1], id[1]);
+        Assert.Equal(expected[2] & 0xf8, id[2] & 0xf8);
+        Assert.Equal(Convert.FromHexString(last)[0], id[19]);
+        Assert.True(NodeId.FromBytes(id).ConformsTo(IPAddress.Parse(ip)));
+    }
+
+    [Fact]
+    public void ForAddress_SameAddressTwice_GivesTwoConformingIds()
+    {
+        var address = IPAddress.Parse("203.0.113.9");
+
+        var first = NodeId.ForAddress(address);
+        var second = NodeId.ForAddress(address);
+
+        Assert.NotEqual(first, second);
+        Assert.True(first.ConformsTo(address));
+        Assert.True(second.ConformsTo(address));
+        Assert.False(first.ConformsTo(IPAddress.Parse("198.51.100.20")) && second.ConformsTo(IPAddress.Parse("198.51.100.20")));
+    }
+
+    [Fact]
+    public void ForAddress_IPv6_Conforms()
+    {
+        var address = IPAddress.Parse("2001:db8::1");
+
+        Assert.True(NodeId.ForAddress(address).ConformsTo(address));
+    }
 }

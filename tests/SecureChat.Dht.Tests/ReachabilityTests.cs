@@ -99,6 +99,55 @@ public sealed class ReachabilityTests
         Assert.Equal(after, test.Node.ObservedAddress);
     }
 
+    [Fact]
+    public void Receive_ObservedAddressMoves_TakesAFreshBep42IdEachTimeAndKeepsItsNodes()
+    {
+        var test = new NodeUnderTest();
+        var started = test.Node.Id;
+        var before = new IPEndPoint(IPAddress.Parse("203.0.113.9"), 6881);
+        var after = new IPEndPoint(IPAddress.Parse("198.51.100.20"), 6881);
+        for (var i = 1; i <= 40; i++)
+        {
+            var voter = NodeUnderTest.Address(i);
+            RespondToLastQuery(test, voter, before, () => test.Node.Ping(voter));
+        }
+
+        // The first address learned gives an ID derived from it, not the random one it started with.
+        var atBefore = test.Node.Id;
+        Assert.NotEqual(started, atBefore);
+        Assert.True(atBefore.ConformsTo(before.Address));
+        Assert.Equal(1, test.Node.IdChanges);
+        Assert.Equal(atBefore, test.Node.Routing.Self);
+        var known = test.Node.Routing.Count;
+
+        // More votes for the same address keep the ID; a port change under the same IP too.
+        RespondToLastQuery(test, NodeUnderTest.Address(41), new IPEndPoint(before.Address, 5000), () => test.Node.Ping(NodeUnderTest.Address(41)));
+        Assert.Equal(atBefore, test.Node.Id);
+
+        for (var i = 1; i <= 40; i++)
+        {
+            var voter = NodeUnderTest.Address(i);
+            RespondToLastQuery(test, voter, after, () => test.Node.Ping(voter));
+        }
+
+        var atAfter = test.Node.Id;
+        Assert.NotEqual(atBefore, atAfter);
+        Assert.True(atAfter.ConformsTo(after.Address));
+        Assert.Equal(2, test.Node.IdChanges);
+        Assert.True(test.Node.Routing.Count >= Math.Min(known, 8), $"{test.Node.Routing.Count} nodes kept of {known}");
+
+        // At the next tick it looks its new ID up, so the nodes closest to it meet it under that ID.
+        var sentBefore = test.Sent.Count;
+        test.Node.Tick();
+        var lookups = test.Sent.Skip(sentBefore).Select(d => KrpcMessage.TryParse(d.Bytes, out _)!).Where(m => m.Method == "find_node").ToList();
+        Assert.Contains(lookups, m => m.Body.Bytes("target")!.AsSpan().SequenceEqual(atAfter.ToArray()));
+
+        // Its queries and answers now carry the new ID.
+        _ = test.Node.Ping(NodeUnderTest.Address(300));
+        var query = KrpcMessage.TryParse(test.Sent[^1].Bytes, out _)!;
+        Assert.Equal(atAfter, query.SenderId);
+    }
+
     /// <summary>Puts one node in the table: the node pings it and it answers.</summary>
     private static void Join(NodeUnderTest test) =>
         RespondToLastQuery(test, NodeUnderTest.Address(1), null, () => test.Node.Ping(NodeUnderTest.Address(1)));

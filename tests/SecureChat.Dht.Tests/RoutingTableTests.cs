@@ -296,6 +296,30 @@ public sealed class RoutingTableTests
         return ids;
     }
 
+    [Fact]
+    public void Rebase_NewSelf_SortsEveryNodeIntoItsNewBucketAndKeepsLiveness()
+    {
+        var table = new RoutingTable(Self, bucketSize: 8);
+        var ids = Enumerable.Range(0, 6).Select(prefix => Self.RandomWithPrefix(prefix)).ToList();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            Assert.True(table.Responded(Contact(ids[i], i), Start.AddMinutes(i)));
+        }
+
+        table.Failed(ids[0]);
+        var newSelf = NodeId.Random();
+
+        table.Rebase(newSelf);
+
+        Assert.Equal(newSelf, table.Self);
+        Assert.Equal(ids.Count, table.Count);
+        Assert.All(ids, id => Assert.True(table.Contains(id)));
+        Assert.Equal(1, table.All.Single(e => e.Id == ids[0]).Failures);
+        Assert.Equal(Start.AddMinutes(3), table.All.Single(e => e.Id == ids[3]).LastResponse);
+        var target = NodeId.Random();
+        Assert.Equal(ids.OrderBy(id => id.Xor(target)).Take(3), table.Closest(target, 3).Select(c => c.Id));
+    }
+
     private static NodeContact Contact(NodeId id, int index) => new(id, Endpoint(index));
 
     private static IPEndPoint Endpoint(int index) => new(new IPAddress([10, 9, (byte)(index >> 8), (byte)index]), 6881);

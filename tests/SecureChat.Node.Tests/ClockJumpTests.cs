@@ -125,7 +125,7 @@ public sealed class ClockJumpTests(ITestOutputHelper output) : IAsyncLifetime
     /// moves, while timestamps and timers stay the system's monotonic ones, as on a real machine
     /// whose clock is set.
     /// </summary>
-    private sealed class SteppedClock : TimeProvider
+    internal sealed class SteppedClock : TimeProvider
     {
         private long _offsetTicks;
 

@@ -7,9 +7,9 @@ using Xunit.Abstractions;
 namespace SecureChat.Node.Tests;
 
 /// <summary>
-/// dht.json: a node saves its DHT ID and the nodes it knew, and after a restart keeps the ID and
-/// rejoins through those nodes even when none of its bootstrap nodes answers; a damaged file is
-/// ignored.
+/// dht.json: a node saves the DHT nodes it knew and after a restart rejoins through them even when
+/// none of its bootstrap nodes answers; it never saves or reuses its DHT node ID (a kept ID would
+/// link the user across addresses and days); a damaged file is ignored.
 /// </summary>
 public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -29,7 +29,7 @@ public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Restart_BootstrapNodesSilent_KeepsItsIdAndRejoinsThroughSavedNodes()
+    public async Task Restart_BootstrapNodesSilent_TakesANewIdAndRejoinsThroughSavedNodes()
     {
         string firstId;
         await using (var home = Home("first", [_swarm.First]))
@@ -39,14 +39,30 @@ public sealed class DhtStateTests(ITestOutputHelper output) : IAsyncLifetime
             firstId = node.Dht!.Id;
         }
 
+        // dht.json keeps the nodes, never the ID that would link this run to the next.
         var saved = File.ReadAllText(StateFile);
-        Assert.Contains(firstId, saved, StringComparison.Ordinal);
+        Assert.Contains("nodes", saved, StringComparison.Ordinal);
+        Assert.DoesNotContain(firstId, saved, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"id\"", saved, StringComparison.Ordinal);
 
         // The only bootstrap node given now is a port where no one answers.
         await using var again = Home("again", [new IPEndPoint(IPAddress.Loopback, SilentUdpPort())]);
         var restarted = again.Start();
         await Eventually.HoldsAsync(() => restarted.DhtJoined, "rejoined through the saved nodes", () => $"dht.json: {saved}", Within);
-        Assert.Equal(firstId, restarted.Dht!.Id);
+        Assert.NotEqual(firstId, restarted.Dht!.Id);
+    }
+
+    [Fact]
+    public async Task Start_OldStateFileWithAnId_UsesItsNodesButNotItsId()
+    {
+        // A dht.json as written before node IDs stopped being kept: an "id" and the nodes.
+        const string oldId = "0123456789abcdef0123456789abcdef01234567";
+        await File.WriteAllTextAsync(StateFile, $"{{\"id\":\"{oldId}\",\"nodes\":[\"{_swarm.First}\"]}}");
+
+        await using var home = Home("old", [new IPEndPoint(IPAddress.Loopback, SilentUdpPort())]);
+        var node = home.Start();
+        await Eventually.HoldsAsync(() => node.DhtJoined, "joined through the saved node", () => "not joined", Within);
+        Assert.NotEqual(oldId, node.Dht!.Id);
     }
 
     [Theory]

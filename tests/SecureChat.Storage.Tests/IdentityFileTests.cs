@@ -183,6 +183,37 @@ public sealed class IdentityFileTests : IDisposable
         Assert.Equal(before, File.ReadAllBytes(IdentityFile.PathIn(_home.Path)));
     }
 
+    [Theory]
+    [InlineData("A")]
+    [InlineData("A name of exactly sixty-three bytes, which is most of the limit")]
+    public void Create_DisplayNamesOfDifferentLengths_SealedKeysOfOneSize(string name)
+    {
+        IdentityFile.Create(_home.Path, name, Passphrase, true, Argon2idParameters.Minimum, Now).Identity.Dispose();
+
+        // 96 bytes of keys, the name padded to 64, the 40 bytes of nonce and tag.
+        Assert.Equal(96 + 64 + 40, Convert.FromBase64String((string)ReadJson()["sealedKeys"]!).Length);
+        using var unlocked = Unlock(Passphrase);
+        Assert.Equal(name, unlocked.Identity.DisplayName);
+    }
+
+    [Fact]
+    public void Unlock_FileFromBeforeNamePadding_OpensWithItsKeysAndName()
+    {
+        using var created = Create();
+
+        // The sealed keys as version 1 wrote them: the bare name after the keys, under the v1 label.
+        var identity = created.Identity;
+        byte[] plain = [.. identity.AccountPrivateKey, .. identity.DeviceAgreementPrivateKey, .. identity.DeviceSigningPrivateKey, .. Encoding.UTF8.GetBytes(DisplayName)];
+        var old = SecretBox.Seal(created.DataKey.Span, [.. "SecureChat identity keys v1"u8, .. identity.Account.PublicKey], plain);
+        var json = ReadJson();
+        json["sealedKeys"] = Convert.ToBase64String(old);
+        WriteJson(json);
+
+        using var unlocked = Unlock(Passphrase);
+        Assert.Equal(DisplayName, unlocked.Identity.DisplayName);
+        AssertSameKeys(identity, unlocked.Identity);
+    }
+
     [Fact]
     public void ReadAccount_WithoutPassphrase_GivesTheAccount()
     {

@@ -49,6 +49,7 @@ internal sealed class EnvelopeTarget : IFuzzTarget
         var text = Base();
         text.Text = new Text { Content = "Hello, Zoë 🙂" };
         yield return ("text", NodeWire.Encode(text));
+        yield return ("text-padded", NodeWire.EncodePadded(text));
         var start = Base();
         start.SessionStart = new SessionStart();
         yield return ("session-start", NodeWire.Encode(start));

@@ -58,9 +58,10 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
         // A node that no one seems able to reach (behind a NAT) stops answering and only asks (BEP 43).
-        // The saved ID and nodes (dht.json) let a restarted node keep its place and rejoin without the routers.
+        // The saved nodes (dht.json) let a restarted node rejoin without the routers. The ID is new
+        // each run (random; BEP 42 from the observed address once known), never the saved one.
         var saved = options.DhtStateFile is { } file ? DhtState.Read(file) : null;
-        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time, saved?.ParseId());
+        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time);
         return new DhtRendezvous(node, host, options, logger, saved?.ParseNodes() ?? []);
     }
 

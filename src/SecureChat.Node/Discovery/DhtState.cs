@@ -6,19 +6,20 @@ using SecureChat.Storage;
 namespace SecureChat.Node.Discovery;
 
 /// <summary>
-/// <c>dht.json</c> in the data directory: the DHT node's ID and up to 64 nodes it knew, so that a
-/// restarted node keeps its place in the DHT and rejoins through nodes it met before, without
-/// needing the public routers. It holds no secret: a node ID is public, and the nodes are DHT
-/// nodes anyone can find. Read defensively: a damaged file is ignored.
+/// <c>dht.json</c> in the data directory: up to 64 DHT nodes this node knew, so that a restarted
+/// node rejoins through nodes it met before, without needing the public routers. It holds no
+/// secret: the nodes are DHT nodes anyone can find. It deliberately holds no node ID: an ID kept
+/// across restarts would let any DHT node link this user's stays at different addresses and days,
+/// so each run starts with a random ID (and takes a new one when its address moves). Files
+/// written before carried an "id"; it is ignored when read and gone at the next write.
+/// Read defensively: a damaged file is ignored.
 /// </summary>
-internal sealed record DhtState(string Id, IReadOnlyList<string> Nodes)
+internal sealed record DhtState(IReadOnlyList<string> Nodes)
 {
     public const string FileName = "dht.json";
     public const int MaxNodes = 64;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
-    public NodeId? ParseId() => Dht.NodeId.TryParseHex(Id, out var id) ? id : null;
 
     /// <summary>The saved nodes that parse as IPv4 endpoints with a port, at most 64.</summary>
     public List<IPEndPoint> ParseNodes() =>
@@ -41,7 +42,7 @@ internal sealed record DhtState(string Id, IReadOnlyList<string> Nodes)
     }
 
     public static DhtState Of(DhtNode node) =>
-        new(node.Id.ToString(), [.. node.Routing.All.Where(e => !e.IsBad).OrderByDescending(e => e.LastResponse).Take(MaxNodes).Select(e => e.EndPoint.ToString())]);
+        new([.. node.Routing.All.Where(e => !e.IsBad).OrderByDescending(e => e.LastResponse).Take(MaxNodes).Select(e => e.EndPoint.ToString())]);
 
     public void Write(string path) => DataDirectory.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(this, Json));
 }

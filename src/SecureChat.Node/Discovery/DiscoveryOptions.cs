@@ -15,7 +15,7 @@ public sealed record DiscoveryOptions
     /// <summary>The nodes to join the DHT through (resolved); empty means the public routers.</summary>
     public IReadOnlyList<IPEndPoint> Bootstrap { get; init; } = [];
 
-    /// <summary>Where to keep the DHT node's ID and the nodes it knew (<c>dht.json</c>), so a restart rejoins without the routers; null: nowhere.</summary>
+    /// <summary>Where to keep the nodes the DHT node knew (<c>dht.json</c>), so a restart rejoins without the routers; null: nowhere.</summary>
     public string? DhtStateFile { get; init; }
 
     /// <summary>Also publish a plain record under the account key, so anyone who has the ID can connect. Off unless asked for.</summary>

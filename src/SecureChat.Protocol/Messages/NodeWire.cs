@@ -17,6 +17,9 @@ public enum EnvelopeKind
     Delivered,
     Read,
     Typing,
+
+    /// <summary>The peer did not store texts of this node's: they wait in the outbox (docs/protocol.md 6.10).</summary>
+    Refusal,
 }
 
 /// <summary>
@@ -63,6 +66,9 @@ public static class NodeWire
     public static bool IsLamportInBounds(ulong lamport, long clock) =>
         lamport <= MaxLamport && lamport <= (ulong)Math.Clamp(clock, 0, (long)MaxLamport) + LamportWindow;
 
+    /// <summary>The longest wait a refusal can ask for that is taken as given; a longer one is cut to this.</summary>
+    public static readonly TimeSpan MaxRefusalWait = TimeSpan.FromDays(2);
+
     /// <summary>A new random 128-bit message ID.</summary>
     public static byte[] NewMessageId() => System.Security.Cryptography.RandomNumberGenerator.GetBytes(IdSize);
 
@@ -95,6 +101,24 @@ public static class NodeWire
     {
         ArgumentNullException.ThrowIfNull(envelope);
         return envelope.ToByteArray();
+    }
+
+    /// <summary>
+    /// The envelope as sent inside a ratchet message: its encoding with a <c>padding</c> field
+    /// appended that brings it to the next size bucket (<see cref="Messages.Padding"/>), so that
+    /// texts of different lengths in one bucket give ciphertexts of one size. Any padding the
+    /// envelope already holds is dropped first.
+    /// </summary>
+    public static byte[] EncodePadded(Envelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var unpadded = envelope.Padding.IsEmpty ? envelope : new Envelope(envelope) { Padding = ByteString.Empty };
+        var size = unpadded.CalculateSize();
+        var padding = Messages.Padding.EnvelopePadding(size);
+        var encoded = new byte[size + padding.Length];
+        unpadded.WriteTo(encoded.AsSpan(0, size));
+        padding.CopyTo(encoded, size);
+        return encoded;
     }
 
     /// <summary>Parses a frame; false when it is not a frame with exactly one known, well-formed case.</summary>
@@ -156,6 +180,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Text => IsValidText(parsed.Text.Content),
             Envelope.BodyOneofCase.Delivered => IsValidReceipt(parsed.Delivered),
             Envelope.BodyOneofCase.Read => IsValidReceipt(parsed.Read),
+            Envelope.BodyOneofCase.Refusal => parsed.Refusal.MessageId.Length == IdSize,
             _ => true,
         };
         if (valid)
@@ -176,6 +201,7 @@ public static class NodeWire
             Envelope.BodyOneofCase.Delivered => EnvelopeKind.Delivered,
             Envelope.BodyOneofCase.Read => EnvelopeKind.Read,
             Envelope.BodyOneofCase.Typing => EnvelopeKind.Typing,
+            Envelope.BodyOneofCase.Refusal => EnvelopeKind.Refusal,
             _ => EnvelopeKind.Unknown,
         };
     }

@@ -19,6 +19,11 @@ public static class SearchText
         ArgumentNullException.ThrowIfNull(text);
         var folded = Fold(text);
         var terms = new List<string>();
+
+        // Distinct by a hash set: a long text of unique words (16,000 bytes hold about 1,500) made
+        // a scan of the list per word cost a million comparisons per text.
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var lookup = seen.GetAlternateLookup<ReadOnlySpan<char>>();
         var span = folded.AsSpan();
         var start = -1;
         for (var i = 0; i <= span.Length; i++)
@@ -36,9 +41,11 @@ public static class SearchText
             if (start >= 0)
             {
                 var word = span[start..Math.Min(i, start + MaxTermLength)];
-                if (!Contains(terms, word))
+                if (!lookup.Contains(word))
                 {
-                    terms.Add(word.ToString());
+                    var term = word.ToString();
+                    seen.Add(term);
+                    terms.Add(term);
                 }
 
                 start = -1;
@@ -110,18 +117,5 @@ public static class SearchText
         }
 
         return kept.ToString().ToLowerInvariant();
-    }
-
-    private static bool Contains(List<string> terms, ReadOnlySpan<char> word)
-    {
-        foreach (var term in terms)
-        {
-            if (word.SequenceEqual(term))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

@@ -71,6 +71,7 @@ internal static class EventStream
         RequestChanged e => ("request", RequestView.From(e.Request, node.Store.Messages, node.OnlineEndpoint(e.Request))),
         RequestRemoved e => ("requestRemoved", new { id = e.Account, outcome = e.Outcome }),
         ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
+        DeliveryRefused e => ("refused", new { contactId = e.Refusal.ContactAccount, reason = e.Refusal.Reason, message = e.Refusal.Message, until = e.Refusal.Until }),
         ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),
         _ => ("unknown", new { }),
     };

@@ -37,6 +37,7 @@ internal static class LocalApi
             inbound = node.Inbound,
             dht = node.Dht,
             lan = node.LanDiscovery,
+            refused = node.Refusals.Current(node.Options.Time.GetUtcNow()).Select(r => new { contactId = r.ContactAccount, reason = r.Reason, message = r.Message, until = r.Until }),
         }, Json));
 
         api.MapGet("/invite", (bool? withAddress) => Results.Json(new { link = Invite(node, withAddress ?? false).ToString() }, Json));

@@ -26,9 +26,10 @@ internal static class RunCommand
 {
     public const int DefaultApiPort = 7312;
 
-    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, bool open, DiscoveryChoices discovery, ILoggerFactory loggers, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string directory, string listen, int apiPort, bool noUi, bool open, DiscoveryChoices discovery, string? quota, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (listenHost, listenPort) = ParseListen(listen);
+        var (contactQuota, quotaWindow) = ParseQuota(quota);
         var discoveryOptions = await DiscoveryOf(discovery, loggers.CreateLogger("securechat.dht"), cancellationToken);
         if (discoveryOptions is not null)
         {
@@ -52,7 +53,7 @@ internal static class RunCommand
 
         using var home = NodeHome.OpenOrCreate(directory, Console.Out);
         var logger = loggers.CreateLogger("securechat.node");
-        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions }, logger);
+        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions, ContactQuota = contactQuota, QuotaWindow = quotaWindow }, logger);
 
         var token = AccessToken.Create();
         var builder = WebApplication.CreateSlimBuilder();
@@ -183,6 +184,27 @@ internal static class RunCommand
             LanInterface = lanInterface,
             LanPort = choices.LanPort,
         };
+    }
+
+    /// <summary><c>--quota MESSAGES:BYTES:SECONDS</c>; the defaults (5,000 texts and 20 MiB a day) without it.</summary>
+    internal static (QuotaLimit Limit, TimeSpan Window) ParseQuota(string? quota)
+    {
+        if (quota is null)
+        {
+            return (QuotaLimit.ContactDefault, new NodeOptions().QuotaWindow);
+        }
+
+        var parts = quota.Split(':');
+        if (parts.Length != 3
+            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var messages)
+            || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bytes)
+            || !int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            || seconds < 1)
+        {
+            throw new UsageException($"'{quota}' is not a quota for --quota: write MESSAGES:BYTES:SECONDS, three whole numbers, the window at least 1 second (the default is 5000:20971520:86400).");
+        }
+
+        return (new QuotaLimit(messages, bytes), TimeSpan.FromSeconds(seconds));
     }
 
     private static (string Host, int Port) ParseListen(string listen)

@@ -37,6 +37,10 @@ public sealed class NodeWireTests
         [EnvelopeKind.Delivered] = Receipts.Select(receipt => new Envelope { Delivered = receipt }),
         [EnvelopeKind.Read] = Receipts.Select(receipt => new Envelope { Read = receipt }),
         [EnvelopeKind.Typing] = Gen.Bool.Select(active => new Envelope { Typing = new Typing { Active = active } }),
+        [EnvelopeKind.Refusal] = Gen.Select(Gen.Int[0, 2], Ids, Gen.ULong, Gen.ULong, Gen.ULong, (reason, id, after, limit, window) => new Envelope
+        {
+            Refusal = new Refusal { Reason = (RefusalReason)reason, MessageId = ByteString.CopyFrom(id), RetryAfterMs = after, Limit = limit, WindowSeconds = window },
+        }),
     };
 
     private static readonly Gen<Envelope> AnyValidEnvelope = Gen.OneOf(Bodies.Values.Select(body => WithHeader(body)).ToArray());
@@ -68,6 +72,48 @@ public sealed class NodeWireTests
             + "5204" + "0A026869");
 
         Assert.Equal(expected, NodeWire.Encode(envelope));
+    }
+
+    [Fact]
+    public void Encode_RefusalEnvelope_IsTheDocumentedProtobuf()
+    {
+        var envelope = FixedEnvelope(e => e.Refusal = new Refusal
+        {
+            Reason = RefusalReason.MessageQuota,
+            MessageId = ByteString.CopyFrom(Filled(16, 0x40)),
+            RetryAfterMs = 300,
+            Limit = 5000,
+            WindowSeconds = 86_400,
+        });
+
+        // The header as in the text envelope, then:
+        //   AA 01 1E            field 21 refusal (21 << 3 | 2 = 170: varint AA 01), 30 bytes:
+        //     08 01             field 1 reason, varint: MESSAGE_QUOTA = 1
+        //     12 10 <40 x 16>   field 2 message_id, 16 bytes
+        //     18 AC 02          field 3 retry_after_ms, varint: 300 = 2 * 128 + 44
+        //     20 88 27          field 4 limit, varint: 5000 = 39 * 128 + 8
+        //     28 80 A3 05       field 5 window_seconds, varint: 86,400 = 5 * 16384 + 35 * 128 + 0
+        var expected = Convert.FromHexString(
+            Convert.ToHexString(Header())
+            + "AA011E"
+            + "0801"
+            + "1210" + string.Concat(Enumerable.Repeat("40", 16))
+            + "18AC02"
+            + "208827"
+            + "2880A305");
+
+        Assert.Equal(expected, NodeWire.Encode(envelope));
+    }
+
+    [Fact]
+    public void TryParseEnvelope_RefusalWithoutA16ByteMessageId_IsRejected()
+    {
+        foreach (var length in new[] { 0, 15, 17 })
+        {
+            var envelope = FixedEnvelope(e => e.Refusal = new Refusal { Reason = RefusalReason.ByteQuota, MessageId = ByteString.CopyFrom(new byte[length]), RetryAfterMs = 1 });
+            Assert.False(NodeWire.TryParseEnvelope(NodeWire.Encode(envelope), out var parsed));
+            Assert.Null(parsed);
+        }
     }
 
     [Fact]
@@ -408,12 +454,12 @@ public sealed class NodeWireTests
     }
 
     [Theory]
-    [InlineData("A20100")]
-    [InlineData("AA01036E6577")]
+    [InlineData("B20100")]
+    [InlineData("BA01036E6577")]
     [InlineData("720100")]
     public void TryParseEnvelope_BodyOfALaterVersion_IsAcceptedAsUnknown(string bodyHex)
     {
-        // Field 20 empty, field 21 "new" (a later body kind), field 14 (reserved for files) holding one byte.
+        // Field 22 empty, field 23 "new" (later body kinds; 20 is the padding, 21 the refusal), field 14 (reserved for files) holding one byte.
         byte[] encoding = [.. Header(), .. Convert.FromHexString(bodyHex)];
 
         Assert.True(NodeWire.TryParseEnvelope(encoding, out var parsed));
@@ -429,6 +475,7 @@ public sealed class NodeWireTests
         Assert.Equal(EnvelopeKind.Delivered, NodeWire.KindOf(FixedEnvelope(e => e.Delivered = new Receipt())));
         Assert.Equal(EnvelopeKind.Read, NodeWire.KindOf(FixedEnvelope(e => e.Read = new Receipt())));
         Assert.Equal(EnvelopeKind.Typing, NodeWire.KindOf(FixedEnvelope(e => e.Typing = new Typing())));
+        Assert.Equal(EnvelopeKind.Refusal, NodeWire.KindOf(FixedEnvelope(e => e.Refusal = new Refusal())));
     }
 
     [Fact]
@@ -525,6 +572,9 @@ public sealed class NodeWireTests
                     var receipt = envelope.Delivered ?? envelope.Read;
                     Assert.InRange(receipt.MessageIds.Count, 0, NodeWire.MaxReceiptIds);
                     Assert.All(receipt.MessageIds, id => Assert.Equal(NodeWire.IdSize, id.Length));
+                    break;
+                case EnvelopeKind.Refusal:
+                    Assert.Equal(NodeWire.IdSize, envelope.Refusal.MessageId.Length);
                     break;
             }
         }

@@ -22,7 +22,7 @@ public sealed partial class HistoryPagingTests
     [Fact]
     public async Task History_PagedBackWithBefore_VisitsEveryMessageOnceNewestPageFirst()
     {
-        var all = await ProgramRun.RunAsync(ChattedStore.ListenerPassphrase, "--home", _store.Listener.Path, "history", ChattedStore.ConnectorName, "--limit", "100", "--json");
+        var all = await ProgramRun.RunAsync(ChattedStore.ListenerPassphrase, "--home", _store.Listener.Path, "history", _store.ConnectorIdentity.Id, "--limit", "100", "--json");
         Assert.True(all.ExitCode == 0, all.Transcript);
         using var document = JsonDocument.Parse(string.Join('\n', all.Stdout));
         var everyId = document.RootElement.EnumerateArray().Select(m => m.GetProperty("id").GetString()!).ToList();
@@ -54,7 +54,7 @@ public sealed partial class HistoryPagingTests
     [InlineData("-1")]
     public async Task History_MalformedBefore_ExitsTwoWithASentence(string before)
     {
-        var run = await ProgramRun.RunAsync(ChattedStore.ListenerPassphrase, "--home", _store.Listener.Path, "history", ChattedStore.ConnectorName, "--before", before);
+        var run = await ProgramRun.RunAsync(ChattedStore.ListenerPassphrase, "--home", _store.Listener.Path, "history", _store.ConnectorIdentity.Id, "--before", before);
 
         Assert.True(run.ExitCode == 2, run.Transcript);
         Assert.Contains("is not a message ID", ProgramRun.SingleErrorSentence(run), StringComparison.Ordinal);
@@ -63,7 +63,7 @@ public sealed partial class HistoryPagingTests
     /// <summary>One page in text form: each line is the message ID, two spaces, then the time, who and the text.</summary>
     private async Task<List<(string Id, string Text)>> PageAsync(string? before)
     {
-        string[] args = ["--home", _store.Listener.Path, "history", ChattedStore.ConnectorName, "--limit", PageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        string[] args = ["--home", _store.Listener.Path, "history", _store.ConnectorIdentity.Id, "--limit", PageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)];
         var run = await ProgramRun.RunAsync(ChattedStore.ListenerPassphrase, before is null ? args : [.. args, "--before", before]);
         Assert.True(run.ExitCode == 0, run.Transcript);
         Assert.Equal(string.Empty, run.Stderr);

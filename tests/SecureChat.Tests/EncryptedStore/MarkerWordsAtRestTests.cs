@@ -110,7 +110,7 @@ public sealed partial class MarkerWordsAtRestTests
             ? (_store.Listener, ChattedStore.ListenerPassphrase, _store.ConnectorIdentity)
             : (_store.Connector, ChattedStore.ConnectorPassphrase, _store.ListenerIdentity);
 
-        var run = await ProgramRun.RunAsync(passphrase, "--home", home.Path, "history", peer.Name, "--limit", "100", "--json");
+        var run = await ProgramRun.RunAsync(passphrase, "--home", home.Path, "history", peer.Id, "--limit", "100", "--json");
 
         Assert.True(run.ExitCode == 0, run.Transcript);
         var messages = JsonArray(run).EnumerateArray().ToList();

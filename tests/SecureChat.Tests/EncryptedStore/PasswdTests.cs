@@ -24,7 +24,7 @@ public sealed class PasswdTests
     {
         using var copy = new TemporaryHome();
         HomeSnapshot.Take(_store.Connector.Path).WriteTo(copy.Path);
-        string[] history = ["--home", copy.Path, "history", ChattedStore.ListenerName, "--limit", "100", "--json"];
+        string[] history = ["--home", copy.Path, "history", _store.ListenerIdentity.Id, "--limit", "100", "--json"];
         // The first reading marks the conversation read (received → seen); the second shows it settled.
         Assert.Equal(0, (await ProgramRun.RunAsync(ChattedStore.ConnectorPassphrase, history)).ExitCode);
         var readBefore = await ProgramRun.RunAsync(ChattedStore.ConnectorPassphrase, history);

@@ -43,6 +43,7 @@ public sealed class AddressChangeTests
         var bOldPort = RunningNode.FreePort();
         var oldEndpoint = $"{OldAddress}:{bOldPort}";
         await NodeCli.AddContactAsync(aHome, identities[1], oldEndpoint);
+        await NodeCli.KnowAsync(bHome, identities[0]);
 
         // B's first NAT: its port mapping (A's dials arrive from 127.0.0.4) and its way out to A (from 127.0.0.2).
         var relays = new List<TcpRelay>();

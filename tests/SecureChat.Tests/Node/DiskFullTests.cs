@@ -46,6 +46,7 @@ public sealed class DiskFullTests
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
         var bListen = RunningNode.FreePort();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
+        await NodeCli.KnowAsync(bHome, identities[0]);
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
         await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
 
@@ -132,6 +133,7 @@ public sealed class DiskFullTests
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
         var bListen = RunningNode.FreePort();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
+        await NodeCli.KnowAsync(bHome, identities[0]);
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
         await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
 

@@ -130,6 +130,7 @@ public sealed class FloodTests
     /// </summary>
     private async Task<(TimeSpan Connected, TimeSpan Delivered)> ConnectAndDeliverAsync(RunningNode from, RunningNode to, string fromId, string toId, string text)
     {
+        await to.Api.KnowAsync(fromId);
         var clock = Stopwatch.StartNew();
         using (await from.Api.ConnectAsync($"{toId}@{to.ListenAddress}"))
         {

@@ -65,6 +65,7 @@ public sealed class KillNineDeliveryTests
         network.Front(aListen);
         network.Front(bListen);
         await NodeCli.AddContactAsync(aHome, identities[1], CuttableNetwork.AddressOf(bListen));
+        await NodeCli.KnowAsync(bHome, identities[0]);
 
         await using var a = await RunningNode.StartAsync(aHome, "A", aListen);
         var b = await RunningNode.StartAsync(bHome, "B #1", bListen, verbose: true);

@@ -63,6 +63,7 @@ public sealed class KillSenderDeliveryTests
         var aListen = RunningNode.FreePort();
         var bListen = RunningNode.FreePort();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
+        await NodeCli.KnowAsync(bHome, identities[0]);
 
         var a = await RunningNode.StartAsync(aHome, "A #1", aListen, verbose: true);
         var b = await RunningNode.StartAsync(bHome, "B #1", bListen, verbose: true);

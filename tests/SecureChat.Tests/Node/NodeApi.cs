@@ -81,6 +81,13 @@ internal sealed class NodeApi : IDisposable
         return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync());
     }
 
+    /// <summary>POST /api/contacts <c>{"id"}</c>: this node knows the account (unnamed), so it is a contact when it connects.</summary>
+    public async Task KnowAsync(string id)
+    {
+        using var response = await _http.PostAsJsonAsync("api/contacts", new { id }, Json);
+        await ExpectAsync(response, HttpStatusCode.Created);
+    }
+
     /// <summary>POST /api/contacts/{contact}/messages: 202 and the queued message.</summary>
     public async Task<ApiMessage> SendAsync(string contact, string text)
     {

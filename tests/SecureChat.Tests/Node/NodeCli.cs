@@ -18,6 +18,16 @@ internal static partial class NodeCli
         Assert.Equal($"Added '{contact.Name}' ({contact.Id}), fingerprint {contact.Fingerprint}.", run.Stdout[0]);
     }
 
+    /// <summary>
+    /// <c>securechat contacts add ID --name NAME</c> with no address: this home knows the account,
+    /// so it is a contact when it connects (a stranger would be a contact request).
+    /// </summary>
+    public static async Task KnowAsync(TemporaryHome home, CreatedIdentity contact)
+    {
+        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "contacts", "add", contact.Id, "--name", contact.Name);
+        Assert.True(run.ExitCode == 0, run.Transcript);
+    }
+
     /// <summary><c>securechat send CONTACT TEXT [more]</c>, whatever its exit code.</summary>
     public static Task<FinishedRun> SendAsync(TemporaryHome home, string contact, string text, params string[] more) =>
         ProgramRun.RunAsync((string?)null, ["--home", home.Path, "send", contact, text, .. more]);

@@ -19,6 +19,7 @@ public sealed class OfflineDeliveryTests
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
         var bListen = RunningNode.FreePort();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
+        await NodeCli.KnowAsync(bHome, identities[0]);
         await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
 
         // Through A's node (api.json points at it): queued, and no "no node runs" note.
@@ -63,6 +64,7 @@ public sealed class OfflineDeliveryTests
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
         var bListen = RunningNode.FreePort();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
+        await NodeCli.KnowAsync(bHome, identities[0]);
 
         var send = await NodeCli.SendAsync(aHome, "B", "queued with no node");
         Assert.True(send.ExitCode == 0, send.Transcript);

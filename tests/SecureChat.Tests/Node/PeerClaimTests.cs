@@ -86,6 +86,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         var aPort = RunningNode.FreePort();
         await using var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
         using var mallory = HostilePeer.Create("Mallory");
+
+        // Mallory is a contact (a stranger would be a request, held apart): the bound is a contact's too.
+        using (await a.Api.AddContactAsync(new CreatedIdentity("mallory", mallory.Id, string.Empty)))
+        {
+        }
+
         try
         {
             await using (var link = await mallory.DialAsync(aPort))
@@ -126,6 +132,10 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         var aPort = RunningNode.FreePort();
         using var mallory = HostilePeer.Create("Mallory");
         var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        using (await a.Api.AddContactAsync(new CreatedIdentity("mallory", mallory.Id, string.Empty)))
+        {
+        }
+
         try
         {
             await using (var link = await mallory.DialAsync(aPort))
