@@ -111,6 +111,13 @@ internal sealed class NodeApi : IDisposable
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
+    /// <summary>POST a JSON body to a path, whatever it answers: the status and the body.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> TryPostAsync(string path, object body)
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, Json);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>GET /api/messages/{id}, or null when the node answers 404.</summary>
     public async Task<ApiMessage?> MessageAsync(string id)
     {

@@ -43,6 +43,12 @@ internal sealed class ChatPage(IPage page, WebNode node)
 
     public ILocator Contact(string name) => Page.Locator("#contact-list button.contact", new PageLocatorOptions { Has = Page.Locator(".contact-name", new PageLocatorOptions { HasTextString = name }) });
 
+    /// <summary>A contact's entry in the list, found by its full account ID (never by a name a peer could copy).</summary>
+    public ILocator ContactById(string id) => Page.Locator($"#contact-list button.contact[data-id=\"{id}\"]");
+
+    /// <summary>A stranger's entry in the Requests list, by its full account ID.</summary>
+    public ILocator Request(string id) => Page.Locator($"#request-list li.request[data-id=\"{id}\"]");
+
     public ILocator Message(string text) => Page.Locator("#messages li.message", new PageLocatorOptions { Has = Page.GetByText(text, new PageGetByTextOptions { Exact = true }) });
 
     public ILocator Tick(string text) => Message(text).Locator(".tick");

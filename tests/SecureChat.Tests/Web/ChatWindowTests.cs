@@ -37,20 +37,27 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         using var added = await on.Api.AddContactAsync(contact.Identity with { Name = name }, contact.Node.ListenAddress);
     }
 
-    /// <summary>Alice adds Bob by ID and address; her node dials his, which pins her as a contact named by her display name.</summary>
+    /// <summary>
+    /// Bob adds Alice by ID (named "Alice", no address), then Alice adds Bob by ID and address: her
+    /// node dials his, and he meets her as the contact he added (a stranger would be a request).
+    /// </summary>
     private async Task PairAsync()
     {
+        using (await _bob.Api.AddContactAsync(_alice.Identity))
+        {
+        }
+
         await AddAsync(_alice, _bob, "Bob");
         await Poll.UntilAsync(
-            "Bob's node to know Alice",
+            "Bob's node to meet Alice",
             ChatProcess.Timeout,
             async () =>
             {
                 using var contacts = await _bob.Api.GetJsonAsync("api/contacts");
-                return contacts.RootElement.EnumerateArray().Any(c => c.GetProperty("id").GetString() == _alice.Id);
+                return contacts.RootElement.EnumerateArray().Any(c => c.GetProperty("id").GetString() == _alice.Id && c.GetProperty("met").GetBoolean());
             },
-            known => known,
-            _ => "Alice is not among Bob's contacts");
+            met => met,
+            _ => "Bob's node has not met Alice");
     }
 
     [Fact]
@@ -142,14 +149,21 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Expect(bob.Page.Locator("#listen-state")).ToContainTextAsync($"Listening on 127.0.0.1:{port}");
         await Expect(bob.Page.Locator("#net-status")).ToContainTextAsync($"Listening on 127.0.0.1:{port}");
 
-        // Alice connects to it by typed IP and port: Bob becomes her contact, the conversation opens.
+        // Alice connects to it by typed IP and port: Bob becomes her contact, shown as what he calls
+        // himself (she has not named him), and the conversation opens.
         await alice.Page.FillAsync("#connect-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await alice.Page.ClickAsync("#connect-button");
-        await Expect(alice.Page.Locator("#conversation-title")).ToHaveTextAsync("Bob");
-        await Expect(alice.Contact("Bob")).ToBeVisibleAsync();
-        await Expect(bob.Contact("Alice")).ToBeVisibleAsync();
+        await Expect(alice.Page.Locator("#conversation-title")).ToHaveTextAsync("calls themself “Bob”");
+        await Expect(alice.ContactById(_bob.Id).Locator(".contact-fingerprint")).ToHaveTextAsync(_bob.Identity.Fingerprint);
         await alice.SendAsync("I found you through the Connect panel.");
-        await bob.OpenConversationAsync("Alice");
+
+        // To Bob, Alice is a request holding her message until he accepts it, here with a name.
+        var request = bob.Request(_alice.Id);
+        await Expect(request.Locator(".request-messages")).ToContainTextAsync("I found you through the Connect panel.");
+        await request.Locator("[data-role=name]").FillAsync("Alice");
+        await request.Locator("[data-role=accept]").ClickAsync();
+        await Expect(bob.Page.Locator("#conversation-title")).ToHaveTextAsync("Alice");
+        await Expect(bob.Contact("Alice")).ToBeVisibleAsync();
         await Expect(bob.Message("I found you through the Connect panel.")).ToBeVisibleAsync();
         await bob.SendAsync("And I heard you through the Listen panel.");
         await Expect(alice.Message("And I heard you through the Listen panel.")).ToBeVisibleAsync();
@@ -444,9 +458,11 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await using var session = await browser.NewSessionAsync(output);
         var alice = await ChatPage.OpenAsync(session, _alice);
 
-        // Ctrl+K to search, Tab onwards to the contact, Enter to open it: the composer has the focus.
+        // Ctrl+K to search, Tab onwards (past Blocked and Add contact) to the contact, Enter to open it: the composer has the focus.
         await alice.Page.Keyboard.PressAsync("Control+K");
         await Expect(alice.Page.Locator("#search-input")).ToBeFocusedAsync();
+        await alice.Page.Keyboard.PressAsync("Tab");
+        await Expect(alice.Page.Locator("#blocked-button")).ToBeFocusedAsync();
         await alice.Page.Keyboard.PressAsync("Tab");
         await alice.Page.Keyboard.PressAsync("Tab");
         await Expect(alice.Contact("Bob")).ToBeFocusedAsync();

@@ -29,6 +29,12 @@ public sealed class ThemeTests(BrowserFixture browser, ITestOutputHelper output)
         ("#messages li.message.in .meta", "#messages li.message.in .bubble"),
         ("#send-button", "#send-button"),
         ("#remove-button", "#remove-button"),
+        ("#requests-count", "#requests-count"),
+        ("li.request .request-claim", "li.request"),
+        ("li.request .request-fingerprint", "li.request"),
+        ("li.request .request-held", "li.request"),
+        ("li.request .request-messages .text", "li.request .request-messages"),
+        ("li.request [data-role=block]", "li.request [data-role=block]"),
     ];
 
     [Theory]
@@ -38,14 +44,21 @@ public sealed class ThemeTests(BrowserFixture browser, ITestOutputHelper output)
     {
         await using var alice = await WebNode.StartAsync("Alice");
         await using var bob = await WebNode.StartAsync("Bob");
+        await using var carol = await WebNode.StartAsync("Carol");
+
+        // Bob knows Alice by ID before she dials him (she is no request to him); Carol, a stranger, dials Alice and writes.
+        using (await bob.Api.AddContactAsync(alice.Identity))
         using (await alice.Api.AddContactAsync(bob.Identity, bob.Node.ListenAddress))
+        using (await carol.Api.ConnectAsync(alice.Node.ListenAddress))
         {
         }
 
+        await carol.Api.SendAsync(alice.Id, "a stranger's first words");
         await alice.Api.SendAsync("Bob", "a message of mine");
         await using var session = await browser.NewSessionAsync(output);
         var page = await ChatPage.OpenAsync(session, alice);
         await page.Page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = scheme });
+        await Expect(page.Request(carol.Id).Locator(".request-messages")).ToContainTextAsync("a stranger's first words");
         await page.OpenConversationAsync("Bob");
         await bob.Api.SendAsync(alice.Identity.Name, "and one of theirs");
         await Expect(page.Message("and one of theirs")).ToBeVisibleAsync();

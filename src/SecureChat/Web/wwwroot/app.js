@@ -78,6 +78,8 @@ const enc = encodeURIComponent;
 const state = {
   status: null,
   contacts: new Map(),      // account ID -> contact view
+  requests: new Map(),      // account ID -> request view (a stranger who connected, not a contact)
+  answering: new Set(),     // requests this page is accepting, declining or blocking now
   open: null,               // the account ID of the open conversation
   messages: new Map(),      // message ID -> <li> of the open conversation
   hasOlder: false,
@@ -105,6 +107,45 @@ function dayOf(iso) {
 function initials(name) {
   const letters = Array.from(name.trim());
   return (letters[0] || '?').toUpperCase();
+}
+
+// ---------------------------------------------------------------- who is who
+
+// A peer picks its own display name, and can pick a contact's name or even a contact's ID. So a
+// name is shown as a name only when the user chose it; otherwise the page shows the peer's claim as
+// a claim, with the fingerprint beside it, and everything the page sends names contacts by full ID.
+
+/** False when the contact's name is only a placeholder (the user never named them). */
+function isNamed(c) {
+  return c.named !== false;
+}
+
+/** What a peer says it is called, as its claim: text, never a name. */
+function claim(displayName, id) {
+  return displayName ? `calls themself “${displayName}”` : `no name given (ID ${id.slice(0, 8)}…)`;
+}
+
+/** What a contact is called in lists and titles. */
+function shownName(c) {
+  return isNamed(c) ? c.name : claim(c.displayName, c.id);
+}
+
+/** How a sentence speaks of a contact: its name, or its claim and fingerprint. */
+function whoIs(c) {
+  return isNamed(c) ? c.name : `the contact who ${claim(c.displayName, c.id)} (fingerprint ${c.fingerprint})`;
+}
+
+/** Names that read alike: the same letters after Unicode compatibility folding, case and spacing. */
+function alike(text) {
+  return text.normalize('NFKC').toLocaleLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/** The contacts whose fingerprint must show in the list: unnamed ones, and those whose name reads like another's. */
+function needingFingerprint(contacts) {
+  const core = (c) => alike(isNamed(c) ? c.name : c.displayName || c.id);
+  const counts = new Map();
+  for (const c of contacts) counts.set(core(c), (counts.get(core(c)) || 0) + 1);
+  return new Set(contacts.filter((c) => !isNamed(c) || counts.get(core(c)) > 1).map((c) => c.id));
 }
 
 // ---------------------------------------------------------------- status bar and listen panel
@@ -191,7 +232,7 @@ $('connect-form').addEventListener('submit', async (event) => {
     const contact = await api('POST', '/api/connect', { address: hostPort(host, port) });
     state.contacts.set(contact.id, contact);
     renderContacts();
-    notice(`Connected to ${contact.name} (fingerprint ${contact.fingerprint}).`, 'info', 5000);
+    notice(`Connected to ${shownName(contact)} (fingerprint ${contact.fingerprint}).`, 'info', 5000);
     openConversation(contact.id);
   } catch (error) {
     notice(error.message);
@@ -227,14 +268,19 @@ async function refreshContacts() {
 }
 
 function renderContacts() {
-  const sorted = [...state.contacts.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // Contacts the user named first, by name; then the unnamed, by what they call themselves.
+  const sorted = [...state.contacts.values()].sort((a, b) =>
+    (isNamed(b) - isNamed(a)) || shownName(a).localeCompare(shownName(b)) || a.id.localeCompare(b.id));
+  const fingerprinted = needingFingerprint(sorted);
   const items = sorted.map((c) => {
     const presence = el('span', { class: `presence${c.online ? ' online' : ''}` });
-    const label = [c.online ? 'online' : 'offline', c.unread ? `${c.unread} unread` : null, c.verified ? 'verified' : null].filter(Boolean).join(', ');
-    const button = el('button', { class: 'contact', type: 'button', 'data-id': c.id, 'aria-current': c.id === state.open ? 'true' : 'false', 'aria-label': `${c.name}: ${label}` },
-      el('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(c.name), presence),
+    const withFingerprint = fingerprinted.has(c.id);
+    const label = [withFingerprint ? `fingerprint ${c.fingerprint}` : null, c.online ? 'online' : 'offline', c.unread ? `${c.unread} unread` : null, c.verified ? 'verified' : null].filter(Boolean).join(', ');
+    const button = el('button', { class: 'contact', type: 'button', 'data-id': c.id, 'aria-current': c.id === state.open ? 'true' : 'false', 'aria-label': `${shownName(c)}: ${label}` },
+      el('span', { class: 'avatar', 'aria-hidden': 'true' }, isNamed(c) ? initials(c.name) : '?', presence),
       el('span', { class: 'contact-main' },
-        el('span', { class: 'contact-name' }, c.name),
+        el('span', { class: `contact-name${isNamed(c) ? '' : ' claimed'}` }, shownName(c)),
+        withFingerprint ? el('code', { class: 'contact-fingerprint' }, c.fingerprint) : null,
         el('span', { class: 'contact-sub' }, c.keyWarning ? 'key changed: refused' : c.online ? 'online' : 'offline')),
       c.unread > 0 ? el('span', { class: 'unread' }, String(c.unread)) : null);
     button.addEventListener('click', () => openConversation(c.id));
@@ -248,6 +294,199 @@ function renderContacts() {
   const unread = sorted.reduce((sum, c) => sum + (c.unread || 0), 0);
   document.title = unread > 0 ? `(${unread}) SecureChat` : 'SecureChat';
 }
+
+// ---------------------------------------------------------------- requests: strangers who connected
+
+async function refreshRequests() {
+  let list;
+  try {
+    list = await api('GET', '/api/requests');
+  } catch (error) {
+    notice(error.message);
+    return;
+  }
+  state.requests = new Map(list.map((r) => [r.id, r]));
+  renderRequests();
+}
+
+function heldSummary(r) {
+  const held = Number.isInteger(r.held) ? r.held : r.messages.length;
+  if (held === 0) return 'No message yet.';
+  if (held > r.messages.length) return `${held} messages held; ${r.messages.length} shown:`;
+  return held === 1 ? '1 message held:' : `${held} messages held:`;
+}
+
+function requestElement(r) {
+  const titleId = `request-${r.id}`;
+  const seen = r.firstSeen === r.lastSeen
+    ? fullFormat.format(new Date(r.lastSeen))
+    : `${fullFormat.format(new Date(r.firstSeen))} to ${fullFormat.format(new Date(r.lastSeen))}`;
+  const messages = r.messages.map((m) => el('li', {},
+    el('time', { datetime: m.sentAt, title: fullFormat.format(new Date(m.sentAt)) }, timeFormat.format(new Date(m.sentAt))),
+    el('p', { class: 'text' }, m.text)));
+  const form = el('form', { class: 'request-actions' },
+    el('label', {}, 'Name (optional)', el('input', { name: 'name', 'data-role': 'name', maxlength: 64, autocomplete: 'off', spellcheck: 'false' })),
+    el('div', { class: 'request-buttons' },
+      el('button', { class: 'button small primary', type: 'submit', 'data-role': 'accept' }, 'Accept'),
+      el('button', { class: 'button small', type: 'button', 'data-role': 'decline' }, 'Decline'),
+      el('button', { class: 'button small danger', type: 'button', 'data-role': 'block' }, 'Block')));
+  if (state.answering.has(r.id)) for (const button of form.querySelectorAll('button')) button.disabled = true;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    acceptRequest(r.id, form.elements.name.value.trim());
+  });
+  form.querySelector('[data-role="decline"]').addEventListener('click', () => declineRequest(r.id));
+  form.querySelector('[data-role="block"]').addEventListener('click', () => blockRequest(r.id));
+  return el('li', { class: 'request', 'data-id': r.id, 'aria-labelledby': titleId },
+    el('p', { class: 'request-claim', id: titleId }, claim(r.displayName, r.id)),
+    el('dl', { class: 'facts request-facts' },
+      el('dt', {}, 'Fingerprint'), el('dd', {}, el('code', { class: 'request-fingerprint' }, r.fingerprint)),
+      el('dt', {}, 'ID'), el('dd', {}, el('code', { class: 'request-id wrap' }, r.id)),
+      r.endpoint ? el('dt', {}, 'From') : null, r.endpoint ? el('dd', {}, r.endpoint) : null,
+      el('dt', {}, 'Seen'), el('dd', {}, seen)),
+    el('p', { class: 'request-held' }, heldSummary(r)),
+    messages.length ? el('ol', { class: 'request-messages', tabindex: '0', 'aria-label': `Messages held from ${r.id}` }, ...messages) : null,
+    form);
+}
+
+function renderRequests() {
+  const sorted = [...state.requests.values()].sort((a, b) => String(b.lastSeen).localeCompare(String(a.lastSeen)) || a.id.localeCompare(b.id));
+  // A redraw (a new held message) keeps what was typed in a name field, and the focus.
+  const list = $('request-list');
+  const typed = new Map([...list.querySelectorAll('li.request')].map((li) => [li.dataset.id, li.querySelector('[data-role="name"]').value]));
+  const focusedItem = document.activeElement?.closest?.('#request-list li.request');
+  const focused = focusedItem ? [focusedItem.dataset.id, document.activeElement.dataset.role] : null;
+  const items = sorted.map((r) => {
+    const li = requestElement(r);
+    if (typed.get(r.id)) li.querySelector('[data-role="name"]').value = typed.get(r.id);
+    return li;
+  });
+  list.replaceChildren(...items);
+  if (focused) list.querySelector(`li.request[data-id="${CSS.escape(focused[0])}"] [data-role="${focused[1] || 'accept'}"]`)?.focus();
+  $('no-requests').hidden = sorted.length > 0;
+  $('requests-count').textContent = String(sorted.length);
+  $('requests-count').hidden = sorted.length === 0;
+}
+
+function requestItem(id) {
+  return $('request-list').querySelector(`li.request[data-id="${CSS.escape(id)}"]`);
+}
+
+/** Forgets a request in this page; a focus that was in it moves to the next request, or to Blocked. */
+function dropRequest(id, hadFocus = requestItem(id)?.contains(document.activeElement)) {
+  const list = $('request-list');
+  const item = requestItem(id);
+  const next = item?.nextElementSibling?.dataset.id ?? item?.previousElementSibling?.dataset.id;
+  state.requests.delete(id);
+  renderRequests();
+  if (hadFocus) {
+    const target = next && list.querySelector(`li.request[data-id="${CSS.escape(next)}"] [data-role="accept"]`);
+    (target || $('blocked-button')).focus();
+  }
+}
+
+/** Disables a request's buttons while the node answers; returns whether the focus was in it (disabling takes it away). */
+function requestButtons(id, disabled) {
+  const item = requestItem(id);
+  const hadFocus = Boolean(item?.contains(document.activeElement));
+  if (disabled) state.answering.add(id);
+  else state.answering.delete(id);
+  for (const button of item?.querySelectorAll('button') ?? []) button.disabled = disabled;
+  return hadFocus;
+}
+
+async function acceptRequest(id, name) {
+  const r = state.requests.get(id);
+  const hadFocus = requestButtons(id, true);
+  let contact;
+  try {
+    contact = await api('POST', `/api/requests/${enc(id)}/accept`, name ? { name } : {});
+  } catch (error) {
+    requestButtons(id, false);
+    notice(error.message);
+    return;
+  }
+  state.answering.delete(id);
+  dropRequest(id, hadFocus);
+  state.contacts.set(contact.id, contact);
+  renderContacts();
+  notice(`${r ? `The stranger who ${claim(r.displayName, id)}` : 'The request'} is now a contact${isNamed(contact) ? `, named ${contact.name}` : ''}. Compare safety numbers to be sure who it is.`, 'info', 6000);
+  await openConversation(contact.id);
+}
+
+async function declineRequest(id) {
+  const hadFocus = requestButtons(id, true);
+  try {
+    await api('POST', `/api/requests/${enc(id)}/decline`);
+  } catch (error) {
+    requestButtons(id, false);
+    notice(error.message);
+    return;
+  }
+  state.answering.delete(id);
+  dropRequest(id, hadFocus);
+  notice('Request declined: its messages are gone. If they connect again, they come back as a new request.', 'info', 5000);
+}
+
+async function blockRequest(id) {
+  const r = state.requests.get(id);
+  const hadFocus = requestButtons(id, true);
+  try {
+    await api('POST', `/api/requests/${enc(id)}/block`);
+  } catch (error) {
+    requestButtons(id, false);
+    notice(error.message);
+    return;
+  }
+  state.answering.delete(id);
+  dropRequest(id, hadFocus);
+  notice(`Blocked ${r ? `the stranger who ${claim(r.displayName, id)} (fingerprint ${r.fingerprint})` : id}: your node refuses them from now on. Unblock under Blocked.`, 'info', 6000);
+}
+
+// The blocked list, in a dialog.
+
+async function renderBlocked() {
+  let list;
+  try {
+    list = await api('GET', '/api/blocked');
+  } catch (error) {
+    notice(error.message);
+    return false;
+  }
+  const items = list.map((b) => {
+    const button = el('button', { class: 'button small', type: 'button', 'data-id': b.id, 'aria-label': `Unblock ${b.fingerprint}` }, 'Unblock');
+    button.addEventListener('click', () => unblock(b.id));
+    return el('li', { class: 'blocked', 'data-id': b.id },
+      el('dl', { class: 'facts' },
+        el('dt', {}, 'Fingerprint'), el('dd', {}, el('code', { class: 'blocked-fingerprint' }, b.fingerprint)),
+        el('dt', {}, 'ID'), el('dd', {}, el('code', { class: 'blocked-id wrap' }, b.id)),
+        el('dt', {}, 'Blocked'), el('dd', {}, el('time', { datetime: b.blockedAt }, fullFormat.format(new Date(b.blockedAt))))),
+      button);
+  });
+  $('blocked-list').replaceChildren(...items);
+  $('no-blocked').hidden = items.length > 0;
+  return true;
+}
+
+async function unblock(id) {
+  const list = $('blocked-list');
+  const item = list.querySelector(`li.blocked[data-id="${CSS.escape(id)}"]`);
+  const next = item?.nextElementSibling?.dataset.id ?? item?.previousElementSibling?.dataset.id;
+  try {
+    await api('DELETE', `/api/blocked/${enc(id)}`);
+  } catch (error) {
+    notice(error.message);
+    return;
+  }
+  await renderBlocked();
+  const target = next && list.querySelector(`li.blocked[data-id="${CSS.escape(next)}"] button`);
+  (target || $('blocked-dialog').querySelector('.dialog-buttons button')).focus();
+  notice('Unblocked: if they connect again, they come back as a request.', 'info', 5000);
+}
+
+$('blocked-button').addEventListener('click', async () => {
+  if (await renderBlocked()) $('blocked-dialog').showModal();
+});
 
 // ---------------------------------------------------------------- the conversation
 
@@ -281,7 +520,10 @@ function markDays() {
 function renderConversationHead() {
   const c = state.contacts.get(state.open);
   if (!c) return;
-  $('conversation-title').textContent = c.name;
+  $('conversation-title').textContent = shownName(c);
+  $('conversation-title').classList.toggle('claimed', !isNamed(c));
+  $('conversation-fingerprint').textContent = c.fingerprint;
+  $('rename-button').textContent = isNamed(c) ? 'Rename' : 'Name';
   const presence = $('conversation-presence');
   presence.textContent = c.online ? 'online' : 'offline';
   presence.className = `presence-text${c.online ? ' online' : ''}`;
@@ -597,7 +839,8 @@ $('search-form').addEventListener('submit', async (event) => {
   const items = results.map(({ message: m, hits }) => {
     lastSearchHits.set(m.id, hits);
     const contact = state.contacts.get(m.contactId);
-    const who = m.direction === 'out' ? `You to ${contact?.name ?? m.contact}` : (contact?.name ?? m.contact);
+    const name = contact ? shownName(contact) : m.contact;
+    const who = m.direction === 'out' ? `You to ${name}` : name;
     const button = el('button', { class: 'search-hit', type: 'button', 'data-id': m.id },
       el('span', { class: 'hit-head' }, el('span', {}, who), el('time', { datetime: m.sentAt }, fullFormat.format(new Date(m.sentAt)))),
       el('span', { class: 'hit-text' }, ...snippet(m.text, hits)));
@@ -680,18 +923,25 @@ $('add-form').addEventListener('submit', async (event) => {
     $('add-contact-dialog').close();
     state.contacts.set(contact.id, contact);
     renderContacts();
-    notice(`${contact.name} added. ${contact.endpoints.length ? 'Connecting…' : 'Your node will look for them on the DHT and the local network.'}`, 'info', 5000);
+    notice(`${whoIs(contact)} added. ${contact.endpoints.length ? 'Connecting…' : 'Your node will look for them on the DHT and the local network.'}`, 'info', 5000);
     openConversation(contact.id);
   } catch (error) {
     if (error.status === 409) {
-      // Already a contact (they may have connected first): go to that conversation.
-      await refreshContacts();
+      // Already a contact: go to that conversation. Connected first and waiting as a request:
+      // adding them by ID is choosing them, so the request is accepted (with the name typed).
+      await Promise.all([refreshContacts(), refreshRequests()]);
       const id = body.id.replace(/^securechat:/i, '').split('?')[0].trim().toLowerCase();
       if (state.contacts.has(id)) {
         stopCamera();
         $('add-contact-dialog').close();
-        notice(`${state.contacts.get(id).name} is already one of your contacts.`, 'info', 5000);
+        notice(`${whoIs(state.contacts.get(id))} is already one of your contacts.`, 'info', 5000);
         openConversation(id);
+        return;
+      }
+      if (state.requests.has(id)) {
+        stopCamera();
+        $('add-contact-dialog').close();
+        await acceptRequest(id, body.name || '');
         return;
       }
     }
@@ -848,9 +1098,9 @@ $('verify-button').addEventListener('click', async () => {
     notice(error.message);
     return;
   }
-  $('verify-title').textContent = `Verify ${c.name}`;
+  $('verify-title').textContent = `Verify ${shownName(c)}`;
   $('safety-number').replaceChildren(...result.safetyNumber.split(' ').map((group) => el('span', {}, group)));
-  $('verify-state').textContent = result.verified ? `You marked ${c.name} as verified.` : `${c.name} is not verified yet.`;
+  $('verify-state').textContent = result.verified ? `You marked ${whoIs(c)} as verified.` : `${whoIs(c)} is not verified yet.`;
   $('mark-verified').hidden = result.verified;
   $('verify-dialog').showModal();
 });
@@ -863,7 +1113,7 @@ $('mark-verified').addEventListener('click', async () => {
     renderContacts();
     renderConversationHead();
     $('verify-dialog').close();
-    notice(`${contact.name} is verified.`, 'info', 4000);
+    notice(`${whoIs(contact)} is verified.`, 'info', 4000);
   } catch (error) {
     notice(error.message);
   }
@@ -872,7 +1122,9 @@ $('mark-verified').addEventListener('click', async () => {
 $('rename-button').addEventListener('click', () => {
   const c = state.contacts.get(state.open);
   if (!c) return;
-  $('rename-input').value = c.name;
+  // A contact the user never named has only a placeholder: the field starts empty, not with the peer's claim.
+  $('rename-input').value = isNamed(c) ? c.name : '';
+  $('rename-title').textContent = isNamed(c) ? `Rename ${c.name}` : `Name the contact who ${claim(c.displayName, c.id)} (fingerprint ${c.fingerprint})`;
   formError('rename-error', '');
   $('rename-dialog').showModal();
   $('rename-input').select();
@@ -894,8 +1146,31 @@ $('rename-form').addEventListener('submit', async (event) => {
 $('remove-button').addEventListener('click', () => {
   const c = state.contacts.get(state.open);
   if (!c) return;
-  $('remove-text').textContent = `Remove ${c.name}, and the ${c.messages} message${c.messages === 1 ? '' : 's'} of your conversation, from this node? Messages not yet delivered are dropped too.`;
+  $('remove-text').textContent = `Remove ${whoIs(c)}, and the ${c.messages} message${c.messages === 1 ? '' : 's'} of your conversation, from this node? Messages not yet delivered are dropped too.`;
   $('remove-dialog').showModal();
+});
+
+$('block-button').addEventListener('click', () => {
+  const c = state.contacts.get(state.open);
+  if (!c) return;
+  $('block-title').textContent = `Block ${shownName(c)}`;
+  $('block-text').textContent = `Block ${whoIs(c)}? They are removed from your contacts with your conversation, and your node refuses them from now on, before they can send anything. You can unblock them under Requests › Blocked; they then come back only as a request.`;
+  $('block-dialog').showModal();
+});
+
+$('block-confirm').addEventListener('click', async () => {
+  const id = state.open;
+  const c = state.contacts.get(id);
+  try {
+    await api('POST', `/api/contacts/${enc(id)}/block`);
+  } catch (error) {
+    notice(error.message);
+    return;
+  }
+  $('block-dialog').close();
+  state.contacts.delete(id);
+  closeConversation();
+  notice(`Blocked ${c ? whoIs(c) : id}. Unblock under Requests › Blocked.`, 'info', 6000);
 });
 
 $('remove-confirm').addEventListener('click', async () => {
@@ -926,7 +1201,7 @@ function nextKeyWarning() {
   if (dialog.open || keyWarnings.length === 0) return;
   const { text, contactId } = keyWarnings[0];
   const c = contactId ? state.contacts.get(contactId) : null;
-  $('key-warning-title').textContent = c ? `Warning: ${c.name} presented a different key` : 'Warning: a peer presented a different key';
+  $('key-warning-title').textContent = c ? `Warning: ${shownName(c)} presented a different key` : 'Warning: a peer presented a different key';
   $('key-warning-text').textContent = text;
   for (const open of document.querySelectorAll('dialog[open]')) open.close();
   dialog.showModal();
@@ -961,7 +1236,7 @@ function showTyping(contactId, active) {
   if (contactId !== state.open) return;
   clearTimeout(state.peerTypingTimer);
   const c = state.contacts.get(contactId);
-  $('typing-indicator').textContent = active && c ? `${c.name} is typing…` : '';
+  $('typing-indicator').textContent = active && c ? (isNamed(c) ? `${c.name} is typing…` : 'Typing…') : '';
   if (active) state.peerTypingTimer = setTimeout(() => { $('typing-indicator').textContent = ''; }, 8000);
 }
 
@@ -999,12 +1274,23 @@ function connectEvents() {
     if (c.isNew) {
       // A contact this page added or connected to opens at once; one that arrived by itself is announced.
       setTimeout(() => {
-        if (state.open !== c.contactId) notice(`New contact: ${c.name}. Compare safety numbers to be sure who it is.`, 'info', 6000);
+        const contact = state.contacts.get(c.contactId);
+        if (state.open !== c.contactId) notice(`New contact: ${contact ? whoIs(contact) : c.name}. Compare safety numbers to be sure who it is.`, 'info', 6000);
       }, 500);
     }
     refreshContactsSoon();
   });
   on('removed', () => refreshContactsSoon());
+  on('request', (r) => {
+    const known = state.requests.has(r.id);
+    state.requests.set(r.id, r);
+    renderRequests();
+    if (!known) notice(`New request: a stranger who ${claim(r.displayName, r.id)} (fingerprint ${r.fingerprint}) connected. Accept, decline or block them under Requests.`, 'info', 8000);
+  });
+  on('requestRemoved', (r) => {
+    // One this page answers itself is dropped when its answer arrives, where the focus goes on.
+    if (state.requests.has(r.id) && !state.answering.has(r.id)) dropRequest(r.id);
+  });
   on('listen', () => refreshStatus());
   on('problem', (p) => {
     if (p.keyChanged) {
@@ -1012,7 +1298,7 @@ function connectEvents() {
       refreshContactsSoon();
     } else if (p.contactId) {
       const c = state.contacts.get(p.contactId);
-      notice(`${c ? c.name : 'A contact'}: ${p.message}`);
+      notice(`${c ? whoIs(c) : 'A contact'}: ${p.message}`);
     }
   });
   events.addEventListener('open', () => {
@@ -1021,6 +1307,7 @@ function connectEvents() {
       eventsFailedAt = 0;
       refreshStatus();
       refreshContacts();
+      refreshRequests();
       if (state.open && !state.hasNewer) openConversation(state.open);
     }
   });
@@ -1037,7 +1324,7 @@ function connectEvents() {
   if (/token=/.test(location.hash)) history.replaceState(null, '', location.pathname);
   const wanted = /^#c=([^&]+)$/.exec(location.hash);
   connectEvents();
-  await Promise.all([refreshStatus(), refreshContacts()]);
+  await Promise.all([refreshStatus(), refreshContacts(), refreshRequests()]);
   if (!$('listen-port').value) $('listen-port').value = '7311';
   if (wanted && state.contacts.has(decodeURIComponent(wanted[1]))) await openConversation(decodeURIComponent(wanted[1]));
   setInterval(refreshStatus, 15000);
