@@ -342,6 +342,18 @@ public sealed class ChatNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Adds a contact by ID like <see cref="AddContact"/>; someone who waits as a request is
+    /// accepted instead (with the name given), since adding them is answering them.
+    /// </summary>
+    public async Task<Contact> AddOrAcceptAsync(AccountId account, string? name, string? endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return Store.Contacts.Find(account) is { Standing: ContactStanding.Request } request
+            ? await AcceptRequestAsync(request, name).ConfigureAwait(false)
+            : AddContact(account, name, endpoint);
+    }
+
     /// <summary>Adds a contact by ID, and starts dialing it if an endpoint is given.</summary>
     public Contact AddContact(AccountId account, string? name, string? endpoint)
     {

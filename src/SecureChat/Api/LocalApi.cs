@@ -71,10 +71,10 @@ internal static class LocalApi
 
         api.MapGet("/contacts", () => Results.Json(store.Contacts.All.Select(View), Json));
 
-        api.MapPost("/contacts", (AddContactRequest request) => Guarded(() =>
+        api.MapPost("/contacts", (AddContactRequest request) => GuardedAsync(async () =>
         {
             var add = Cli.NewContact.Parse(request.Id, request.Name, request.Endpoint);
-            var contact = node.AddContact(add.Account, add.Name, add.Endpoint);
+            var contact = await node.AddOrAcceptAsync(add.Account, add.Name, add.Endpoint);
             return Results.Json(View(contact), Json, statusCode: StatusCodes.Status201Created);
         }));
 

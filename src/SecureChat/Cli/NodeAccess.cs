@@ -73,7 +73,10 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public IReadOnlyList<ContactView> Contacts() => [.. Store.Contacts.All.Select(View)];
 
-    public ContactView Add(AccountId account, string? name, string? endpoint) => View(Store.Contacts.Add(account, name, endpoint, DateTimeOffset.UtcNow));
+    public ContactView Add(AccountId account, string? name, string? endpoint) =>
+        View(Store.Contacts.Find(account) is { Standing: ContactStanding.Request } request
+            ? Store.Contacts.Accept(request, name)
+            : Store.Contacts.Add(account, name, endpoint, DateTimeOffset.UtcNow));
 
     public ContactView Contact(string who) => View(Store.Contacts.Resolve(who));
 

@@ -33,6 +33,9 @@ public sealed class QuotaTests
         await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
         await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort(), discovery: ["--no-dht", "--no-lan", "--quota", $"2:1000000:{WindowSeconds}"]);
         await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        // B knows A and C: the contact quota is a contact's (a stranger's request holds less, 7.5).
+        await b.Api.KnowAsync(aId);
+        await b.Api.KnowAsync(cId);
         using (await a.Api.ConnectAsync($"{bId}@{b.ListenAddress}"))
         using (await c.Api.ConnectAsync($"{bId}@{b.ListenAddress}"))
         {

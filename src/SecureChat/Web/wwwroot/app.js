@@ -250,14 +250,19 @@ function refreshContactsSoon() {
   contactsTimer = setTimeout(refreshContacts, 120);
 }
 
-async function refreshContacts() {
-  let list;
+/** A list from the API, or null after a notice saying why it could not be had. */
+async function fetchList(path) {
   try {
-    list = await api('GET', '/api/contacts');
+    return await api('GET', path);
   } catch (error) {
     notice(error.message);
-    return;
+    return null;
   }
+}
+
+async function refreshContacts() {
+  const list = await fetchList('/api/contacts');
+  if (!list) return;
   state.contacts = new Map(list.map((c) => [c.id, c]));
   renderContacts();
   if (state.open && !state.contacts.has(state.open)) closeConversation();
@@ -298,13 +303,8 @@ function renderContacts() {
 // ---------------------------------------------------------------- requests: strangers who connected
 
 async function refreshRequests() {
-  let list;
-  try {
-    list = await api('GET', '/api/requests');
-  } catch (error) {
-    notice(error.message);
-    return;
-  }
+  const list = await fetchList('/api/requests');
+  if (!list) return;
   state.requests = new Map(list.map((r) => [r.id, r]));
   renderRequests();
 }
@@ -446,13 +446,8 @@ async function blockRequest(id) {
 // The blocked list, in a dialog.
 
 async function renderBlocked() {
-  let list;
-  try {
-    list = await api('GET', '/api/blocked');
-  } catch (error) {
-    notice(error.message);
-    return false;
-  }
+  const list = await fetchList('/api/blocked');
+  if (!list) return false;
   const items = list.map((b) => {
     const button = el('button', { class: 'button small', type: 'button', 'data-id': b.id, 'aria-label': `Unblock ${b.fingerprint}` }, 'Unblock');
     button.addEventListener('click', () => unblock(b.id));
