@@ -127,7 +127,7 @@ public sealed partial class MessageLog
     public StoredMessage? Find(string messageId)
     {
         var id = ParseId(messageId);
-        var contacts = _store.Contacts.All.ToDictionary(c => c.Id);
+        var contacts = _store.Contacts.Everyone.ToDictionary(c => c.Id);
         return _store.Run(connection =>
         {
             using var command = connection.CreateCommand();

@@ -334,7 +334,7 @@ public sealed partial class MessageLog
             return null;
         }
 
-        var index = MessageIndex.TryDeserialize(plain, _store.Contacts.All.Select(c => c.Id).ToHashSet());
+        var index = MessageIndex.TryDeserialize(plain, _store.Contacts.Everyone.Select(c => c.Id).ToHashSet());
         System.Security.Cryptography.CryptographicOperations.ZeroMemory(plain);
         return index;
     }

@@ -138,5 +138,20 @@ public sealed class ContactStandingTests : IDisposable
         Assert.Equal(bob.Account, store.Contacts.Resolve("bob").Account);
     }
 
+    [Fact]
+    public void Search_ARequestsHeldText_IsFoundOnlyOnceAccepted()
+    {
+        using var store = Open();
+        var request = store.Contacts.Pin(_mallory.Certificate(), "mallory", null, T0, ContactStanding.Request);
+        var id = MessageLog.NewId();
+        store.Messages.Add(request, id, outgoing: false, "quixotically held", T0, T0, MessageState.Received);
+
+        Assert.Empty(store.Messages.Search("quixotic", null, 10));
+        Assert.Equal("quixotically held", store.Messages.Find(id)?.Text);
+
+        store.Contacts.Accept(request, "mal");
+        Assert.Equal([id], store.Messages.Search("quixotic", null, 10).Select(m => m.MessageId));
+    }
+
     private LocalStore Open() => LocalStore.Open(_home.Path, _dataKey, _self, TimeProvider.System);
 }
