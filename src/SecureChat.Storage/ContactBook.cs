@@ -427,13 +427,16 @@ public sealed class ContactBook
         });
     }
 
-    /// <summary>Forgets the invite token kept for a contact (its node has had it); the contact as it is now.</summary>
+    /// <summary>Forgets the invite token kept for a contact (its node has had it); the contact as it is now (as given if it was removed meanwhile).</summary>
     public Contact ClearInviteToken(Contact contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        return _store.Run(connection => Current(contact) is { InviteToken: not null } current
-            ? Save(connection, current with { InviteToken = null })
-            : Current(contact));
+        return _store.Run(connection => _contacts.GetValueOrDefault(contact.Account) switch
+        {
+            { InviteToken: not null } current => Save(connection, current with { InviteToken = null }),
+            { } current => current,
+            null => contact,
+        });
     }
 
     public Contact MarkVerified(Contact contact, DateTimeOffset now)
