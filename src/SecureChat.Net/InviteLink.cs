@@ -8,9 +8,11 @@ namespace SecureChat.Net;
 /// What one person hands another to be added as a contact, as one line of text:
 /// <c>securechat:ID</c>, optionally followed by <c>?name=NAME</c> (the name they suggest for
 /// themselves) and any number of <c>&amp;at=HOST:PORT</c> (where they listen), each value
-/// percent-encoded. The ID is the whole of the trust: a name or an address in a link pins nothing.
+/// percent-encoded, and at most one <c>&amp;t=TOKEN</c>: a one-time token (<see cref="TokenBytes"/>
+/// random bytes, unpadded base64url) that lets the link's holder in without a contact request, once.
+/// The ID is the whole of the trust: a name or an address in a link pins nothing.
 /// </summary>
-public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<PeerEndpoint> Endpoints)
+public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<PeerEndpoint> Endpoints, string? Token = null)
 {
     public const string Scheme = "securechat:";
 
@@ -19,6 +21,17 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
 
     /// <summary>At most this many addresses are taken from a link.</summary>
     public const int MaxEndpoints = 8;
+
+    /// <summary>The size of a one-time token: 128 random bits.</summary>
+    public const int TokenBytes = 16;
+
+    /// <summary>The one-time token as written in the link (<see cref="EncodeToken"/>), or null.</summary>
+    public string? Token { get; init; } = Token is null || TryDecodeToken(Token, out _)
+        ? Token
+        : throw new ArgumentException("A one-time token is written as InviteLink.EncodeToken writes it.", nameof(Token));
+
+    /// <summary>A token's length as text (unpadded base64url of <see cref="TokenBytes"/> bytes).</summary>
+    public const int TokenLength = 22;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -38,7 +51,43 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
             separator = '&';
         }
 
+        if (Token is not null)
+        {
+            text.Append(separator).Append("t=").Append(Token);
+        }
+
         return text.ToString();
+    }
+
+    /// <summary>A token as it is written in a link.</summary>
+    public static string EncodeToken(ReadOnlySpan<byte> token)
+    {
+        if (token.Length != TokenBytes)
+        {
+            throw new ArgumentException($"A one-time token is {TokenBytes} bytes.", nameof(token));
+        }
+
+        return Convert.ToBase64String(token).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    }
+
+    /// <summary>The bytes of a token written in a link; false for anything but the one way <see cref="EncodeToken"/> writes them.</summary>
+    public static bool TryDecodeToken(string? text, [NotNullWhen(true)] out byte[]? token)
+    {
+        token = null;
+        if (text is null || text.Length != TokenLength || !text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            return false;
+        }
+
+        var bytes = Convert.FromBase64String(text.Replace('-', '+').Replace('_', '/') + "==");
+        if (bytes.Length != TokenBytes || EncodeToken(bytes) != text)
+        {
+            // The last character carries bits no token has: not a link SecureChat wrote.
+            return false;
+        }
+
+        token = bytes;
+        return true;
     }
 
     /// <summary>True when <paramref name="text"/> starts like a link (and should be read as one, not as a bare ID).</summary>
@@ -77,6 +126,7 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
         }
 
         string? name = null;
+        string? token = null;
         var endpoints = new List<PeerEndpoint>();
         foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -102,13 +152,22 @@ public sealed record InviteLink(AccountId Account, string? Name, IReadOnlyList<P
 
                     endpoints.Add(endpoint);
                     break;
+                case "t":
+                    if (token is not null || !TryDecodeToken(value, out _))
+                    {
+                        error = "The link's one-time token is damaged (or given twice): ask for the link again.";
+                        return false;
+                    }
+
+                    token = value;
+                    break;
                 default:
                     // Parameters of later versions, and addresses past the cap, are passed over.
                     break;
             }
         }
 
-        link = new InviteLink(account, name, endpoints);
+        link = new InviteLink(account, name, endpoints, token);
         error = null;
         return true;
     }

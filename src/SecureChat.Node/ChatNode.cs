@@ -346,18 +346,22 @@ public sealed class ChatNode : IAsyncDisposable
     /// Adds a contact by ID like <see cref="AddContact"/>; someone who waits as a request is
     /// accepted instead (with the name given), since adding them is answering them.
     /// </summary>
-    public async Task<Contact> AddOrAcceptAsync(AccountId account, string? name, string? endpoint)
+    public async Task<Contact> AddOrAcceptAsync(AccountId account, string? name, string? endpoint, string? inviteToken = null)
     {
         ArgumentNullException.ThrowIfNull(account);
         return Store.Contacts.Find(account) is { Standing: ContactStanding.Request } request
             ? await AcceptRequestAsync(request, name).ConfigureAwait(false)
-            : AddContact(account, name, endpoint);
+            : AddContact(account, name, endpoint, inviteToken);
     }
 
-    /// <summary>Adds a contact by ID, and starts dialing it if an endpoint is given.</summary>
-    public Contact AddContact(AccountId account, string? name, string? endpoint)
+    /// <summary>
+    /// Adds a contact by ID, and starts dialing it if an endpoint is given. <paramref name="inviteToken"/>
+    /// is the one-time token of the link it was added by: presented in the hello, it makes this
+    /// node a contact at the other end at once instead of a request (docs/protocol.md 7.6).
+    /// </summary>
+    public Contact AddContact(AccountId account, string? name, string? endpoint, string? inviteToken = null)
     {
-        var contact = Store.Contacts.Add(account, name, endpoint, Options.Time.GetUtcNow());
+        var contact = Store.Contacts.Add(account, name, endpoint, Options.Time.GetUtcNow(), inviteToken);
         Events.Publish(new ContactChanged(contact, true));
         LinkOf(contact).Kick();
         _dht?.Kick();
@@ -410,6 +414,60 @@ public sealed class ChatNode : IAsyncDisposable
         _lan?.Kick();
         return contact;
     }
+
+    /// <summary>
+    /// A one-time invite link for this node (docs/protocol.md 7.6): its ID and name, where it
+    /// listens when <paramref name="withAddress"/>, and with <paramref name="oneTime"/> a fresh
+    /// token that lets the link's holder in without a request, once, for
+    /// <see cref="InviteTokens.Lifetime"/>. The node keeps only the token's keyed digest.
+    /// </summary>
+    public InviteLink CreateInvite(bool withAddress, bool oneTime)
+    {
+        var endpoints = withAddress
+            ? AdvertisedEndPoints().Select(e => new PeerEndpoint(e.Address.ToString(), e.Port)).ToList()
+            : [];
+        var name = Identity.DisplayName;
+        string? token = null;
+        if (oneTime)
+        {
+            var bytes = Store.Invites.Issue();
+            token = InviteLink.EncodeToken(bytes);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        }
+
+        return new InviteLink(Identity.Account, string.IsNullOrEmpty(name) ? null : name, endpoints, token);
+    }
+
+    /// <summary>
+    /// A request's hello presented an invite token: when it is one this node issued, unused and
+    /// unexpired, it is spent and the request becomes a contact on the connection it is on (no
+    /// restart: the connection is already the right one). Returns the contact, or null (still a
+    /// request) for any other token.
+    /// </summary>
+    internal Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token)
+    {
+        if (request.Standing != ContactStanding.Request || Store.Contacts.Find(request.AccountId) is not { Standing: ContactStanding.Request } current)
+        {
+            return null;
+        }
+
+        if (!Store.Invites.TryRedeem(token))
+        {
+            _logger.LogDebug("The hello of {Account} carried an invite token that is unknown, used or expired: it stays a contact request", request.AccountId.Fingerprint);
+            return null;
+        }
+
+        var contact = Store.Contacts.Accept(current, null);
+        _logger.LogInformation("{Account} used a one-time invite link: it is a contact", contact.AccountId.Fingerprint);
+        Events.Publish(new RequestRemoved(contact.Account, "accepted"));
+        Events.Publish(new ContactChanged(contact, true));
+        _dht?.Kick();
+        _lan?.Kick();
+        return contact;
+    }
+
+    /// <summary>The contact's node has had this node's invite token in a completed hello: it is not kept any longer.</summary>
+    internal Contact InviteDelivered(Contact contact) => Store.Contacts.ClearInviteToken(contact);
 
     /// <summary>Forgets a request and what it sent; if the account connects again it is a new request.</summary>
     public async Task DeclineRequestAsync(Contact request)

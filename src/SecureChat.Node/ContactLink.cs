@@ -337,6 +337,13 @@ internal sealed class ContactLink
         }
     }
 
+    /// <summary>A request on this link became a contact without a new connection (an invite token): it is dialed from now on like one.</summary>
+    public void Promote(Contact contact)
+    {
+        Contact = contact;
+        StartDialing();
+    }
+
     /// <summary>Called by a session once its hello is done.</summary>
     public void Online(LinkSession session)
     {

@@ -42,7 +42,10 @@ internal sealed partial class LinkSession
     private int _pendingTyping = -1;
     private SessionRecord? _session;
     private string? _sessionStartId;
-    private readonly Contact _contact;
+    private Contact _contact;
+
+    /// <summary>True when this side's hello carried the invite token kept for the contact.</summary>
+    private bool _presentedInvite;
     private CloseReason _closeReason = CloseReason.Normal;
     private string _closeText = string.Empty;
 
@@ -86,6 +89,13 @@ internal sealed partial class LinkSession
         {
             await HelloAsync(_stop.Token).ConfigureAwait(false);
             IsOnline = true;
+            if (_presentedInvite)
+            {
+                // The hellos were exchanged: the contact's node has read the token and used it (or
+                // found it of no use). It is not presented again (docs/protocol.md 7.6).
+                _contact = _node.InviteDelivered(_contact);
+            }
+
             _link.Online(this);
             var reader = ReadAsync(_stop.Token);
             var writer = WriteAsync(_stop.Token);
@@ -170,6 +180,13 @@ internal sealed partial class LinkSession
                 SessionId = ByteString.CopyFrom(stored?.Id ?? []),
                 RatchetKey = ByteString.CopyFrom(ratchetPublic),
             };
+            if (_node.Store.Contacts.Find(_contact.AccountId) is { Standing: ContactStanding.Contact, InviteToken: { } kept }
+                && InviteLink.TryDecodeToken(kept, out var token))
+            {
+                mine.InviteToken = ByteString.CopyFrom(token);
+                _presentedInvite = true;
+            }
+
             await _connection.SendAsync(NodeWire.Encode(new NodeFrame { Hello = mine }), cancellationToken).ConfigureAwait(false);
 
             using var helloDeadline = new CancellationTokenSource(_node.Options.HelloTimeout, _node.Options.Time);
@@ -195,6 +212,14 @@ internal sealed partial class LinkSession
             }
 
             var theirs = frame.Hello;
+            if (_contact.Standing == ContactStanding.Request && theirs.InviteToken.Length > 0
+                && _node.RedeemInvite(_contact, theirs.InviteToken.Span) is { } accepted)
+            {
+                // A stranger holding a one-time link of this node's person: a contact on this very connection.
+                _contact = accepted;
+                _link.Promote(accepted);
+            }
+
             LearnEndpoint(theirs.ListenPort);
             _node.Refusals.Reconnected(_contact.Account);
             if (stored is not null && mine.SessionId.Length > 0 && mine.SessionId.Equals(theirs.SessionId))

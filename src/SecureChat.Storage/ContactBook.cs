@@ -49,6 +49,12 @@ public sealed record Contact
 
     public IReadOnlyList<string> Endpoints { get; init; } = [];
 
+    /// <summary>
+    /// The one-time token of the invite link this contact was added by (as the link writes it),
+    /// presented in the hello until one hello exchange with the contact has completed; then null.
+    /// </summary>
+    public string? InviteToken { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
     public AccountId AccountId => AccountId.TryParse(Account, out var id) ? id : throw new StoreException(StoreError.Corrupt, "A contact's account ID is damaged.");
 
@@ -376,8 +382,11 @@ public sealed class ContactBook
         });
     }
 
-    /// <summary>Adds a contact by ID, before meeting it. Its device is pinned when it is first met.</summary>
-    public Contact Add(AccountId account, string? name, string? endpoint, DateTimeOffset now)
+    /// <summary>
+    /// Adds a contact by ID, before meeting it. Its device is pinned when it is first met.
+    /// <paramref name="inviteToken"/> is the one-time token of the link it was added by, if any.
+    /// </summary>
+    public Contact Add(AccountId account, string? name, string? endpoint, DateTimeOffset now, string? inviteToken = null)
     {
         ArgumentNullException.ThrowIfNull(account);
         if (account.Equals(_self))
@@ -403,7 +412,7 @@ public sealed class ContactBook
             }
 
             // A name the person chose is theirs as typed (CheckNewName saw no named contact with it).
-            var contact = NewContact(account, account.Text[..8], now) with { Name = name ?? UniqueName(account.Text[..8], account.Text), Named = name is not null, Endpoints = WithEndpoint([], endpoint) };
+            var contact = NewContact(account, account.Text[..8], now) with { Name = name ?? UniqueName(account.Text[..8], account.Text), Named = name is not null, Endpoints = WithEndpoint([], endpoint), InviteToken = inviteToken };
             return Save(connection, contact);
         });
     }
@@ -415,6 +424,18 @@ public sealed class ContactBook
         {
             CheckNewName(name, contact.Account);
             return Save(connection, Current(contact) with { Name = name, Named = true });
+        });
+    }
+
+    /// <summary>Forgets the invite token kept for a contact (its node has had it); the contact as it is now (as given if it was removed meanwhile).</summary>
+    public Contact ClearInviteToken(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return _store.Run(connection => _contacts.GetValueOrDefault(contact.Account) switch
+        {
+            { InviteToken: not null } current => Save(connection, current with { InviteToken = null }),
+            { } current => current,
+            null => contact,
         });
     }
 

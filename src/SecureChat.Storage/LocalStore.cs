@@ -32,6 +32,7 @@ public sealed class LocalStore : IDisposable
         Messages = new MessageLog(this, time);
         Sessions = new SessionStore(this);
         Receipts = new ReceiptQueue(this);
+        Invites = new InviteTokens(this, time);
     }
 
     public ContactBook Contacts { get; }
@@ -41,6 +42,8 @@ public sealed class LocalStore : IDisposable
     public SessionStore Sessions { get; }
 
     public ReceiptQueue Receipts { get; }
+
+    public InviteTokens Invites { get; }
 
     internal StoreKeys Keys => _keys;
 

@@ -16,8 +16,10 @@ var init = new Command("init", "Create this node's identity.") { name, noPassphr
 init.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Init(HomeOf(parse), parse.GetValue(name), parse.GetValue(noPassphrase)))));
 
 var qr = new Option<bool>("--qr") { Description = "Also draw the ID as a QR code." };
-var id = new Command("id", "Print this node's ID (first line) and fingerprint.") { qr };
-id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(HomeOf(parse), parse.GetValue(qr)))));
+var inviteOption = new Option<bool>("--invite") { Description = "Also print an invite link (third line), with the running node's addresses." };
+var oneTimeOption = new Option<bool>("--one-time") { Description = "Make the invite link one-time: its holder becomes a contact without a request (one account, once, within 7 days)." };
+var id = new Command("id", "Print this node's ID (first line) and fingerprint.") { qr, inviteOption, oneTimeOption };
+id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(HomeOf(parse), parse.GetValue(qr), parse.GetValue(inviteOption), parse.GetValue(oneTimeOption)))));
 
 var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
 var port = new Option<int>("--port", "-p") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };

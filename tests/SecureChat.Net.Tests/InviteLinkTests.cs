@@ -288,5 +288,65 @@ public sealed class InviteLinkTests
         Assert.Equal(expected.Account, actual.Account);
         Assert.Equal(expected.Name, actual.Name);
         Assert.Equal(expected.Endpoints, actual.Endpoints);
+        Assert.Equal(expected.Token, actual.Token);
+    }
+
+    private static readonly byte[] TokenBytes = [.. Enumerable.Range(200, InviteLink.TokenBytes).Select(i => (byte)i)];
+
+    [Theory]
+    [InlineData(null, new string[0])]
+    [InlineData("Bob", new[] { "127.0.0.1:7311", "[::1]:7312" })]
+    public void TryParse_LinkWithToken_RoundTripsTheToken(string? name, string[] endpoints)
+    {
+        var link = new InviteLink(Account, name, [.. endpoints.Select(ParseEndpoint)], InviteLink.EncodeToken(TokenBytes));
+
+        var text = link.ToString();
+
+        Assert.True(InviteLink.TryParse(text, out var parsed, out var error), error);
+        AssertSame(link, parsed);
+        Assert.EndsWith("t=yMnKy8zNzs_Q0dLT1NXW1w", text, StringComparison.Ordinal);
+        Assert.True(InviteLink.TryDecodeToken(parsed.Token, out var bytes));
+        Assert.Equal(TokenBytes, bytes);
+    }
+
+    [Fact]
+    public void EncodeToken_RandomTokens_AreUrlSafeAndDecodeBack()
+    {
+        Gen.Byte.Array[InviteLink.TokenBytes].Sample(token =>
+        {
+            var text = InviteLink.EncodeToken(token);
+            Assert.Equal(InviteLink.TokenLength, text.Length);
+            Assert.All(text, c => Assert.True(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'));
+            Assert.True(InviteLink.TryDecodeToken(text, out var back));
+            Assert.Equal(token, back);
+            Assert.True(InviteLink.TryParse($"securechat:{Account.Text}?t={text}", out var link, out _));
+            Assert.Equal(text, link.Token);
+        });
+    }
+
+    [Theory]
+    [InlineData("t=")] // empty
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1")] // one character short
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1ww")] // one too many
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1x")] // the last character carries bits no token has
+    [InlineData("t=yMnKy8zNzs%2FQ0dLT1NXW1w")] // '/' (base64, not base64url)
+    [InlineData("t=yMnKy8zNzs+Q0dLT1NXW1w")] // '+'
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1w==")] // padded
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1w&t=yMnKy8zNzs_Q0dLT1NXW1w")] // twice
+    [InlineData("t=yMnKy8zNzs_Q0dLT1NXW1%")] // broken escape
+    [InlineData("t")] // no value
+    public void TryParse_MalformedToken_IsRefusedWithASentence(string query)
+    {
+        Assert.False(InviteLink.TryParse($"securechat:{Account.Text}?{query}", out var link, out var error));
+        Assert.Null(link);
+        Assert.NotNull(error);
+        Assert.EndsWith(".", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void New_MalformedToken_Throws()
+    {
+        Assert.Throws<ArgumentException>(() => new InviteLink(Account, null, [], "not a token"));
+        Assert.Throws<ArgumentException>(() => InviteLink.EncodeToken(new byte[15]));
     }
 }

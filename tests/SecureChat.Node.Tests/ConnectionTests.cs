@@ -96,6 +96,74 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
     }
 
+    /// <summary>
+    /// A one-time invite link (docs/protocol.md 7.6): its holder, who dials with the link's token
+    /// in the hello, is a contact at the inviter at once, and all it sends arrives; the token is
+    /// then spent, so a second account holding the same link is an ordinary request.
+    /// </summary>
+    [Fact]
+    public async Task AddContact_OneTimeLinkHolderDials_IsAContactAtOnceAndASecondHolderIsARequest()
+    {
+        var aliceNode = Alice.Start();
+        await using var aliceTrail = new EventTrail(aliceNode);
+        var carolNode = _carol.Start();
+        var link = aliceNode.CreateInvite(withAddress: true, oneTime: true);
+        Assert.NotNull(link.Token);
+        Assert.True(InviteLink.TryParse(link.ToString(), out var pasted, out _));
+        Assert.Contains(pasted.Endpoints, e => e.Port == Alice.Port);
+
+        var alice = carolNode.AddContact(pasted.Account, null, new PeerEndpoint("127.0.0.1", Alice.Port).ToString(), pasted.Token);
+        Assert.Equal(pasted.Token, alice.InviteToken);
+
+        var added = await aliceTrail.WaitForAsync<ContactChanged>(e => e.Contact.Account == _carol.Account.Text, "carol a contact by the link");
+        Assert.Equal(ContactStanding.Contact, added.Contact.Standing);
+        Assert.Equal(ContactStanding.Contact, Alice.ContactOf(_carol).Standing);
+        Assert.Empty(aliceNode.Requests);
+        await Eventually.HoldsAsync(() => _carol.Store.Contacts.Find(Alice.Account)?.InviteToken is null, "carol's node forgets the spent token");
+        Assert.Equal(0, Alice.Store.Invites.Outstanding);
+
+        // More texts than a request holds: a contact's quota, so every one arrives, in order.
+        var texts = Enumerable.Range(0, aliceNode.Options.RequestQuota.Messages + 3).Select(i => $"hello {i}").ToList();
+        foreach (var text in texts)
+        {
+            carolNode.Send(alice, text);
+        }
+
+        await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's texts delivered");
+        Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
+        aliceNode.Send(Alice.ContactOf(_carol), "welcome");
+        await Eventually.HoldsAsync(() => _carol.History(Alice).Any(m => m.Text == "welcome"), "alice's answer delivered");
+
+        // The same link in another account's hands: the token is spent, so it is a request.
+        await using var dave = new NodeHome("dave", new TestOutputLogger(Output, "dave"));
+        var daveNode = dave.Start();
+        daveNode.AddContact(pasted.Account, null, new PeerEndpoint("127.0.0.1", Alice.Port).ToString(), pasted.Token);
+        var asked = await aliceTrail.WaitForAsync<RequestChanged>(e => e.Request.Account == dave.Account.Text && e.IsNew, "dave as a request");
+        Assert.Equal(ContactStanding.Request, asked.Request.Standing);
+        await Eventually.HoldsAsync(() => dave.Store.Contacts.Find(Alice.Account)?.InviteToken is null, "dave's node presented its token");
+        Assert.Equal(ContactStanding.Request, Alice.ContactOf(dave).Standing);
+        Assert.DoesNotContain(aliceTrail.Of<ContactChanged>(), e => e.Contact.Account == dave.Account.Text);
+    }
+
+    /// <summary>A token this node never issued changes nothing: the stranger is a request like any other.</summary>
+    [Fact]
+    public async Task AddContact_ForgedToken_StrangerIsARequest()
+    {
+        var aliceNode = Alice.Start();
+        await using var aliceTrail = new EventTrail(aliceNode);
+        var carolNode = _carol.Start();
+        var forged = InviteLink.EncodeToken(new byte[InviteLink.TokenBytes]);
+        aliceNode.CreateInvite(withAddress: false, oneTime: true);
+
+        carolNode.AddContact(Alice.Account, null, new PeerEndpoint("127.0.0.1", Alice.Port).ToString(), forged);
+
+        await aliceTrail.WaitForAsync<RequestChanged>(e => e.Request.Account == _carol.Account.Text && e.IsNew, "carol as a request");
+        await Eventually.HoldsAsync(() => _carol.Store.Contacts.Find(Alice.Account)?.InviteToken is null, "carol's node presented its token");
+        Assert.Equal(ContactStanding.Request, Alice.ContactOf(_carol).Standing);
+        Assert.Empty(aliceTrail.Of<ContactChanged>());
+        Assert.Equal(1, Alice.Store.Invites.Outstanding);
+    }
+
     [Fact]
     public async Task BlockAsync_ARequest_ItsNextHandshakeIsRefusedAndNothingIsStored()
     {

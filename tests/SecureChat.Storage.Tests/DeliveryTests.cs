@@ -667,15 +667,15 @@ public sealed class DeliveryTests : IDisposable
     }
 
     [Fact]
-    public void Open_NewStore_IsAtSchemaVersion2()
+    public void Open_NewStore_IsAtSchemaVersion3()
     {
         using (Open())
         {
         }
 
-        Assert.Equal(2L, _home.Scalar<long>("PRAGMA user_version"));
+        Assert.Equal(3L, _home.Scalar<long>("PRAGMA user_version"));
         Assert.Equal(
-            ["contacts", "messages", "receipts", "sessions"],
+            ["contacts", "invites", "messages", "receipts", "sessions"],
             _home.Column<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"));
     }
 
@@ -686,7 +686,7 @@ public sealed class DeliveryTests : IDisposable
 
         using var store = Open();
 
-        Assert.Equal(2L, _home.Scalar<long>("PRAGMA user_version"));
+        Assert.Equal(3L, _home.Scalar<long>("PRAGMA user_version"));
         var bob = store.Contacts.Resolve(_bob.Account.Text);
         Assert.Equal([incoming, outgoing], store.Messages.History(bob, 10));
         Assert.Equal(0, store.Messages.LastLamport(bob));
@@ -724,7 +724,7 @@ public sealed class DeliveryTests : IDisposable
         {
         }
 
-        _home.Execute("PRAGMA user_version = 3");
+        _home.Execute("PRAGMA user_version = 4");
 
         Assert.Equal(StoreError.Unreadable, Assert.Throws<StoreException>(() => Open()).Error);
     }
@@ -815,7 +815,7 @@ public sealed class DeliveryTests : IDisposable
 
     /// <summary>
     /// A store as version 1 left it: created by the current code, then with every object of
-    /// migration 2 dropped and <c>user_version</c> set back to 1. It holds Bob, one message from him
+    /// migrations 2 and 3 dropped and <c>user_version</c> set back to 1. It holds Bob, one message from him
     /// and one line sent to him over the line chat.
     /// </summary>
     private (StoredMessage Incoming, StoredMessage Outgoing) CreateVersion1Store()
@@ -831,6 +831,7 @@ public sealed class DeliveryTests : IDisposable
         }
 
         _home.Execute("""
+            DROP TABLE invites;
             DROP TABLE receipts;
             DROP TABLE sessions;
             DROP INDEX messages_outbox;

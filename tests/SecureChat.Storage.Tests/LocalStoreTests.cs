@@ -10,7 +10,7 @@ namespace SecureChat.Storage.Tests;
 public sealed class LocalStoreTests : IDisposable
 {
     /// <summary>The schema this SecureChat writes: the first migration.</summary>
-    private const long SchemaVersion = 2;
+    private const long SchemaVersion = 3;
 
     private static readonly DateTimeOffset T0 = new(2025, 5, 1, 9, 0, 0, TimeSpan.Zero);
 
@@ -32,7 +32,7 @@ public sealed class LocalStoreTests : IDisposable
 
         Assert.Equal(SchemaVersion, _home.Scalar<long>("PRAGMA user_version"));
         Assert.Equal("wal", _home.Scalar<string>("PRAGMA journal_mode"));
-        Assert.Equal(["contacts", "messages", "receipts", "sessions"], _home.Column<string>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"));
+        Assert.Equal(["contacts", "invites", "messages", "receipts", "sessions"], _home.Column<string>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name"));
     }
 
     [Fact]

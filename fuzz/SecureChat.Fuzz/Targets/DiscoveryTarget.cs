@@ -45,7 +45,8 @@ internal sealed class DiscoveryTarget : IFuzzTarget
                 if (InviteLink.TryParse(text, out var link, out var error))
                 {
                     FuzzInvariantException.Check(link.Endpoints.Count <= InviteLink.MaxEndpoints, "A link with too many endpoints.");
-                    FuzzInvariantException.Check(InviteLink.TryParse(link.ToString(), out var again, out _) && again.Account.Equals(link.Account), "A link does not survive its own encoding.");
+                    FuzzInvariantException.Check(InviteLink.TryParse(link.ToString(), out var again, out _) && again.Account.Equals(link.Account) && again.Token == link.Token, "A link does not survive its own encoding.");
+                    FuzzInvariantException.Check(link.Token is null || (InviteLink.TryDecodeToken(link.Token, out var token) && token.Length == InviteLink.TokenBytes), "A link kept a token that does not decode.");
                     return true;
                 }
 
@@ -66,6 +67,8 @@ internal sealed class DiscoveryTarget : IFuzzTarget
 
         var link = new InviteLink(FuzzKeys.Peer.Account, "Zoë", [new PeerEndpoint("192.0.2.10", 7000), new PeerEndpoint("2001:db8::7", 7001)]);
         yield return ("invite-link", [3, .. Encoding.UTF8.GetBytes(link.ToString())]);
+        var oneTime = link with { Token = InviteLink.EncodeToken([.. Enumerable.Range(1, InviteLink.TokenBytes).Select(i => (byte)i)]) };
+        yield return ("invite-link-one-time", [3, .. Encoding.UTF8.GetBytes(oneTime.ToString())]);
     }
 
     private static bool CheckList(EndpointList? list)

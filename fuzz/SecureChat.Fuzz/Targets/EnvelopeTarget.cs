@@ -37,6 +37,7 @@ internal sealed class EnvelopeTarget : IFuzzTarget
         var id = Enumerable.Range(1, NodeWire.IdSize).Select(i => (byte)i).ToArray();
         var key = FuzzKeys.PublicAgreementKey(FuzzKeys.Key("envelope ratchet"));
         yield return ("hello", NodeWire.Encode(new NodeFrame { Hello = new Hello { ListenPort = 7000, SessionId = ByteString.CopyFrom(id), RatchetKey = ByteString.CopyFrom(key) } }));
+        yield return ("hello-invite", NodeWire.Encode(new NodeFrame { Hello = new Hello { ListenPort = 7000, RatchetKey = ByteString.CopyFrom(key), InviteToken = ByteString.CopyFrom([.. Enumerable.Range(1, 16).Select(i => (byte)i)]) } }));
         yield return ("ratchet-frame", NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(new byte[64]) }));
         Envelope Base() => new()
         {

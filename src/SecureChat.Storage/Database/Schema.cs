@@ -47,6 +47,14 @@ internal static class Schema
             message_ids BLOB NOT NULL          -- the peer's message IDs read, 16 bytes each
         ) STRICT;
         """,
+        """
+        -- Version 3: one-time invite tokens this node issued and nobody has used yet. The token is
+        -- never stored: only its keyed digest, to find it, and a sealed record of its times.
+        CREATE TABLE invites (
+            lookup  BLOB PRIMARY KEY,       -- keyed digest of the token
+            record  BLOB NOT NULL           -- sealed issue and expiry times, bound to lookup
+        ) STRICT;
+        """,
     ];
 
     public static int CurrentVersion => Migrations.Length;

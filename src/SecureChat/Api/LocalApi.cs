@@ -40,14 +40,23 @@ internal static class LocalApi
             refused = node.Refusals.Current(node.Options.Time.GetUtcNow()).Select(r => new { contactId = r.ContactAccount, reason = r.Reason, message = r.Message, until = r.Until }),
         }, Json));
 
-        api.MapGet("/invite", (bool? withAddress) => Results.Json(new { link = Invite(node, withAddress ?? false).ToString() }, Json));
-
-        api.MapGet("/invite/qr", (bool? withAddress) =>
+        // oneTime=true issues a token each time: the link lets its holder in without a request, once, for 7 days.
+        // With qr=true the answer also holds the link's QR code (a data: URL), so both show the same token.
+        api.MapGet("/invite", (bool? withAddress, bool? oneTime, bool? qr) => Guarded(() =>
         {
-            using var generator = new QRCoder.QRCodeGenerator();
-            using var data = generator.CreateQrCode(Invite(node, withAddress ?? false).ToString(), QRCoder.QRCodeGenerator.ECCLevel.M);
-            return Results.Bytes(new QRCoder.PngByteQRCode(data).GetGraphic(8), "image/png");
-        });
+            var link = node.CreateInvite(withAddress ?? false, oneTime ?? false);
+            var text = link.ToString();
+            return Results.Json(new
+            {
+                link = text,
+                oneTime = link.Token is not null,
+                expires = link.Token is null ? (DateTimeOffset?)null : node.Options.Time.GetUtcNow() + InviteTokens.Lifetime,
+                qr = qr == true ? "data:image/png;base64," + Convert.ToBase64String(QrPng(text)) : null,
+            }, Json);
+        }));
+
+        api.MapGet("/invite/qr", (bool? withAddress, bool? oneTime) =>
+            Guarded(() => Results.Bytes(QrPng(node.CreateInvite(withAddress ?? false, oneTime ?? false).ToString()), "image/png")));
 
         api.MapPost("/qr/decode", QrDecoder.DecodeAsync);
 
@@ -74,7 +83,7 @@ internal static class LocalApi
         api.MapPost("/contacts", (AddContactRequest request) => GuardedAsync(async () =>
         {
             var add = Cli.NewContact.Parse(request.Id, request.Name, request.Endpoint);
-            var contact = await node.AddOrAcceptAsync(add.Account, add.Name, add.Endpoint);
+            var contact = await node.AddOrAcceptAsync(add.Account, add.Name, add.Endpoint, add.InviteToken);
             return Results.Json(View(contact), Json, statusCode: StatusCodes.Status201Created);
         }));
 
@@ -231,14 +240,11 @@ internal static class LocalApi
         }));
     }
 
-    /// <summary>The invite link of this node: its ID and name, and with <paramref name="withAddress"/> where it listens.</summary>
-    private static InviteLink Invite(ChatNode node, bool withAddress)
+    private static byte[] QrPng(string text)
     {
-        var endpoints = withAddress
-            ? node.AdvertisedEndPoints().Select(e => new PeerEndpoint(e.Address.ToString(), e.Port)).ToList()
-            : [];
-        var name = node.Identity.DisplayName;
-        return new InviteLink(node.Identity.Account, string.IsNullOrEmpty(name) ? null : name, endpoints);
+        using var generator = new QRCoder.QRCodeGenerator();
+        using var data = generator.CreateQrCode(text, QRCoder.QRCodeGenerator.ECCLevel.M);
+        return new QRCoder.PngByteQRCode(data).GetGraphic(8);
     }
 
     /// <summary>A page around one message: up to half the limit before it, the message, then what is after it, <paramref name="limit"/> in all.</summary>

@@ -13,11 +13,16 @@ internal static class ContactCommands
 
     public static int Add(string directory, string idOrLink, string? name, string? endpoint)
     {
-        var (account, chosenName, address) = NewContact.Parse(idOrLink, name, endpoint);
+        var add = NewContact.Parse(idOrLink, name, endpoint);
+        var (account, address) = (add.Account, add.Endpoint);
         using var node = NodeAccess.Open(directory);
-        var contact = node.Add(account, chosenName, address);
+        var contact = node.Add(add);
         Console.WriteLine($"Added '{contact.Name}' ({contact.Id}), fingerprint {account.Fingerprint}.");
         Console.WriteLine($"Safety number: {SafetyNumber.Compute(node.Self, account)}");
+        if (add.InviteToken is not null)
+        {
+            Console.WriteLine("The link is a one-time invite: the first time your nodes meet, you are a contact at its end without a request.");
+        }
         if (address is null)
         {
             Console.Error.WriteLine("No address given: a running node (`securechat run`) finds the contact through the DHT or on the local network, once the contact has added you too.");

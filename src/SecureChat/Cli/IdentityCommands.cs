@@ -29,16 +29,37 @@ internal static class IdentityCommands
         return ExitCodes.Ok;
     }
 
-    /// <summary>Prints the ID alone on the first line, then the fingerprint; needs no passphrase.</summary>
-    public static int Show(string directory, bool qr)
+    /// <summary>
+    /// Prints the ID alone on the first line, then the fingerprint; needs no passphrase. With
+    /// <paramref name="invite"/> the third line is an invite link (with the running node's
+    /// addresses), and with <paramref name="oneTime"/> a one-time one, which lets its holder in
+    /// without a request (this opens the store, through the running node if there is one).
+    /// </summary>
+    public static int Show(string directory, bool qr, bool invite = false, bool oneTime = false)
     {
         var account = IdentityFile.ReadAccount(directory);
+        string? link = null;
+        if (invite || oneTime)
+        {
+            using var node = NodeAccess.Open(directory);
+            link = node.Invite(oneTime);
+        }
+
         Console.WriteLine(account.Text);
         Console.WriteLine($"fingerprint {account.Fingerprint}");
+        if (link is not null)
+        {
+            Console.WriteLine(link);
+            if (oneTime)
+            {
+                Console.Error.WriteLine($"This link lets one account in without a contact request, once, within {InviteTokens.Lifetime.TotalDays:0} days: give it to one person only.");
+            }
+        }
+
         if (qr)
         {
             using var generator = new QRCodeGenerator();
-            using var data = generator.CreateQrCode(account.Text, QRCodeGenerator.ECCLevel.M);
+            using var data = generator.CreateQrCode(link ?? account.Text, QRCodeGenerator.ECCLevel.M);
             using var code = new AsciiQRCode(data);
             Console.WriteLine(code.GetGraphicSmall(drawQuietZones: true));
         }

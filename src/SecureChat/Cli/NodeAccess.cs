@@ -19,7 +19,11 @@ internal interface INodeAccess : IDisposable
 
     IReadOnlyList<ContactView> Contacts();
 
-    ContactView Add(AccountId account, string? name, string? endpoint);
+    /// <summary>Adds a contact (keeping the one-time token of the link it came in), or accepts its waiting request.</summary>
+    ContactView Add(NewContact add);
+
+    /// <summary>This node's invite link (with its addresses when a node runs), one-time when asked.</summary>
+    string Invite(bool oneTime);
 
     ContactView Contact(string who);
 
@@ -73,10 +77,24 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public IReadOnlyList<ContactView> Contacts() => [.. Store.Contacts.All.Select(View)];
 
-    public ContactView Add(AccountId account, string? name, string? endpoint) =>
-        View(Store.Contacts.Find(account) is { Standing: ContactStanding.Request } request
-            ? Store.Contacts.Accept(request, name)
-            : Store.Contacts.Add(account, name, endpoint, DateTimeOffset.UtcNow));
+    public ContactView Add(NewContact add) =>
+        View(Store.Contacts.Find(add.Account) is { Standing: ContactStanding.Request } request
+            ? Store.Contacts.Accept(request, add.Name)
+            : Store.Contacts.Add(add.Account, add.Name, add.Endpoint, DateTimeOffset.UtcNow, add.InviteToken));
+
+    public string Invite(bool oneTime)
+    {
+        string? token = null;
+        if (oneTime)
+        {
+            var bytes = Store.Invites.Issue();
+            token = Net.InviteLink.EncodeToken(bytes);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(bytes);
+        }
+
+        var name = home.Identity.DisplayName;
+        return new Net.InviteLink(home.Identity.Account, string.IsNullOrEmpty(name) ? null : name, [], token).ToString();
+    }
 
     public ContactView Contact(string who) => View(Store.Contacts.Resolve(who));
 
@@ -146,8 +164,11 @@ internal sealed class ApiAccess(ApiClient client, AccountId self) : INodeAccess
 
     public IReadOnlyList<ContactView> Contacts() => client.Get<List<ContactView>>("api/contacts");
 
-    public ContactView Add(AccountId account, string? name, string? endpoint) =>
-        client.Post<ContactView>("api/contacts", new LocalApi.AddContactRequest(account.Text, name, endpoint));
+    public ContactView Add(NewContact add) =>
+        client.Post<ContactView>("api/contacts", new LocalApi.AddContactRequest(
+            add.InviteToken is null ? add.Account.Text : new Net.InviteLink(add.Account, null, [], add.InviteToken).ToString(), add.Name, add.Endpoint));
+
+    public string Invite(bool oneTime) => client.Get<InviteBody>($"api/invite?withAddress=true&oneTime={(oneTime ? "true" : "false")}").Link;
 
     public ContactView Contact(string who) => client.Get<ContactView>($"api/contacts/{Segment(who)}");
 
@@ -205,6 +226,8 @@ internal sealed class ApiAccess(ApiClient client, AccountId self) : INodeAccess
     private static string Segment(string value) => Uri.EscapeDataString(value);
 
     private sealed record RemovedBody(long Messages);
+
+    private sealed record InviteBody(string Link);
 
     private sealed record SeenBody(int Seen);
 }

@@ -479,6 +479,13 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await alice.Page.Keyboard.PressAsync("Enter");
         await Expect(alice.Page.Locator("#profile-dialog")).ToBeVisibleAsync();
         await Expect(alice.Page.Locator("#own-id")).ToHaveTextAsync(_alice.Id);
+
+        // The link shown is one-time by default, and its code is the same link (no URL holds the token).
+        await Expect(alice.Page.Locator("#invite-one-time")).ToBeCheckedAsync();
+        await Expect(alice.Page.Locator("#invite-link")).ToContainTextAsync("t=");
+        await Expect(alice.Page.Locator("#own-qr")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^data:image/png;base64,"));
+        await alice.Page.Locator("#invite-one-time").UncheckAsync();
+        await Expect(alice.Page.Locator("#invite-link")).ToHaveTextAsync($"securechat:{_alice.Id}?name=Alice");
         await alice.Page.Keyboard.PressAsync("Escape");
         await Expect(alice.Page.Locator("#profile-dialog")).ToBeHiddenAsync();
         session.AssertNoErrors(Login);

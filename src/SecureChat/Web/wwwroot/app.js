@@ -1051,12 +1051,15 @@ async function renderProfile() {
   const s = state.status;
   if (!s) return;
   const withAddress = $('invite-with-address').checked;
+  const oneTime = $('invite-one-time').checked;
   $('own-name').textContent = s.displayName || '(no name)';
   $('own-id').textContent = s.id;
   $('own-fingerprint').textContent = s.fingerprint;
-  $('own-qr').src = `/api/invite/qr?withAddress=${withAddress}&t=${Date.now()}`;
   try {
-    $('invite-link').textContent = (await api('GET', `/api/invite?withAddress=${withAddress}`)).link;
+    // The link and its code come in one answer, so both carry the same one-time token, which no URL keeps.
+    const invite = await api('GET', `/api/invite?withAddress=${withAddress}&oneTime=${oneTime}&qr=true`);
+    $('invite-link').textContent = invite.link;
+    $('own-qr').src = invite.qr;
   } catch (error) {
     notice(error.message);
   }
@@ -1080,6 +1083,7 @@ async function openProfile() {
 $('profile-button').addEventListener('click', openProfile);
 $('start-profile').addEventListener('click', openProfile);
 $('invite-with-address').addEventListener('change', renderProfile);
+$('invite-one-time').addEventListener('change', renderProfile);
 
 // Verify, rename, remove
 
