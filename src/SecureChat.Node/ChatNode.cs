@@ -458,6 +458,12 @@ public sealed class ChatNode : IAsyncDisposable
         }
 
         var contact = Store.Contacts.Accept(current, null);
+        if (_links.TryGetValue(contact.Account, out var link))
+        {
+            // A request's link only answered; a contact's also dials when the connection ends.
+            link.StartDialing();
+        }
+
         _logger.LogInformation("{Account} used a one-time invite link: it is a contact", contact.AccountId.Fingerprint);
         Events.Publish(new RequestRemoved(contact.Account, "accepted"));
         Events.Publish(new ContactChanged(contact, true));
