@@ -164,6 +164,37 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Equal(1, Alice.Store.Invites.Outstanding);
     }
 
+    /// <summary>The requests waiting at once are capped (NodeOptions.MaxRequests), whatever addresses the strangers use.</summary>
+    [Fact]
+    public async Task Start_MoreStrangersThanTheRequestCap_TheRestAreClosedAndNothingOfThemIsKept()
+    {
+        await using var dave = new NodeHome("dave", new TestOutputLogger(Output, "dave"), NodeHome.NotListening);
+        await using var erin = new NodeHome("erin", new TestOutputLogger(Output, "erin"), NodeHome.NotListening);
+        await using var host = new NodeHome("host", new TestOutputLogger(Output, "host"), NodeHome.FastOptions with { ListenPort = 0, MaxRequests = 2, RequestsPerAddressPerHour = 100 });
+        var hostNode = host.Start();
+        await using var hostTrail = new EventTrail(hostNode);
+        using var timeout = new CancellationTokenSource(Eventually.Deadline);
+        var at = new PeerEndpoint("127.0.0.1", hostNode.ListenEndPoint!.Port);
+
+        foreach (var stranger in new[] { _carol, dave })
+        {
+            await stranger.Start().ConnectAsync(at, null, timeout.Token);
+            await hostTrail.WaitForAsync<RequestChanged>(e => e.Request.Account == stranger.Account.Text, $"{stranger.Identity.DisplayName} as a request");
+        }
+
+        // The third stranger completes its handshake and is closed with a sentence; nothing is pinned.
+        await using var third = await ChannelDialer.ConnectAsync(at, erin.Identity, default, _ => null, new ChannelOptions(), timeout.Token);
+        Assert.Null(await third.ReceiveAsync(timeout.Token));
+        Assert.Equal("this node takes no more contact requests now; try later", third.PeerClose?.Text);
+        Assert.Equal([_carol.Account.Text, dave.Account.Text], hostNode.Requests.Select(r => r.Account));
+        Assert.Null(host.FindContact(erin));
+
+        // Answering one makes room.
+        await hostNode.DeclineRequestAsync(host.ContactOf(dave));
+        await erin.Start().ConnectAsync(at, null, timeout.Token);
+        await hostTrail.WaitForAsync<RequestChanged>(e => e.Request.Account == erin.Account.Text, "erin as a request once there is room");
+    }
+
     [Fact]
     public async Task BlockAsync_ARequest_ItsNextHandshakeIsRefusedAndNothingIsStored()
     {
