@@ -53,7 +53,9 @@ internal static class ContactCommands
             var seen = c.Online ? "online" : !c.Met ? "never met" : $"last seen {c.LastSeen.ToLocalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}";
             var endpoint = c.Endpoints.Count > 0 ? $", at {c.Endpoints[0]}" : string.Empty;
             var unread = c.Unread > 0 ? $", {c.Unread} unread" : string.Empty;
-            Console.WriteLine($"{DisplayText.Sanitize(c.Name)}  {c.Id}  {c.Fingerprint}  {verified}, {seen}{endpoint}{unread}");
+            // A name the person did not choose is shown as the peer's claim, never as a name.
+            var shown = c.Named ? DisplayText.Sanitize(c.Name) : $"(calls themself \"{DisplayText.Sanitize(c.DisplayName)}\")";
+            Console.WriteLine($"{shown}  {c.Id}  {c.Fingerprint}  {verified}, {seen}{endpoint}{unread}");
         }
 
         return ExitCodes.Ok;

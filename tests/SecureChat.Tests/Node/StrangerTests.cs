@@ -49,6 +49,9 @@ public sealed class StrangerTests(ITestOutputHelper output)
         var accept = await ProgramRun.RunAsync((string?)null, "--home", aHome.Path, "requests", "accept", mallory.Id);
         Assert.True(accept.ExitCode == 0, accept.Transcript);
         Assert.Contains($"calls themself \"{bob.Id}\"", accept.Stdout[0], StringComparison.Ordinal);
+        var list = await ProgramRun.RunAsync((string?)null, "--home", aHome.Path, "contacts", "list");
+        Assert.Contains(list.Stdout, l => l.StartsWith($"(calls themself \"{bob.Id}\")  {mallory.Id}", StringComparison.Ordinal));
+        Assert.Contains(list.Stdout, l => l.StartsWith($"bob  {bob.Id}", StringComparison.Ordinal));
         var viaApi = await a.Api.SendAsync(bob.Id, "API: for bob only");
         Assert.Equal(bob.Id, viaApi.ContactId);
         using (var shown = await a.Api.GetJsonAsync($"api/contacts/{bob.Id}"))
