@@ -83,7 +83,7 @@ public sealed class QuotaTests
         // When the window lets it, A sends its third text again on its own, and B stores it once.
         var delivered = await Poll.UntilAsync(
             "A's third text to be delivered after the window",
-            TimeSpan.FromSeconds(WindowSeconds) + Deadline,
+            TimeSpan.FromSeconds(WindowSeconds) + Deadline + Deadline,
             () => a.Api.MessageAsync(sent[2].Id),
             message => message?.State == "delivered",
             message => $"state {message?.State}");
