@@ -113,8 +113,9 @@ public sealed class LookupTests
             .OrderBy(n => n.Id, Comparer<NodeId>.Create(older.Target.CompareDistance)).ToList();
         Assert.True(holders.Count >= 2, $"{holders.Count} holders");
 
-        // Only the second closest holder hears of the update; the closest still answers with the old one.
-        Assert.Equal(0, holders[1].Storage.Store(newer, null, now));
+        // Every holder but the closest hears of the update; the closest still answers with the old
+        // one. (Node IDs are random per run, so which holders a lookup reaches first varies.)
+        Assert.All(holders.Skip(1), h => Assert.Equal(0, h.Storage.Store(newer, null, now)));
         var reader = nodes.First(n => !holders.Contains(n));
         var found = network.RunUntil(reader.GetMutable(newer.PublicKey!, []), Limit);
 
