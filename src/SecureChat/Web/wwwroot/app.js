@@ -414,32 +414,29 @@ async function acceptRequest(id, name) {
   await openConversation(contact.id);
 }
 
-async function declineRequest(id) {
+/** Posts a request's answer (decline or block); true once it is answered and dropped from the list. */
+async function answerRequest(id, verb) {
   const hadFocus = requestButtons(id, true);
   try {
-    await api('POST', `/api/requests/${enc(id)}/decline`);
+    await api('POST', `/api/requests/${enc(id)}/${verb}`);
   } catch (error) {
     requestButtons(id, false);
     notice(error.message);
-    return;
+    return false;
   }
   state.answering.delete(id);
   dropRequest(id, hadFocus);
+  return true;
+}
+
+async function declineRequest(id) {
+  if (!await answerRequest(id, 'decline')) return;
   notice('Request declined: its messages are gone. If they connect again, they come back as a new request.', 'info', 5000);
 }
 
 async function blockRequest(id) {
   const r = state.requests.get(id);
-  const hadFocus = requestButtons(id, true);
-  try {
-    await api('POST', `/api/requests/${enc(id)}/block`);
-  } catch (error) {
-    requestButtons(id, false);
-    notice(error.message);
-    return;
-  }
-  state.answering.delete(id);
-  dropRequest(id, hadFocus);
+  if (!await answerRequest(id, 'block')) return;
   notice(`Blocked ${r ? `the stranger who ${claim(r.displayName, id)} (fingerprint ${r.fingerprint})` : id}: your node refuses them from now on. Unblock under Blocked.`, 'info', 6000);
 }
 
