@@ -17,7 +17,8 @@ internal static class LocalApi
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private const int MaxPage = 1000;
+    /// <summary>The most messages one page holds, through the API and through the CLI alike.</summary>
+    public const int MaxPage = 1000;
 
     public static void Map(WebApplication app, ChatNode node)
     {

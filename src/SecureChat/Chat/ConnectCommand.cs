@@ -18,7 +18,7 @@ internal static class ConnectCommand
     {
         var (endpoint, expected) = TargetAddress.Parse(target);
         var terminal = new Terminal(Console.Out);
-        using var node = NodeHome.OpenOrCreate(directory, Console.Out);
+        using var node = NodeHome.OpenForNode(directory, Console.Out);
         var known = expected is not null ? node.Contacts.Find(expected) : node.Contacts.FindByEndpoint(endpoint.ToString());
         var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
         await using var connection = await ChannelDialer.ConnectAsync(

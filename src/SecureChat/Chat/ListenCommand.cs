@@ -24,7 +24,7 @@ internal static class ListenCommand
         }
 
         var terminal = new Terminal(Console.Out);
-        using var node = NodeHome.OpenOrCreate(directory, Console.Out);
+        using var node = NodeHome.OpenForNode(directory, Console.Out);
         var conversations = new ConcurrentDictionary<PeerConversation, Task>();
         var waiting = new ConcurrentDictionary<PeerConversation, Storage.Contact>();
         using var abandon = new CancellationTokenSource();

@@ -29,7 +29,9 @@ internal static class BackupCommands
         }
 
         // Unlocking proves that the person owns the node; the backup passphrase is asked after.
-        using var node = NodeHome.Open(directory);
+        // A running node holds the store lock: the export then reads beside it (SQLite gives it
+        // one consistent snapshot); otherwise it holds the lock, and a node started meanwhile waits.
+        using var node = HomeLock.TryTake(directory, HomeLock.StoreFile) is { } held ? NodeHome.Open(directory, held) : NodeHome.Open(directory);
         var passphrase = ReadPassphrase(confirm: true, path);
         try
         {

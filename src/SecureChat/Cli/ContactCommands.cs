@@ -115,10 +115,7 @@ internal static class ContactCommands
 
     public static int Search(string directory, string query, string? contactName, int limit, bool json)
     {
-        if (limit <= 0)
-        {
-            throw new UsageException("--limit takes a positive number of messages.");
-        }
+        CheckLimit(limit);
 
         if (Storage.Search.SearchText.Terms(query).Count == 0)
         {
@@ -151,10 +148,7 @@ internal static class ContactCommands
 
     public static int History(string directory, string contactName, int limit, string? before, bool json)
     {
-        if (limit <= 0)
-        {
-            throw new UsageException("--limit takes a positive number of messages.");
-        }
+        CheckLimit(limit);
 
         if (before is not null && (before.Length != 32 || !before.All(Uri.IsHexDigit)))
         {
@@ -184,6 +178,15 @@ internal static class ContactCommands
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>The same range whether a node answers or the store is read directly: one page of the API.</summary>
+    private static void CheckLimit(int limit)
+    {
+        if (limit is <= 0 or > LocalApi.MaxPage)
+        {
+            throw new UsageException($"--limit takes a number of messages from 1 to {LocalApi.MaxPage}.");
+        }
     }
 
     private static void Print(IReadOnlyList<MessageView> messages, bool json)

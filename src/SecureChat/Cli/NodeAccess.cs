@@ -60,10 +60,47 @@ internal interface INodeAccess : IDisposable
 
 internal static class NodeAccess
 {
-    public static INodeAccess Open(string directory) =>
-        ApiClient.TryConnect(directory) is { } client
-            ? new ApiAccess(client, IdentityFile.ReadAccount(directory))
-            : new StoreAccess(NodeHome.Open(directory));
+    /// <summary>How long a verb waits for a node that holds the store to answer on its local API.</summary>
+    public static readonly TimeSpan NodePatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// One writer per data directory (<see cref="HomeLock"/>): the store is opened directly only
+    /// while this verb holds its lock, so no node can be starting or running behind it; when a
+    /// node holds it, the verb waits for that node's API and goes through it. A node that is
+    /// starting is thus never written behind, and a node killed with SIGKILL holds nothing, so its
+    /// left-over <c>api.json</c> is recognised as stale and removed.
+    /// </summary>
+    public static INodeAccess Open(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            // Nothing to share: opening says there is no identity here.
+            return new StoreAccess(NodeHome.Open(directory));
+        }
+
+        var time = TimeProvider.System;
+        var started = time.GetTimestamp();
+        while (true)
+        {
+            if (HomeLock.TryTake(directory, HomeLock.StoreFile) is { } held)
+            {
+                ApiFile.Delete(directory);
+                return new StoreAccess(NodeHome.Open(directory, held));
+            }
+
+            if (ApiClient.TryConnect(directory) is { } client)
+            {
+                return new ApiAccess(client, IdentityFile.ReadAccount(directory));
+            }
+
+            if (time.GetElapsedTime(started) >= NodePatience)
+            {
+                throw new UsageException($"Another securechat process has {directory} open and its local API did not answer within {NodePatience.TotalSeconds:0} s (a terminal chat, or a node still starting): try again when it runs, or stop it.");
+            }
+
+            Task.Delay(HomeLock.PollInterval, time).GetAwaiter().GetResult();
+        }
+    }
 }
 
 /// <summary>The store opened directly: no node runs.</summary>

@@ -10,6 +10,9 @@ internal sealed class NodeHome : IDisposable
 {
     private readonly SecretBytes _dataKey;
 
+    /// <summary>The data directory's locks this home holds (<see cref="HomeLock"/>), let go after the store is closed.</summary>
+    private readonly List<HomeLock> _locks = [];
+
     private NodeHome(string directory, LocalIdentity identity, SecretBytes dataKey)
     {
         Directory = directory;
@@ -39,6 +42,59 @@ internal sealed class NodeHome : IDisposable
         }
 
         return Open(directory);
+    }
+
+    /// <summary>How long a node waits for a CLI verb that holds the store (it may be asking for a passphrase).</summary>
+    private static readonly TimeSpan StorePatience = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Opens the data directory for a node (<c>run</c>, <c>listen</c>, <c>connect</c>): refused while
+    /// another node holds it; while a CLI verb has the store open, waits for it to finish, so that
+    /// the node reads what the verb wrote (<see cref="HomeLock"/>).
+    /// </summary>
+    public static NodeHome OpenForNode(string directory, TextWriter announcements)
+    {
+        var node = HomeLock.TryTake(directory, HomeLock.NodeFile)
+            ?? throw new UsageException($"A node already runs for {directory}: stop it first, or use another --home.");
+        try
+        {
+            var store = HomeLock.Take(directory, HomeLock.StoreFile, StorePatience, TimeProvider.System,
+                    () => announcements.WriteLine($"* waiting for another securechat command using {directory} to finish"))
+                ?? throw new UsageException($"Another securechat command kept {directory} open for {StorePatience.TotalMinutes:0} minutes (waiting for a passphrase?): the node did not start.");
+            try
+            {
+                var home = OpenOrCreate(directory, announcements);
+                home._locks.Add(store);
+                home._locks.Add(node);
+                return home;
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens the store of a data directory whose store lock <paramref name="held"/> the caller took; the home keeps it.</summary>
+    public static NodeHome Open(string directory, HomeLock held)
+    {
+        try
+        {
+            var home = Open(directory);
+            home._locks.Add(held);
+            return home;
+        }
+        catch
+        {
+            held.Dispose();
+            throw;
+        }
     }
 
     public static NodeHome Open(string directory)
@@ -88,5 +144,9 @@ internal sealed class NodeHome : IDisposable
         Store.Dispose();
         Identity.Dispose();
         _dataKey.Dispose();
+        foreach (var held in _locks)
+        {
+            held.Dispose();
+        }
     }
 }

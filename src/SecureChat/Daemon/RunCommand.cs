@@ -45,13 +45,9 @@ internal static class RunCommand
             throw new UsageException("--open opens the web UI, which --no-ui turns off.");
         }
 
-        if (ApiClient.TryConnect(directory) is { } running)
-        {
-            running.Dispose();
-            throw new UsageException($"A node already runs for {directory}: stop it first, or use another --home.");
-        }
-
-        using var home = NodeHome.OpenOrCreate(directory, Console.Out);
+        // Held until the end, after api.json is removed: a second node is refused, and a CLI verb
+        // meanwhile waits for this node's API instead of writing the store behind its back.
+        using var home = NodeHome.OpenForNode(directory, Console.Out);
         var logger = loggers.CreateLogger("securechat.node");
         await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions, ContactQuota = contactQuota, QuotaWindow = quotaWindow }, logger);
 
