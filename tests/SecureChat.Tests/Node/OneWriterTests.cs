@@ -146,6 +146,36 @@ public sealed class OneWriterTests
         await StopAsync(running, home);
     }
 
+    /// <summary><c>history --limit</c> takes the same range with and without a node: a page of the API, 1 to 1,000.</summary>
+    [Fact]
+    public async Task HistoryLimit_SameRangeAndSameAnswer_WithAndWithoutANode()
+    {
+        using var home = new TemporaryHome();
+        using var other = new TemporaryHome();
+        await InitAsync(home, "Alice");
+        await NodeCli.KnowAsync(home, await InitAsync(other, "Bob"));
+        var offline = await Answers(home);
+
+        await using var node = await RunningNode.StartAsync(home, "Alice", RunningNode.FreePort());
+        var online = await Answers(home);
+        Assert.Equal(offline, online);
+        Assert.Equal((0, "No messages yet."), offline[0]);
+        Assert.Equal((2, "securechat: --limit takes a number of messages from 1 to 1000."), offline[1]);
+        Assert.Equal((2, "securechat: --limit takes a number of messages from 1 to 1000."), offline[2]);
+
+        static async Task<List<(int Code, string Said)>> Answers(TemporaryHome home)
+        {
+            var answers = new List<(int, string)>();
+            foreach (var limit in new[] { "1000", "100000", "0" })
+            {
+                var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "history", "Bob", "--limit", limit);
+                answers.Add((run.ExitCode, run.ExitCode == 0 ? run.Stdout[0] : ProgramRun.SingleErrorSentence(run)));
+            }
+
+            return answers;
+        }
+    }
+
     private static ChatProcess StartAlice(TemporaryHome home) =>
         ChatProcess.Start("Alice", null, "--home", home.Path, "run", "--listen", Address(0), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan");
 
