@@ -20,7 +20,7 @@ namespace SecureChat.Node;
 /// every reachable contact, delivers the outbox exactly once and in order, and reports what happens
 /// through <see cref="Events"/>. It owns neither the identity nor the store it is given.
 /// </summary>
-public sealed class ChatNode : IAsyncDisposable
+public sealed partial class ChatNode : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ContactLink> _links = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _keyWarnings = new(StringComparer.Ordinal);
@@ -61,7 +61,8 @@ public sealed class ChatNode : IAsyncDisposable
 
     public LocalIdentity Identity { get; }
 
-    public LocalStore Store { get; }
+    /// <summary>The store, for the node's own parts and its tests; hosts go through the methods of <see cref="ChatNode"/>.</summary>
+    internal LocalStore Store { get; }
 
     public NodeOptions Options { get; }
 

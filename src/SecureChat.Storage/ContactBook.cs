@@ -364,6 +364,29 @@ public sealed class ContactBook
     /// <summary>The blocked account <paramref name="idOrPrefix"/> (a full ID, or a unique beginning of one).</summary>
     public Contact ResolveBlocked(string idOrPrefix) => ResolveIn(idOrPrefix, ContactStanding.Blocked, "No blocked account is");
 
+    /// <summary>
+    /// The account a person means to block: a full ID (any account, known or not), else a contact
+    /// by name or ID, else a contact request by the beginning of its ID.
+    /// </summary>
+    public AccountId ResolveAnyAccount(string who)
+    {
+        ArgumentNullException.ThrowIfNull(who);
+        var trimmed = who.Trim().ToLowerInvariant();
+        if (AccountId.TryParse(trimmed, out var account))
+        {
+            return account;
+        }
+
+        try
+        {
+            return Resolve(who).AccountId;
+        }
+        catch (StoreException) when (Requests.Any(r => r.Account.StartsWith(trimmed, StringComparison.Ordinal)))
+        {
+            return ResolveRequest(who).AccountId;
+        }
+    }
+
     private Contact ResolveIn(string idOrPrefix, ContactStanding standing, string none)
     {
         ArgumentNullException.ThrowIfNull(idOrPrefix);

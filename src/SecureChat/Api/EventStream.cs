@@ -68,7 +68,7 @@ internal static class EventStream
         TypingChanged e => ("typing", new { contactId = e.ContactAccount, active = e.Active }),
         ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
         ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
-        RequestChanged e => ("request", RequestView.From(e.Request, node.Store.Messages, node.OnlineEndpoint(e.Request))),
+        RequestChanged e => ("request", Views.Request(node, e.Request)),
         RequestRemoved e => ("requestRemoved", new { id = e.Account, outcome = e.Outcome }),
         ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
         DeliveryRefused e => ("refused", new { contactId = e.Refusal.ContactAccount, reason = e.Refusal.Reason, message = e.Refusal.Message, until = e.Refusal.Until }),

@@ -22,9 +22,8 @@ internal static class LocalApi
 
     public static void Map(WebApplication app, ChatNode node)
     {
-        var store = node.Store;
         var api = app.MapGroup("/api");
-        ContactView View(Contact c) => ContactView.From(c, store.Messages, node.IsOnline(c), node.KeyWarning(c));
+        ContactView View(Contact c) => Views.Contact(node, c);
 
         api.MapGet("/status", () => Results.Json(new
         {
@@ -32,9 +31,9 @@ internal static class LocalApi
             fingerprint = node.Identity.Account.Fingerprint,
             displayName = node.Identity.DisplayName,
             listen = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null,
-            contacts = store.Contacts.All.Count,
-            online = store.Contacts.All.Where(node.IsOnline).Select(c => c.Account).ToList(),
-            outbox = store.Messages.OutboxCount(),
+            contacts = node.Contacts.Count,
+            online = node.Contacts.Where(node.IsOnline).Select(c => c.Account).ToList(),
+            outbox = node.OutboxCount(),
             inbound = node.Inbound,
             dht = node.Dht,
             lan = node.LanDiscovery,
@@ -79,7 +78,7 @@ internal static class LocalApi
             return Results.Json(new { listen = (string?)null }, Json);
         });
 
-        api.MapGet("/contacts", () => Results.Json(store.Contacts.All.Select(View), Json));
+        api.MapGet("/contacts", () => Results.Json(node.Contacts.Select(View), Json));
 
         api.MapPost("/contacts", (AddContactRequest request) => GuardedAsync(async () =>
         {
@@ -88,17 +87,17 @@ internal static class LocalApi
             return Results.Json(View(contact), Json, statusCode: StatusCodes.Status201Created);
         }));
 
-        api.MapGet("/contacts/{contact}", (string contact) => Guarded(() => Results.Json(View(store.Contacts.Resolve(contact)), Json)));
+        api.MapGet("/contacts/{contact}", (string contact) => Guarded(() => Results.Json(View(node.Resolve(contact)), Json)));
 
         api.MapGet("/contacts/{contact}/safety-number", (string contact) => Guarded(() =>
         {
-            var c = store.Contacts.Resolve(contact);
+            var c = node.Resolve(contact);
             return Results.Json(new { safetyNumber = SafetyNumber.Compute(node.Identity.Account, c.AccountId), verified = c.VerifiedAt is not null }, Json);
         }));
 
         api.MapDelete("/contacts/{contact}/key-warning", (string contact) => Guarded(() =>
         {
-            var c = store.Contacts.Resolve(contact);
+            var c = node.Resolve(contact);
             node.DismissKeyWarning(c);
             return Results.Json(View(c), Json);
         }));
@@ -110,27 +109,25 @@ internal static class LocalApi
                 throw new ArgumentException(ContactBook.NameRule);
             }
 
-            var renamed = store.Contacts.Rename(store.Contacts.Resolve(contact), request.Name!);
-            node.Events.Publish(new ContactChanged(renamed, false));
+            var renamed = node.Rename(node.Resolve(contact), request.Name!);
             return Results.Json(View(renamed), Json);
         }));
 
         api.MapDelete("/contacts/{contact}", (string contact) => GuardedAsync(async () =>
         {
-            var removed = await node.RemoveContactAsync(store.Contacts.Resolve(contact));
+            var removed = await node.RemoveContactAsync(node.Resolve(contact));
             return Results.Json(new { messages = removed }, Json);
         }));
 
         api.MapPost("/contacts/{contact}/verify", (string contact) => Guarded(() =>
         {
-            var verified = store.Contacts.MarkVerified(store.Contacts.Resolve(contact), DateTimeOffset.UtcNow);
-            node.Events.Publish(new ContactChanged(verified, false));
+            var verified = node.MarkVerified(node.Resolve(contact));
             return Results.Json(View(verified), Json);
         }));
 
         api.MapGet("/contacts/{contact}/messages", (string contact, int? limit, string? before, string? after, string? around) => Guarded(() =>
         {
-            var c = store.Contacts.Resolve(contact);
+            var c = node.Resolve(contact);
             if (new[] { before, after, around }.Count(a => a is not null) > 1)
             {
                 throw new ArgumentException("Give at most one of before=, after= and around=.");
@@ -139,9 +136,9 @@ internal static class LocalApi
             var count = Limit(limit);
             IEnumerable<StoredMessage> page = (before, after, around) switch
             {
-                (_, { } a, _) => store.Messages.HistoryAfter(c, count, a.ToLowerInvariant()),
-                (_, _, { } m) => Around(store.Messages, c, m.ToLowerInvariant(), count),
-                _ => store.Messages.History(c, count, before?.ToLowerInvariant()),
+                (_, { } a, _) => node.HistoryAfter(c, count, a.ToLowerInvariant()),
+                (_, _, { } m) => node.HistoryAround(c, count, m.ToLowerInvariant()),
+                _ => node.History(c, count, before?.ToLowerInvariant()),
             };
             return Results.Json(page.Select(MessageView.From), Json);
         }));
@@ -149,21 +146,21 @@ internal static class LocalApi
         // Sends share their disk write with the requests that arrive meanwhile (ChatNode.SendAsync).
         api.MapPost("/contacts/{contact}/messages", (string contact, SendRequest request) => GuardedAsync(async () =>
         {
-            var message = await node.SendAsync(store.Contacts.Resolve(contact), request.Text ?? string.Empty);
+            var message = await node.SendAsync(node.Resolve(contact), request.Text ?? string.Empty);
             return Results.Json(MessageView.From(message), Json, statusCode: StatusCodes.Status202Accepted);
         }));
 
         api.MapPost("/contacts/{contact}/read", (string contact) => Guarded(() =>
-            Results.Json(new { seen = node.MarkRead(store.Contacts.Resolve(contact)).Count }, Json)));
+            Results.Json(new { seen = node.MarkRead(node.Resolve(contact)).Count }, Json)));
 
         api.MapPost("/contacts/{contact}/typing", (string contact, TypingRequest request) => Guarded(() =>
         {
-            node.SetTyping(store.Contacts.Resolve(contact), request.Active);
+            node.SetTyping(node.Resolve(contact), request.Active);
             return Results.NoContent();
         }));
 
         api.MapGet("/messages/{id}", (string id) => Guarded(() =>
-            store.Messages.Find(id) is { } message
+            node.FindMessage(id) is { } message
                 ? Results.Json(MessageView.From(message), Json)
                 : Results.Json(new { error = $"No message {id} is stored." }, Json, statusCode: StatusCodes.Status404NotFound)));
 
@@ -174,9 +171,9 @@ internal static class LocalApi
                 throw new ArgumentException("The query has no words to look for: give at least one word or the beginning of one.");
             }
 
-            var within = contact is null ? null : store.Contacts.Resolve(contact);
+            var within = contact is null ? null : node.Resolve(contact);
             var terms = Storage.Search.SearchText.Terms(q!);
-            var found = store.Messages.Search(q!, within, Limit(limit));
+            var found = node.Search(q!, within, Limit(limit));
             return Results.Json(found.Select(m => new SearchHitView(MessageView.From(m), [.. Storage.Search.SearchText.Hits(m.Text, terms).Select(h => new[] { h.Start, h.Length })])), Json);
         }));
 
@@ -195,39 +192,38 @@ internal static class LocalApi
     /// <summary>Contact requests (strangers who connected on their own) and blocked accounts.</summary>
     private static void MapRequests(RouteGroupBuilder api, ChatNode node)
     {
-        var store = node.Store;
-        RequestView RequestOf(Contact c) => RequestView.From(c, store.Messages, node.OnlineEndpoint(c));
+        RequestView RequestOf(Contact c) => Views.Request(node, c);
 
         api.MapGet("/requests", () => Results.Json(node.Requests.Select(RequestOf), Json));
 
         api.MapPost("/requests/{id}/accept", (string id, AcceptRequest? request) => GuardedAsync(async () =>
         {
-            var accepted = await node.AcceptRequestAsync(store.Contacts.ResolveRequest(id), string.IsNullOrWhiteSpace(request?.Name) ? null : request.Name);
-            return Results.Json(ContactView.From(accepted, store.Messages, node.IsOnline(accepted), node.KeyWarning(accepted)), Json);
+            var accepted = await node.AcceptRequestAsync(node.ResolveRequest(id), string.IsNullOrWhiteSpace(request?.Name) ? null : request.Name);
+            return Results.Json(Views.Contact(node, accepted), Json);
         }));
 
         api.MapPost("/requests/{id}/decline", (string id) => GuardedAsync(async () =>
         {
-            var request = store.Contacts.ResolveRequest(id);
+            var request = node.ResolveRequest(id);
             await node.DeclineRequestAsync(request);
             return Results.Json(new { declined = request.Account }, Json);
         }));
 
         api.MapPost("/requests/{id}/block", (string id) => GuardedAsync(async () =>
         {
-            var blocked = await node.BlockAsync(store.Contacts.ResolveRequest(id).AccountId);
+            var blocked = await node.BlockAsync(node.ResolveRequest(id).AccountId);
             return Results.Json(new { blocked = blocked.Account }, Json);
         }));
 
         api.MapPost("/contacts/{contact}/block", (string contact) => GuardedAsync(async () =>
         {
-            var blocked = await node.BlockAsync(store.Contacts.Resolve(contact).AccountId);
+            var blocked = await node.BlockAsync(node.Resolve(contact).AccountId);
             return Results.Json(new { blocked = blocked.Account }, Json);
         }));
 
         api.MapPost("/blocked", (BlockRequest request) => GuardedAsync(async () =>
         {
-            var blocked = await node.BlockAsync(Cli.BlockTarget.Resolve(store.Contacts, request.Id ?? string.Empty));
+            var blocked = await node.BlockAsync(node.ResolveAnyAccount(request.Id ?? string.Empty));
             return Results.Json(new { blocked = blocked.Account }, Json);
         }));
 
@@ -235,7 +231,7 @@ internal static class LocalApi
 
         api.MapDelete("/blocked/{id}", (string id) => Guarded(() =>
         {
-            var blocked = store.Contacts.ResolveBlocked(id);
+            var blocked = node.ResolveBlocked(id);
             node.Unblock(blocked.AccountId);
             return Results.Json(new { unblocked = blocked.Account }, Json);
         }));
@@ -246,17 +242,6 @@ internal static class LocalApi
         using var generator = new QRCoder.QRCodeGenerator();
         using var data = generator.CreateQrCode(text, QRCoder.QRCodeGenerator.ECCLevel.M);
         return new QRCoder.PngByteQRCode(data).GetGraphic(8);
-    }
-
-    /// <summary>A page around one message: up to half the limit before it, the message, then what is after it, <paramref name="limit"/> in all.</summary>
-    private static List<StoredMessage> Around(MessageLog messages, Contact contact, string messageId, int limit)
-    {
-        var anchor = messages.Find(messageId) is { } found && found.ContactAccount == contact.Account
-            ? found
-            : throw new StoreException(StoreError.NoSuchContact, $"No message {messageId} is in the conversation with '{contact.Name}'.");
-        var before = limit / 2 > 0 ? messages.History(contact, limit / 2, messageId) : [];
-        var after = limit - 1 - before.Count > 0 ? messages.HistoryAfter(contact, limit - 1 - before.Count, messageId) : [];
-        return [.. before, anchor, .. after];
     }
 
     private static int Limit(int? limit) => limit switch

@@ -1,4 +1,5 @@
 using SecureChat.Storage;
+using SecureChat.Node;
 
 namespace SecureChat.Api;
 
@@ -20,9 +21,9 @@ internal sealed record ContactView(
     string? KeyWarning = null,
     bool Named = true)
 {
-    public static ContactView From(Contact c, MessageLog messages, bool online, string? keyWarning = null) => new(
+    public static ContactView From(Contact c, ConversationCounts counts, bool online, string? keyWarning = null) => new(
         c.Name, c.Account, c.AccountId.Fingerprint, c.DisplayName, c.Certificate is not null, c.VerifiedAt is not null, c.VerifiedAt,
-        c.FirstSeen, c.LastSeen, c.Endpoints, messages.Count(c), messages.UnseenCount(c), online, keyWarning, c.Named);
+        c.FirstSeen, c.LastSeen, c.Endpoints, counts.Messages, counts.Unseen, online, keyWarning, c.Named);
 }
 
 /// <summary>
@@ -42,11 +43,9 @@ internal sealed record RequestView(
     /// <summary>The most held messages a request view shows.</summary>
     public const int MaxShown = 20;
 
-    public static RequestView From(Contact c, MessageLog messages, string? endpoint)
-    {
-        var held = messages.History(c, MaxShown, null).Select(MessageView.From).ToList();
-        return new(c.Account, c.AccountId.Fingerprint, c.DisplayName, c.FirstSeen, c.LastSeen, endpoint, held, (int)messages.Count(c));
-    }
+    /// <summary>The request of <paramref name="c"/>, with the newest of what it sent (<see cref="MaxShown"/> at most) and how many it sent in all.</summary>
+    public static RequestView From(Contact c, IReadOnlyList<StoredMessage> held, long count, string? endpoint) =>
+        new(c.Account, c.AccountId.Fingerprint, c.DisplayName, c.FirstSeen, c.LastSeen, endpoint, [.. held.Select(MessageView.From)], (int)count);
 }
 
 /// <summary>A blocked account as the local API and the CLI's <c>--json</c> show it.</summary>
@@ -77,4 +76,13 @@ internal sealed record MessageView(
         m.MessageId, m.ContactName, m.ContactAccount, m.Outgoing ? "out" : "in", m.SentAt, m.ReceivedAt, StateName(m.State), m.Text, m.Lamport);
 
     public static string StateName(MessageState state) => state.ToString().ToLowerInvariant();
+}
+
+/// <summary>The views of a running node's contacts and requests, as the API and its event stream show them.</summary>
+internal static class Views
+{
+    public static ContactView Contact(ChatNode node, Contact c) => ContactView.From(c, node.Counts(c), node.IsOnline(c), node.KeyWarning(c));
+
+    public static RequestView Request(ChatNode node, Contact c) =>
+        RequestView.From(c, node.History(c, RequestView.MaxShown), node.Counts(c).Messages, node.OnlineEndpoint(c));
 }

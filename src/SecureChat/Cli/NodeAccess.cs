@@ -165,7 +165,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public MessageView? Message(string id) => Store.Messages.Find(id) is { } message ? MessageView.From(message) : null;
 
-    public IReadOnlyList<RequestView> Requests() => [.. Store.Contacts.Requests.Select(r => RequestView.From(r, Store.Messages, null))];
+    public IReadOnlyList<RequestView> Requests() => [.. Store.Contacts.Requests.Select(r => RequestView.From(r, Store.Messages.History(r, RequestView.MaxShown, null), Store.Messages.Count(r), null))];
 
     public ContactView AcceptRequest(string id, string? name) => View(Store.Contacts.Accept(Store.Contacts.ResolveRequest(id), name));
 
@@ -176,7 +176,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
         return request.Account;
     }
 
-    public string Block(string who) => Store.Contacts.Block(BlockTarget.Resolve(Store.Contacts, who), DateTimeOffset.UtcNow).Account;
+    public string Block(string who) => Store.Contacts.Block(Store.Contacts.ResolveAnyAccount(who), DateTimeOffset.UtcNow).Account;
 
     public IReadOnlyList<BlockedView> Blocked() => [.. Store.Contacts.Blocked.Select(BlockedView.From)];
 
@@ -189,7 +189,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public void Dispose() => home.Dispose();
 
-    private ContactView View(Contact contact) => ContactView.From(contact, Store.Messages, online: false);
+    private ContactView View(Contact contact) => ContactView.From(contact, new(Store.Messages.Count(contact), Store.Messages.UnseenCount(contact)), online: false);
 }
 
 /// <summary>The running node, through its local API.</summary>
@@ -267,25 +267,4 @@ internal sealed class ApiAccess(ApiClient client, AccountId self) : INodeAccess
     private sealed record InviteBody(string Link);
 
     private sealed record SeenBody(int Seen);
-}
-
-/// <summary>What a person means by the account to block: a full ID (any account), a contact, or a request.</summary>
-internal static class BlockTarget
-{
-    public static AccountId Resolve(ContactBook contacts, string who)
-    {
-        if (AccountId.TryParse(who.Trim().ToLowerInvariant(), out var account))
-        {
-            return account;
-        }
-
-        try
-        {
-            return contacts.Resolve(who).AccountId;
-        }
-        catch (StoreException) when (contacts.Requests.Any(r => r.Account.StartsWith(who.Trim().ToLowerInvariant(), StringComparison.Ordinal)))
-        {
-            return contacts.ResolveRequest(who).AccountId;
-        }
-    }
 }
