@@ -122,7 +122,7 @@ internal static class LocalApi
 
         api.MapPost("/contacts/{contact}/verify", (string contact) => Guarded(() =>
         {
-            var verified = store.Contacts.MarkVerified(store.Contacts.Resolve(contact), DateTimeOffset.UtcNow);
+            var verified = store.Contacts.MarkVerified(store.Contacts.Resolve(contact), node.Options.Time.GetUtcNow());
             node.Events.Publish(new ContactChanged(verified, false));
             return Results.Json(View(verified), Json);
         }));
