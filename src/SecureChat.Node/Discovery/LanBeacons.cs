@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using SecureChat.Net;
 using SecureChat.Protocol.Discovery;
 using SecureChat.Protocol.Identity;
 
@@ -19,21 +20,19 @@ internal sealed class LanBeacons : IAsyncDisposable
     private readonly ChatNode _node;
     private readonly DiscoveryOptions _options;
     private readonly ILogger _logger;
-    private readonly Socket _socket;
-    private readonly IPEndPoint _group;
+    private readonly LanBeaconSocket _socket;
     private readonly CancellationTokenSource _stop = new();
     private readonly WakeSignal _wake = new();
     private readonly Task _sending;
     private readonly Task _receiving;
     private Keys _keys = new([], [], [], []);
 
-    private LanBeacons(ChatNode node, Socket socket, DiscoveryOptions options, ILogger logger)
+    private LanBeacons(ChatNode node, LanBeaconSocket socket, DiscoveryOptions options, ILogger logger)
     {
         _node = node;
         _socket = socket;
         _options = options;
         _logger = logger;
-        _group = new IPEndPoint(options.LanGroup, options.LanPort);
         _sending = SendLoopAsync(_stop.Token);
         _receiving = ReceiveLoopAsync(_stop.Token);
     }
@@ -41,25 +40,14 @@ internal sealed class LanBeacons : IAsyncDisposable
     /// <summary>Opens the multicast socket; null (with a log line) when this system cannot, which only turns LAN discovery off.</summary>
     public static LanBeacons? TryStart(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        LanBeaconSocket socket;
         try
         {
-            // Several nodes on one machine share the beacon port.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(new IPEndPoint(IPAddress.Any, options.LanPort));
-            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(options.LanGroup, options.LanInterface));
-            if (!options.LanInterface.Equals(IPAddress.Any))
-            {
-                socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, options.LanInterface.GetAddressBytes());
-            }
-
-            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 1);
-            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, true);
+            socket = LanBeaconSocket.Open(options.LanGroup, options.LanPort, options.LanInterface);
         }
-        catch (SocketException ex)
+        catch (NetworkException ex)
         {
-            socket.Dispose();
-            logger.LogWarning("LAN discovery is off: the multicast group {Group} on UDP {Port} could not be joined ({Reason})", options.LanGroup, options.LanPort, ex.Message);
+            logger.LogWarning("LAN discovery is off: {Reason}", ex.Message);
             return null;
         }
 
@@ -92,7 +80,7 @@ internal sealed class LanBeacons : IAsyncDisposable
                     {
                         try
                         {
-                            await _socket.SendToAsync(beacon, SocketFlags.None, _group, cancellationToken).ConfigureAwait(false);
+                            await _socket.SendAsync(beacon, cancellationToken).ConfigureAwait(false);
                         }
                         catch (SocketException ex)
                         {
@@ -114,15 +102,14 @@ internal sealed class LanBeacons : IAsyncDisposable
     {
         await Task.Yield();
         var buffer = new byte[2048];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
         var windowStart = DateTimeOffset.MinValue;
         var inWindow = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
-            SocketReceiveFromResult received;
+            (int Length, IPAddress Source) received;
             try
             {
-                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, any, cancellationToken).ConfigureAwait(false);
+                received = await _socket.ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
@@ -157,11 +144,10 @@ internal sealed class LanBeacons : IAsyncDisposable
             }
 
             var keys = CurrentKeys();
-            var (senders, port) = LanBeacon.Recognise(buffer.AsSpan(0, received.ReceivedBytes), keys.Incoming, now);
-            var from = (IPEndPoint)received.RemoteEndPoint;
+            var (senders, port) = LanBeacon.Recognise(buffer.AsSpan(0, received.Length), keys.Incoming, now);
             foreach (var index in senders)
             {
-                _node.Hint(keys.Contacts[index], new IPEndPoint(from.Address, port), "a LAN beacon");
+                _node.Hint(keys.Contacts[index], new IPEndPoint(received.Source, port), "a LAN beacon");
             }
         }
     }

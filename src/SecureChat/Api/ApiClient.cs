@@ -33,7 +33,8 @@ internal sealed class ApiClient : IDisposable
             return null;
         }
 
-        var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        // The API is on loopback and the request carries the node's bearer token: no proxy, ever.
+        var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }, disposeHandler: true) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", file.Token);
         try
         {

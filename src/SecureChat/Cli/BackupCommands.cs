@@ -35,7 +35,7 @@ internal static class BackupCommands
         var passphrase = ReadPassphrase(confirm: true, path);
         try
         {
-            NodeBackup.ExportToFile(path, force, directory, node.Store, passphrase, Argon2idParameters.Default, DateTimeOffset.UtcNow);
+            NodeBackup.ExportToFile(path, force, directory, node.Store, passphrase, Argon2idParameters.Default, node.Time.GetUtcNow());
         }
         finally
         {

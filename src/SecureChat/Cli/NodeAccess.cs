@@ -117,7 +117,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
     public ContactView Add(NewContact add) =>
         View(Store.Contacts.Find(add.Account) is { Standing: ContactStanding.Request } request
             ? Store.Contacts.Accept(request, add.Name)
-            : Store.Contacts.Add(add.Account, add.Name, add.Endpoint, DateTimeOffset.UtcNow, add.InviteToken));
+            : Store.Contacts.Add(add.Account, add.Name, add.Endpoint, home.Time.GetUtcNow(), add.InviteToken));
 
     public string Invite(bool oneTime)
     {
@@ -139,7 +139,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
 
     public long Remove(string who) => Store.Contacts.Remove(Store.Contacts.Resolve(who));
 
-    public ContactView MarkVerified(string who) => View(Store.Contacts.MarkVerified(Store.Contacts.Resolve(who), DateTimeOffset.UtcNow));
+    public ContactView MarkVerified(string who) => View(Store.Contacts.MarkVerified(Store.Contacts.Resolve(who), home.Time.GetUtcNow()));
 
     public IReadOnlyList<MessageView> History(string who, int limit, string? before)
     {
@@ -176,7 +176,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
         return request.Account;
     }
 
-    public string Block(string who) => Store.Contacts.Block(Store.Contacts.ResolveAnyAccount(who), DateTimeOffset.UtcNow).Account;
+    public string Block(string who) => Store.Contacts.Block(Store.Contacts.ResolveAnyAccount(who), home.Time.GetUtcNow()).Account;
 
     public IReadOnlyList<BlockedView> Blocked() => [.. Store.Contacts.Blocked.Select(BlockedView.From)];
 

@@ -8,6 +8,12 @@ namespace SecureChat.Cli;
 /// <summary>An unlocked data directory: this node's identity and its store (contacts, messages).</summary>
 internal sealed class NodeHome : IDisposable
 {
+    /// <summary>
+    /// The CLI is a host, and hosts hand the system clock down: every time a verb stamps (a
+    /// contact added, a backup written) comes from here, so no code below reads the wall clock.
+    /// </summary>
+    private static readonly TimeProvider HostClock = TimeProvider.System;
+
     private readonly SecretBytes _dataKey;
 
     /// <summary>The data directory's locks this home holds (<see cref="HomeLock"/>), let go after the store is closed.</summary>
@@ -18,7 +24,7 @@ internal sealed class NodeHome : IDisposable
         Directory = directory;
         Identity = identity;
         _dataKey = dataKey;
-        Store = LocalStore.Open(directory, dataKey, identity.Account, TimeProvider.System);
+        Store = LocalStore.Open(directory, dataKey, identity.Account, Time);
     }
 
     public string Directory { get; }
@@ -26,6 +32,9 @@ internal sealed class NodeHome : IDisposable
     public LocalIdentity Identity { get; }
 
     public LocalStore Store { get; }
+
+    /// <summary>The clock of this process, for the times the verbs stamp.</summary>
+    public TimeProvider Time => HostClock;
 
     public ContactBook Contacts => Store.Contacts;
 
@@ -123,7 +132,7 @@ internal sealed class NodeHome : IDisposable
         byte[] passphrase = protect ? PassphraseSource.ReadNew() : [];
         try
         {
-            var (identity, dataKey) = IdentityFile.Create(directory, displayName, passphrase, protect, Argon2idParameters.Default, DateTimeOffset.UtcNow);
+            var (identity, dataKey) = IdentityFile.Create(directory, displayName, passphrase, protect, Argon2idParameters.Default, HostClock.GetUtcNow());
             return new NodeHome(directory, identity, dataKey);
         }
         finally
