@@ -22,7 +22,10 @@ internal sealed class LinkSession
     private readonly ContactLink _link;
     private readonly SecureConnection _connection;
     private readonly ILogger _logger;
-    private readonly PeerSession _peer;
+    private readonly Contact _contact;
+
+    /// <summary>The protocol of this connection; made by the actor, which alone touches it.</summary>
+    private PeerSession? _peer;
     private readonly Channel<byte[]?> _inbox = Channel.CreateBounded<byte[]?>(new BoundedChannelOptions(1024) { SingleReader = true });
     private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop = new();
@@ -41,20 +44,8 @@ internal sealed class LinkSession
         _node = node;
         _link = link;
         _connection = connection;
+        _contact = contact;
         _logger = logger;
-        var store = new NodeSessionStore(node);
-        var channel = new ChannelFacts(
-            connection.IsInitiator, connection.HandshakeHash.ToArray(), connection.ExporterSecret.ToArray(),
-            node.Identity.Account.PublicKey.ToArray(), connection.PeerAccount.PublicKey.ToArray(), connection.RemoteEndPoint);
-        try
-        {
-            var intent = new PeerIntent(contact, link.Label, link.Conversation, node.DeviceId, (uint)(node.ListenEndPoint?.Port ?? 0), store.InviteToken(contact));
-            _peer = new PeerSession(channel, intent, store.Load(contact), store, link, node.Quota, node.Refusals, node.Options, node.RatchetOptions, logger);
-        }
-        finally
-        {
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(channel.ExporterSecret);
-        }
     }
 
     public SecureConnection Connection => _connection;
@@ -113,7 +104,7 @@ internal sealed class LinkSession
             _logger.LogWarning("Closing the connection to {Contact}: {Reason}", _link.Label, ex.Message);
             _closeReason = ex.Reason;
             _closeText = ex.Message;
-            _node.Events.Publish(new ConnectionProblem(_peer.Contact.Account, RemoteEndpoint, ex.Message));
+            _node.Events.Publish(new ConnectionProblem((_peer?.Contact ?? _contact).Account, RemoteEndpoint, ex.Message));
         }
         catch (ChannelException ex)
         {
@@ -149,7 +140,7 @@ internal sealed class LinkSession
 
         await _connection.DisposeAsync().ConfigureAwait(false);
         _wakeTimer?.Dispose();
-        _peer.Dispose();
+        _peer?.Dispose();
         _link.Ended(this);
         _stop.Dispose();
         _completion.TrySetResult();
@@ -177,7 +168,8 @@ internal sealed class LinkSession
 
     private async Task ActAsync(CancellationToken cancellationToken)
     {
-        Execute(_peer.Start(_node.Options.Time.GetUtcNow()));
+        var peer = _peer = NewPeerSession();
+        Execute(peer.Start(_node.Options.Time.GetUtcNow()));
 
         // Grows to the batches that come: most connections are idle and carry a message now and then.
         var frames = new List<byte[]>();
@@ -195,16 +187,31 @@ internal sealed class LinkSession
             var now = _node.Options.Time.GetUtcNow();
             if (frames.Count > 0)
             {
-                Execute(_peer.Receive(frames, now));
+                Execute(peer.Receive(frames, now));
             }
 
             if (Interlocked.Exchange(ref _pendingTyping, -1) is var typing and >= 0)
             {
-                _peer.Typing(typing == 1);
+                peer.Typing(typing == 1);
             }
 
-            Execute(_peer.Pump(now));
+            Execute(peer.Pump(now));
         }
+    }
+
+    /// <summary>
+    /// The session of this connection, from the channel's facts and what the store holds now: the
+    /// connection this one replaced has ended, so its last ratchet state is saved.
+    /// </summary>
+    private PeerSession NewPeerSession()
+    {
+        var store = new NodeSessionStore(_node);
+        var stored = store.Load(_contact);
+        var intent = new PeerIntent(_contact, _link.Label, _link.Conversation, _node.DeviceId, (uint)(_node.ListenEndPoint?.Port ?? 0), store.InviteToken(_contact));
+        var channel = new ChannelFacts(
+            _connection.IsInitiator, _connection.HandshakeHash.ToArray(), _connection.ExporterSecret.ToArray(),
+            _node.Identity.Account.PublicKey.ToArray(), _connection.PeerAccount.PublicKey.ToArray(), _connection.RemoteEndPoint);
+        return new PeerSession(channel, intent, stored, store, _link, _node.Quota, _node.Refusals, _node.Options, _node.RatchetOptions, _logger);
     }
 
     /// <summary>
@@ -234,8 +241,7 @@ internal sealed class LinkSession
             _link.Online(this);
         }
 
-        var contact = _peer.Contact;
-        _node.AnnounceReceived(contact, output.Received);
+        _node.AnnounceReceived(_peer!.Contact, output.Received);
         foreach (var change in output.Events)
         {
             _node.Events.Publish(change);
@@ -257,7 +263,7 @@ internal sealed class LinkSession
 
     private void ScheduleWake()
     {
-        var at = _peer.WakeAt;
+        var at = _peer!.WakeAt;
         if (at == _wakeAt)
         {
             return;

@@ -293,8 +293,10 @@ internal sealed partial class PeerSession : IDisposable
         return new PeerEndpoint(address.ToString(), (int)listenPort);
     }
 
+    /// <summary>Wipes the secrets only a new session's start needs: the hello's ratchet key and the channel's exporter secret.</summary>
     private void WipeRatchetKey()
     {
+        CryptographicOperations.ZeroMemory(_channel.ExporterSecret);
         if (_ratchetPrivate is not null)
         {
             CryptographicOperations.ZeroMemory(_ratchetPrivate);

@@ -11,7 +11,7 @@ namespace SecureChat.Node.Session;
 /// </summary>
 /// <param name="IsInitiator">True on the side that dialed: it is Alice when a new ratchet session starts.</param>
 /// <param name="HandshakeHash">The channel's handshake hash; a new session's ID is its first 16 bytes.</param>
-/// <param name="ExporterSecret">The channel's exporter secret, from which a new session's root key is derived; the caller wipes it.</param>
+/// <param name="ExporterSecret">The channel's exporter secret, from which a new session's root key is derived; a copy the session wipes once the hellos are exchanged.</param>
 /// <param name="SelfAccount">This node's account public key.</param>
 /// <param name="PeerAccount">The peer's account public key, as the handshake proved it.</param>
 /// <param name="Remote">The peer's address as this side sees it, if the transport has one.</param>

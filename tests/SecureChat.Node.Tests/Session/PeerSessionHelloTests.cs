@@ -37,6 +37,18 @@ public sealed class PeerSessionHelloTests : IDisposable
     }
 
     [Fact]
+    public void Hello_Exchanged_ExporterSecretAndRatchetKeyWipedOnBothSides()
+    {
+        using var pair = new SessionPair(_alice, _bob).Start();
+        Assert.Contains(pair.DialerFacts.ExporterSecret, b => b != 0);
+
+        pair.Settle();
+
+        Assert.All(pair.DialerFacts.ExporterSecret, b => Assert.Equal(0, b));
+        Assert.All(pair.AnswererFacts.ExporterSecret, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
     public void Hello_BothNameTheSameSession_KeepItAndStartNone()
     {
         byte[] first;

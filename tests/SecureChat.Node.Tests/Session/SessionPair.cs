@@ -92,13 +92,20 @@ internal sealed class SessionPair : IDisposable
     {
         HandshakeHash = RandomNumberGenerator.GetBytes(64);
         var exporter = RandomNumberGenerator.GetBytes(32);
-        _dialer = new End(dialer, answerer, new ChannelFacts(true, HandshakeHash, exporter, Key(dialer), Key(answerer), null), listenPort);
-        _answerer = new End(answerer, dialer, new ChannelFacts(false, HandshakeHash, answererExporter ?? exporter, Key(answerer), Key(dialer), dialerSeenAt), 0);
+        DialerFacts = new ChannelFacts(true, HandshakeHash, exporter.ToArray(), Key(dialer), Key(answerer), null);
+        AnswererFacts = new ChannelFacts(false, HandshakeHash, answererExporter ?? exporter.ToArray(), Key(answerer), Key(dialer), dialerSeenAt);
+        _dialer = new End(dialer, answerer, DialerFacts, listenPort);
+        _answerer = new End(answerer, dialer, AnswererFacts, 0);
         _dialer.Other = _answerer;
         _answerer.Other = _dialer;
     }
 
     public byte[] HandshakeHash { get; }
+
+    /// <summary>What each end was told of the channel (each its own copy of the exporter secret, as each node derives its own).</summary>
+    public ChannelFacts DialerFacts { get; }
+
+    public ChannelFacts AnswererFacts { get; }
 
     public PeerSession Dialer => _dialer.Session;
 
