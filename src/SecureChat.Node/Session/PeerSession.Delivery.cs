@@ -1,11 +1,11 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Messages;
 using SecureChat.Protocol.Messages.Wire;
 using SecureChat.Protocol.Ratchet;
 using SecureChat.Storage;
-using Microsoft.Extensions.Logging;
 
 namespace SecureChat.Node.Session;
 

@@ -78,7 +78,13 @@ internal sealed partial class PeerSession : IDisposable
     public ReadOnlyMemory<byte> SessionId => _session?.Id ?? ReadOnlyMemory<byte>.Empty;
 
     /// <summary>When the shell must call <see cref="Pump"/> even if nothing arrives: the hello deadline, or the end of a refusal.</summary>
-    public DateTimeOffset? WakeAt => _closed ? null : _session is null ? _started ? _helloDeadline : null : _resumeAt > DateTimeOffset.MinValue ? _resumeAt : null;
+    public DateTimeOffset? WakeAt => this switch
+    {
+        { _closed: true } or { _started: false } => null,
+        { _session: null } => _helloDeadline,
+        _ when _resumeAt > DateTimeOffset.MinValue => _resumeAt,
+        _ => null,
+    };
 
     /// <summary>
     /// Writes this side's hello: the listen port, the stored session's ID, a fresh ratchet key and

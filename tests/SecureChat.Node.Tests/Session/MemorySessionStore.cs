@@ -40,6 +40,9 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public bool HasSession => _session is not null;
 
+    /// <summary>Set to make the next <see cref="Receive"/> fail as a full disk does: nothing written.</summary>
+    public bool FailNextReceive { get; set; }
+
     /// <summary>The saved session, as a node reads it when a connection comes up.</summary>
     public SessionRecord? Load() => _session is null ? null : SessionRecord.TryDecode(_session, RatchetOptions.Default);
 
@@ -68,6 +71,12 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState)
     {
+        if (FailNextReceive)
+        {
+            FailNextReceive = false;
+            throw new StoreException(StoreError.DiskFull, "The disk is full.");
+        }
+
         var added = new List<StoredMessage>();
         foreach (var text in texts)
         {

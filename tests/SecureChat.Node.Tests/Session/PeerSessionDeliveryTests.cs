@@ -96,9 +96,7 @@ public sealed class PeerSessionDeliveryTests : IDisposable
                 first.Settle(frameBudget: budget, oneByOne: true);
             }
 
-            using (SessionPair.Run(bob, alice))
-            {
-            }
+            SessionPair.RunOnce(bob, alice);
 
             Assert.Equal(toBob.Select(m => m.Id), bob.Store.Received.Select(m => m.MessageId));
             Assert.Equal(toAlice.Select(m => m.Id), alice.Store.Received.Select(m => m.MessageId));
@@ -130,9 +128,7 @@ public sealed class PeerSessionDeliveryTests : IDisposable
             _bob.Time.Advance(TimeSpan.FromSeconds(1));
         }
 
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         Assert.Equal(toBob.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
         Assert.Equal(toAlice.Select(m => m.Id), _alice.Store.Received.Select(m => m.MessageId));
@@ -158,13 +154,50 @@ public sealed class PeerSessionDeliveryTests : IDisposable
         Assert.Equal(3, _bob.Store.Received.Count);
         Assert.All(sent, m => Assert.Equal(MessageState.Sent, m.State));
 
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
         Assert.Equal(3, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+    }
+
+    /// <summary>
+    /// Bob's store fails while it takes three texts: nothing is stored, nothing acknowledged,
+    /// nothing counted against Alice's quota; the shell drops the connection and the next one
+    /// delivers them.
+    /// </summary>
+    [Fact]
+    public void Deliver_StoreWriteFails_NothingAcknowledgedOrCountedAndTheNextConnectionDelivers()
+    {
+        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
+        _bob.Store.FailNextReceive = true;
+
+        using (var pair = new SessionPair(_alice, _bob).Start())
+        {
+            Assert.Throws<StoreException>(() => pair.Settle());
+        }
+
+        Assert.Empty(_bob.Store.Received);
+        Assert.All(sent, m => Assert.Equal(MessageState.Sent, m.State));
+        Assert.Equal(0, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+
+        SessionPair.RunOnce(_alice, _bob);
+
+        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(3, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+    }
+
+    [Fact]
+    public void Deliver_SecondHelloAfterTheFirst_ClosesWithProtocolViolation()
+    {
+        using var pair = new SessionPair(_alice, _bob).Start();
+        pair.Settle();
+        var hello = pair.DialerOutputs[0].Frames[0];
+
+        var output = pair.Answerer.Receive([hello], _bob.Now);
+
+        Assert.Equal(CloseReason.ProtocolViolation, output.Close?.Reason);
+        Assert.Contains("not a ratchet message", output.Close!.Text, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -174,9 +207,7 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [Fact]
     public void Deliver_FramesOfABatchReversed_EachStoredOnceWithItsLamport()
     {
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         var sent = Enumerable.Range(0, 4).Select(i => _alice.Send($"text {i}")).ToList();
         using var pair = new SessionPair(_alice, _bob).Start();
@@ -214,9 +245,7 @@ public sealed class PeerSessionDeliveryTests : IDisposable
         kept.Dispose();
 
         var late = _alice.Send("on a later connection");
-        using (SessionPair.Run(_bob, _alice))
-        {
-        }
+        SessionPair.RunOnce(_bob, _alice);
 
         Assert.Equal([early.Id, late.Id], _bob.Store.Received.Select(m => m.MessageId));
         Assert.Equal([fromBob.Id], _alice.Store.Received.Select(m => m.MessageId));

@@ -29,9 +29,7 @@ public sealed class PeerSessionResetTests : IDisposable
     public void Reset_RatchetsOutOfStep_SessionForgottenAndTheOutboxResentUnderANewOne()
     {
         var before = new[] { _alice.Send("a0"), _bob.Send("b0") };
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         var snapshot = _bob.Store.SessionState;
         var turns = new List<MemoryOutgoing>();
@@ -39,14 +37,12 @@ public sealed class PeerSessionResetTests : IDisposable
         {
             turns.Add(_alice.Send($"a{i}"));
             turns.Add(_bob.Send($"b{i}"));
-            using var turn = SessionPair.Run(i % 2 == 0 ? _alice : _bob, i % 2 == 0 ? _bob : _alice);
+            SessionPair.RunOnce(i % 2 == 0 ? _alice : _bob, i % 2 == 0 ? _bob : _alice);
         }
 
         _bob.Store.SessionState = snapshot;
         var after = new[] { _alice.Send("a after restore"), _bob.Send("b after restore") };
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         var reset = Assert.Single(_alice.Closes.Concat(_bob.Closes));
         Assert.Equal(CloseReason.ProtocolViolation, reset.Reason);
@@ -102,17 +98,13 @@ public sealed class PeerSessionResetTests : IDisposable
     [Fact]
     public void Lamport_BeyondTheWindow_ClosedNotStoredNotAcknowledged()
     {
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         _alice.Clock.Value = _bob.Clock.Value + (long)NodeWire.LamportWindow;
         var text = _alice.Send("one past the bound");
         var bobClock = _bob.Clock.Value;
 
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         var close = Assert.Single(_bob.Closes);
         Assert.Equal(CloseReason.ProtocolViolation, close.Reason);
@@ -126,16 +118,12 @@ public sealed class PeerSessionResetTests : IDisposable
     [Fact]
     public void Lamport_AtTheWindowEdge_StoredAndTheClockMovesPastIt()
     {
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         _alice.Clock.Value = _bob.Clock.Value + (long)NodeWire.LamportWindow - 1;
         var text = _alice.Send("at the bound");
 
-        using (SessionPair.Run(_alice, _bob))
-        {
-        }
+        SessionPair.RunOnce(_alice, _bob);
 
         Assert.Empty(_bob.Closes);
         Assert.Equal([text.Id], _bob.Store.Received.Select(m => m.MessageId));

@@ -138,6 +138,12 @@ internal sealed class SessionPair : IDisposable
         return pair;
     }
 
+    /// <summary>A whole connection: opened, run until nothing more moves, and closed.</summary>
+    public static void RunOnce(Party dialer, Party answerer)
+    {
+        using var pair = Run(dialer, answerer);
+    }
+
     /// <summary>Asks both sessions to look at their outbox (a message was queued, a receipt is due).</summary>
     public SessionPair Kick()
     {
