@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
+using SecureChat.Node.Session;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Messages;
@@ -14,7 +15,7 @@ namespace SecureChat.Node;
 /// the contact's known endpoints (with backoff) while there is none, and the conversation's Lamport
 /// clock.
 /// </summary>
-internal sealed class ContactLink
+internal sealed class ContactLink : ILamportClock
 {
     private readonly ChatNode _node;
     private readonly ILogger _logger;

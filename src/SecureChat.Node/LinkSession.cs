@@ -1,25 +1,19 @@
-using System.Net;
-using System.Security.Cryptography;
 using System.Threading.Channels;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging;
-using SecureChat.Crypto;
 using SecureChat.Net;
+using SecureChat.Node.Session;
 using SecureChat.Protocol.Channel;
-using SecureChat.Protocol.Messages;
-using SecureChat.Protocol.Messages.Wire;
-using SecureChat.Protocol.Ratchet;
 using SecureChat.Storage;
 
 namespace SecureChat.Node;
 
 /// <summary>
-/// One connection's run of the node protocol (docs/protocol.md section 6): the hello, the choice
-/// of ratchet session, then delivery both ways until the connection ends. One task (the actor)
-/// owns the ratchet session; a reader feeds it frames and a writer drains what it encrypts, so a
-/// peer that stops reading never stalls what this side reads, and the reverse.
+/// The I/O shell of one connection's <see cref="PeerSession"/>: a reader feeds it frames, one task
+/// (the actor) owns it and makes its store commands, and a writer drains the frames it hands out,
+/// so a peer that stops reading never stalls what this side reads, and the reverse. The protocol's
+/// decisions are all the session's (docs/design-notes.md, "The peer session").
 /// </summary>
-internal sealed partial class LinkSession
+internal sealed class LinkSession
 {
     private const int MaxFramesPerBatch = 512;
     private const int MaxWriteBacklog = 50_000;
@@ -28,24 +22,20 @@ internal sealed partial class LinkSession
     private readonly ContactLink _link;
     private readonly SecureConnection _connection;
     private readonly ILogger _logger;
+    private readonly Contact _contact;
+
+    /// <summary>The protocol of this connection; made by the actor, which alone touches it.</summary>
+    private PeerSession? _peer;
     private readonly Channel<byte[]?> _inbox = Channel.CreateBounded<byte[]?>(new BoundedChannelOptions(1024) { SingleReader = true });
     private readonly Channel<byte[]> _outgoing = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-    private readonly HashSet<string> _inFlight = [];
-
-    private readonly HashSet<string> _receiptsInFlight = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _writeBacklog;
-
-    /// <summary>The last outbox message taken on this connection; the next batch is read from after it.</summary>
-    private string? _outboxCursor;
     private int _pendingTyping = -1;
-    private SessionRecord? _session;
-    private string? _sessionStartId;
-    private Contact _contact;
 
-    /// <summary>True when this side's hello carried the invite token kept for the contact.</summary>
-    private bool _presentedInvite;
+    /// <summary>Wakes the actor at the session's <see cref="PeerSession.WakeAt"/>.</summary>
+    private ITimer? _wakeTimer;
+    private DateTimeOffset? _wakeAt;
     private CloseReason _closeReason = CloseReason.Normal;
     private string _closeText = string.Empty;
 
@@ -72,6 +62,13 @@ internal sealed partial class LinkSession
     /// <summary>Asks the actor to look at the outbox (a message was queued or marked read).</summary>
     public void Kick() => _inbox.Writer.TryWrite(null);
 
+    /// <summary>Sends a typing notice (not stored, not acknowledged) with the next batch.</summary>
+    public void SendTyping(bool active)
+    {
+        Volatile.Write(ref _pendingTyping, active ? 1 : 0);
+        Kick();
+    }
+
     public void Start() => _ = RunAsync();
 
     /// <summary>Closes the connection with a reason and waits until the session has ended.</summary>
@@ -87,20 +84,9 @@ internal sealed partial class LinkSession
     {
         try
         {
-            await HelloAsync(_stop.Token).ConfigureAwait(false);
-            IsOnline = true;
-            if (_presentedInvite)
-            {
-                // The hellos were exchanged: the contact's node has read the token and used it (or
-                // found it of no use). It is not presented again (docs/protocol.md 7.6).
-                _contact = _node.InviteDelivered(_contact);
-            }
-
-            _link.Online(this);
             var reader = ReadAsync(_stop.Token);
             var writer = WriteAsync(_stop.Token);
             var actor = ActAsync(_stop.Token);
-            Kick();
             var first = await Task.WhenAny(reader, writer, actor).ConfigureAwait(false);
             await _stop.CancelAsync().ConfigureAwait(false);
 
@@ -118,7 +104,7 @@ internal sealed partial class LinkSession
             _logger.LogWarning("Closing the connection to {Contact}: {Reason}", _link.Label, ex.Message);
             _closeReason = ex.Reason;
             _closeText = ex.Message;
-            _node.Events.Publish(new ConnectionProblem(_contact.Account, RemoteEndpoint, ex.Message));
+            _node.Events.Publish(new ConnectionProblem((_peer?.Contact ?? _contact).Account, RemoteEndpoint, ex.Message));
         }
         catch (ChannelException ex)
         {
@@ -153,136 +139,11 @@ internal sealed partial class LinkSession
         }
 
         await _connection.DisposeAsync().ConfigureAwait(false);
-        _resumeTimer?.Dispose();
-        _session?.Dispose();
+        _wakeTimer?.Dispose();
+        _peer?.Dispose();
         _link.Ended(this);
         _stop.Dispose();
         _completion.TrySetResult();
-    }
-
-    /// <summary>
-    /// Each side sends its hello and reads the peer's. They keep their session when both name the
-    /// same one; otherwise both start a new one from this connection's handshake, with the dialer
-    /// as Alice and the responder's hello key as Bob's first ratchet key. Both decide from the same
-    /// two hellos, so they decide the same.
-    /// </summary>
-    private async Task HelloAsync(CancellationToken cancellationToken)
-    {
-        var ratchetPrivate = new byte[X25519.KeySize];
-        var ratchetPublic = new byte[X25519.KeySize];
-        X25519.GenerateKeyPair(ratchetPrivate, ratchetPublic);
-        try
-        {
-            var stored = _node.LoadSession(_contact);
-            var mine = new Hello
-            {
-                ListenPort = (uint)(_node.ListenEndPoint?.Port ?? 0),
-                SessionId = ByteString.CopyFrom(stored?.Id ?? []),
-                RatchetKey = ByteString.CopyFrom(ratchetPublic),
-            };
-            if (_node.Store.Contacts.Find(_contact.AccountId) is { Standing: ContactStanding.Contact, InviteToken: { } kept }
-                && InviteLink.TryDecodeToken(kept, out var token))
-            {
-                mine.InviteToken = ByteString.CopyFrom(token);
-                _presentedInvite = true;
-            }
-
-            await _connection.SendAsync(NodeWire.Encode(new NodeFrame { Hello = mine }), cancellationToken).ConfigureAwait(false);
-
-            using var helloDeadline = new CancellationTokenSource(_node.Options.HelloTimeout, _node.Options.Time);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, helloDeadline.Token);
-            byte[]? first;
-            try
-            {
-                first = await _connection.ReceiveAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, "the peer sent no hello in time");
-            }
-
-            if (first is null)
-            {
-                throw new ChannelException(ChannelError.ConnectionLost, "The peer closed the connection before its hello.");
-            }
-
-            if (!NodeWire.TryParseFrame(first, out var frame) || frame.FrameCase != NodeFrame.FrameOneofCase.Hello)
-            {
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, "the first frame was not a node hello: the peer may be a terminal chat (`securechat listen` or `connect`), which does not speak the node protocol");
-            }
-
-            var theirs = frame.Hello;
-            if (_contact.Standing == ContactStanding.Request && theirs.InviteToken.Length > 0
-                && _node.RedeemInvite(_contact, theirs.InviteToken.Span) is { } accepted)
-            {
-                // A stranger holding a one-time link of this node's person: a contact on this very connection.
-                _contact = accepted;
-                _link.Promote(accepted);
-            }
-
-            LearnEndpoint(theirs.ListenPort);
-            _node.Refusals.Reconnected(_contact.Account);
-            if (stored is not null && mine.SessionId.Length > 0 && mine.SessionId.Equals(theirs.SessionId))
-            {
-                _session = stored;
-                return;
-            }
-
-            stored?.Dispose();
-            _session = StartSession(theirs.RatchetKey.Span, ratchetPrivate);
-            _node.SaveSession(_contact, _session);
-            _logger.LogInformation("Started a new ratchet session with {Contact}", _link.Label);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(ratchetPrivate);
-        }
-    }
-
-    private SessionRecord StartSession(ReadOnlySpan<byte> theirRatchetKey, ReadOnlySpan<byte> myRatchetPrivate)
-    {
-        if (_connection.IsInitiator && !X25519.IsValidPublicKey(theirRatchetKey))
-        {
-            throw new NodeProtocolException(CloseReason.ProtocolViolation, "the hello's ratchet key is not a valid X25519 key");
-        }
-
-        var handshakeHash = _connection.HandshakeHash.ToArray();
-        var sessionId = handshakeHash[..SessionRecord.SessionIdSize];
-        var self = _node.Identity.Account.PublicKey;
-        var peer = _connection.PeerAccount.PublicKey;
-        byte[] associatedData = _connection.IsInitiator
-            ? [.. "SecureChat ratchet v1"u8, .. sessionId, .. self, .. peer]
-            : [.. "SecureChat ratchet v1"u8, .. sessionId, .. peer, .. self];
-        Span<byte> sharedSecret = stackalloc byte[RatchetSession.KeySize];
-        try
-        {
-            HKDF.DeriveKey(HashAlgorithmName.SHA256, _connection.ExporterSecret, sharedSecret, handshakeHash, "SecureChat ratchet bootstrap v1"u8);
-            var ratchet = _connection.IsInitiator
-                ? RatchetSession.InitializeAlice(sharedSecret, theirRatchetKey, associatedData, _node.RatchetOptions)
-                : RatchetSession.InitializeBob(sharedSecret, myRatchetPrivate, associatedData, _node.RatchetOptions);
-            return new SessionRecord(sessionId, ratchet, peerConfirmed: false);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sharedSecret);
-        }
-    }
-
-    /// <summary>
-    /// A peer that dialed in says where it listens: its address as this side saw it, with the port
-    /// its hello claims. That is a claim, not a proof (anyone behind the same NAT can name any
-    /// port), so it is only handed to the link to try: the address is kept once a dial to it
-    /// reaches this contact's key (docs/protocol.md 6.2).
-    /// </summary>
-    private void LearnEndpoint(uint listenPort)
-    {
-        if (_connection.IsInitiator || listenPort == 0 || _connection.RemoteEndPoint is not IPEndPoint remote)
-        {
-            return;
-        }
-
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        _link.Confirm(new PeerEndpoint(address.ToString(), (int)listenPort));
     }
 
     private async Task ReadAsync(CancellationToken cancellationToken)
@@ -305,18 +166,11 @@ internal sealed partial class LinkSession
         }
     }
 
-    private void Enqueue(byte[] frame)
-    {
-        if (Interlocked.Increment(ref _writeBacklog) > MaxWriteBacklog)
-        {
-            throw new NodeProtocolException(CloseReason.ProtocolViolation, "the peer stopped reading");
-        }
-
-        _outgoing.Writer.TryWrite(frame);
-    }
-
     private async Task ActAsync(CancellationToken cancellationToken)
     {
+        var peer = _peer = NewPeerSession();
+        Execute(peer.Start(_node.Options.Time.GetUtcNow()));
+
         // Grows to the batches that come: most connections are idle and carry a message now and then.
         var frames = new List<byte[]>();
         while (await _inbox.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
@@ -330,12 +184,108 @@ internal sealed partial class LinkSession
                 }
             }
 
+            var now = _node.Options.Time.GetUtcNow();
             if (frames.Count > 0)
             {
-                Receive(frames);
+                Execute(peer.Receive(frames, now));
             }
 
-            Pump();
+            if (Interlocked.Exchange(ref _pendingTyping, -1) is var typing and >= 0)
+            {
+                peer.Typing(typing == 1);
+            }
+
+            Execute(peer.Pump(now));
         }
+    }
+
+    /// <summary>
+    /// The session of this connection, from the channel's facts and what the store holds now: the
+    /// connection this one replaced has ended, so its last ratchet state is saved.
+    /// </summary>
+    private PeerSession NewPeerSession()
+    {
+        var store = new NodeSessionStore(_node);
+        var stored = store.Load(_contact);
+        var intent = new PeerIntent(_contact, _link.Label, _link.Conversation, _node.DeviceId, (uint)(_node.ListenEndPoint?.Port ?? 0), store.InviteToken(_contact));
+        var channel = new ChannelFacts(
+            _connection.IsInitiator, _connection.HandshakeHash.ToArray(), _connection.ExporterSecret.ToArray(),
+            _node.Identity.Account.PublicKey.ToArray(), _connection.PeerAccount.PublicKey.ToArray(), _connection.RemoteEndPoint);
+        return new PeerSession(channel, intent, stored, store, _link, _node.Quota, _node.Refusals, _node.Options, _node.RatchetOptions, _logger);
+    }
+
+    /// <summary>
+    /// Carries out one step of the session. Its store commands are already made, so its frames go
+    /// to the writer; then its events are published; a close ends the actor.
+    /// </summary>
+    private void Execute(SessionOutput output)
+    {
+        foreach (var frame in output.Frames)
+        {
+            Enqueue(frame);
+        }
+
+        if (output.Promoted is { } promoted)
+        {
+            _link.Promote(promoted);
+        }
+
+        if (output.ClaimedEndpoint is { } claimed)
+        {
+            _link.Confirm(claimed);
+        }
+
+        if (output.CameOnline)
+        {
+            IsOnline = true;
+            _link.Online(this);
+        }
+
+        _node.AnnounceReceived(_peer!.Contact, output.Received);
+        foreach (var change in output.Events)
+        {
+            _node.Events.Publish(change);
+        }
+
+        if (output.Close is { } close)
+        {
+            throw new NodeProtocolException(close.Reason, close.Text);
+        }
+
+        if (output.MoreToSend)
+        {
+            // A full batch: there may be more; come back after what has arrived meanwhile.
+            Kick();
+        }
+
+        ScheduleWake();
+    }
+
+    private void ScheduleWake()
+    {
+        var at = _peer!.WakeAt;
+        if (at == _wakeAt)
+        {
+            return;
+        }
+
+        _wakeTimer?.Dispose();
+        _wakeTimer = null;
+        _wakeAt = at;
+        if (at is { } wake)
+        {
+            var delay = wake - _node.Options.Time.GetUtcNow();
+            _wakeTimer = _node.Options.Time.CreateTimer(_ => Kick(), null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void Enqueue(byte[] frame)
+    {
+        if (Interlocked.Increment(ref _writeBacklog) > MaxWriteBacklog)
+        {
+            throw new NodeProtocolException(CloseReason.ProtocolViolation, "the peer stopped reading");
+        }
+
+        _outgoing.Writer.TryWrite(frame);
     }
 }

@@ -124,7 +124,7 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
 
     /// <summary>
     /// Saves the two halves of one new session, as both sides save it right after the hellos of
-    /// the connection that starts it (LinkSession.HelloAsync): Alice's and Bob's, neither confirmed.
+    /// the connection that starts it (PeerSession.AcceptHello): Alice's and Bob's, neither confirmed.
     /// </summary>
     private static byte[] SaveUnconfirmedSession((NodeHome Home, Contact Peer) alice, (NodeHome Home, Contact Peer) bob)
     {

@@ -6,7 +6,7 @@ using SecureChat.Protocol.Messages;
 using SecureChat.Protocol.Messages.Wire;
 using SecureChat.Storage;
 
-namespace SecureChat.Node;
+namespace SecureChat.Node.Session;
 
 /// <summary>
 /// Quotas (docs/protocol.md 6.10). As receiver: a text over the peer's quota is neither stored nor
@@ -15,7 +15,7 @@ namespace SecureChat.Node;
 /// refusal takes back every text in flight and holds the outbox until the refusal ends, then
 /// sends it again from its oldest text.
 /// </summary>
-internal sealed partial class LinkSession
+internal sealed partial class PeerSession
 {
     /// <summary>The shortest wait a refusal can ask for: a peer that asks for none is not hammered.</summary>
     private static readonly TimeSpan MinRefusalWait = TimeSpan.FromSeconds(1);
@@ -23,9 +23,8 @@ internal sealed partial class LinkSession
     /// <summary>The first text refused on this connection; until the peer sends it again, its later texts are refused too.</summary>
     private ByteString? _refusedFrom;
 
-    /// <summary>Wakes the actor when a refusal of the peer's ends.</summary>
-    private ITimer? _resumeTimer;
-    private DateTimeOffset _resumeAt;
+    /// <summary>When a refusal of the peer's that holds the outbox ends; <see cref="DateTimeOffset.MinValue"/> for none.</summary>
+    private DateTimeOffset _resumeAt = DateTimeOffset.MinValue;
 
     /// <summary>
     /// True when a received text may be stored (and is counted against the peer's quota). Otherwise
@@ -40,7 +39,7 @@ internal sealed partial class LinkSession
             return false;
         }
 
-        var verdict = _node.Quota.TryTake(_contact, Encoding.UTF8.GetByteCount(envelope.Text.Content), now);
+        var verdict = _quota.TryTake(_contact, Encoding.UTF8.GetByteCount(envelope.Text.Content), now);
         if (verdict.Admitted)
         {
             _refusedFrom = null;
@@ -52,24 +51,24 @@ internal sealed partial class LinkSession
 
         // A stranger's request holds its first few texts; the rest wait with the stranger until
         // the person accepts, and are asked for again soon rather than when the day's window moves.
-        var wait = pending ? _node.Options.RequestRetry : verdict.RetryAt - now;
+        var wait = pending ? _options.RequestRetry : verdict.RetryAt - now;
         refusal = new Refusal
         {
             Reason = pending ? RefusalReason.RequestPending : verdict.Reason == QuotaReason.Messages ? RefusalReason.MessageQuota : RefusalReason.ByteQuota,
             MessageId = envelope.MessageId,
             RetryAfterMs = (ulong)Math.Max(0, Math.Ceiling(wait.TotalMilliseconds)),
             Limit = (ulong)verdict.Limit,
-            WindowSeconds = (ulong)_node.Quota.Window.TotalSeconds,
+            WindowSeconds = (ulong)_quota.Window.TotalSeconds,
         };
         if (pending)
         {
-            _logger.LogInformation("Holding no more texts from {Contact}: its contact request waits for an answer", _link.Label);
+            _logger.LogInformation("Holding no more texts from {Contact}: its contact request waits for an answer", _intent.Label);
             return false;
         }
 
         _logger.LogInformation(
             "Refusing texts from {Contact} until {Until:u}: it reached its quota of {Limit} {Unit} per {Window}",
-            _link.Label, verdict.RetryAt, verdict.Limit, verdict.Reason == QuotaReason.Messages ? "texts" : "bytes", Span(_node.Quota.Window));
+            _intent.Label, verdict.RetryAt, verdict.Limit, verdict.Reason == QuotaReason.Messages ? "texts" : "bytes", Span(_quota.Window));
         return false;
     }
 
@@ -84,7 +83,7 @@ internal sealed partial class LinkSession
         var stored = added.Select(m => m.MessageId).ToHashSet(StringComparer.Ordinal);
         foreach (var text in texts.Where(t => !stored.Contains(t.MessageId)))
         {
-            _node.Quota.Return(_contact, Encoding.UTF8.GetByteCount(text.Text), now);
+            _quota.Return(_contact, Encoding.UTF8.GetByteCount(text.Text), now);
         }
     }
 
@@ -106,28 +105,23 @@ internal sealed partial class LinkSession
             RefusalReason.RequestPending => ("request", "your first messages with your contact request, and the rest once its person accepts you"),
             _ => ("limit", "no more messages from you for now"),
         };
-        var message = string.Create(CultureInfo.InvariantCulture, $"{_link.Label} refused your messages: its node takes {what}. They wait in the outbox and are sent again at {until:yyyy-MM-dd HH:mm:ss} UTC.");
+        var message = string.Create(CultureInfo.InvariantCulture, $"{_intent.Label} refused your messages: its node takes {what}. They wait in the outbox and are sent again at {until:yyyy-MM-dd HH:mm:ss} UTC.");
         var record = new DeliveryRefusal(_contact.Account, reason, message, until);
-        _node.Refusals.Record(record);
+        _refusals.Record(record);
         _logger.LogWarning("{Message}", message);
-        _node.Events.Publish(new DeliveryRefused(record));
+        _output.Events.Add(new DeliveryRefused(record));
     }
 
-    /// <summary>True while a refusal of the peer's holds texts back; the actor is woken when it ends.</summary>
+    /// <summary>True while a refusal of the peer's holds texts back; <see cref="WakeAt"/> then says when it ends.</summary>
     private bool HeldBack(DateTimeOffset now)
     {
-        if (_node.Refusals.HeldUntil(_contact.Account, now) is not { } until)
+        if (_refusals.HeldUntil(_contact.Account, now) is not { } until)
         {
+            _resumeAt = DateTimeOffset.MinValue;
             return false;
         }
 
-        if (_resumeAt != until)
-        {
-            _resumeTimer?.Dispose();
-            _resumeTimer = _node.Options.Time.CreateTimer(_ => Kick(), null, until - now, Timeout.InfiniteTimeSpan);
-            _resumeAt = until;
-        }
-
+        _resumeAt = until;
         return true;
     }
 

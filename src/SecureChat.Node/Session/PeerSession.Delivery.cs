@@ -7,32 +7,43 @@ using SecureChat.Protocol.Messages.Wire;
 using SecureChat.Protocol.Ratchet;
 using SecureChat.Storage;
 
-namespace SecureChat.Node;
+namespace SecureChat.Node.Session;
 
 /// <summary>
-/// Delivery: every ratchet message is encrypted under a state that is on disk before the message
-/// leaves, and a received text is acknowledged only after it is stored, in the same transaction as
-/// the ratchet state that decrypted it.
+/// Delivery: every ratchet message is encrypted under a state that is in the store before the
+/// message is handed out, and a received text is acknowledged only in the store write that keeps
+/// it, together with the ratchet state that decrypted it.
 /// </summary>
-internal sealed partial class LinkSession
+internal sealed partial class PeerSession
 {
-    /// <summary>Decrypts and handles a batch of frames, stores what they carry, and acknowledges it.</summary>
-    private void Receive(List<byte[]> frames)
+    /// <summary>Outbox messages taken on this connection and not yet acknowledged.</summary>
+    private readonly HashSet<string> _inFlight = [];
+
+    /// <summary>Read receipts sent on this connection and not yet acknowledged.</summary>
+    private readonly HashSet<string> _receiptsInFlight = [];
+
+    /// <summary>The last outbox message taken on this connection; the next batch is read from after it.</summary>
+    private string? _outboxCursor;
+
+    /// <summary>The session start sent on this connection, until the peer acknowledges it.</summary>
+    private string? _sessionStartId;
+
+    /// <summary>Decrypts and handles a batch of ratchet frames, stores what they carry, and acknowledges it.</summary>
+    private void ReceiveRatchet(IReadOnlyList<byte[]> frames, DateTimeOffset now)
     {
         var session = _session!;
-        var now = _node.Options.Time.GetUtcNow();
         var texts = new List<StoredMessage>();
         var acknowledge = new List<ByteString>();
         var delivered = new List<string>();
         var read = new List<string>();
         Refusal? refusal = null;
         Refusal? refused = null;
-        var conversation = _link.Conversation;
         foreach (var frame in frames)
         {
             if (!NodeWire.TryParseFrame(frame, out var parsed) || parsed.FrameCase != NodeFrame.FrameOneofCase.Ratchet)
             {
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, "a frame after the hello was not a ratchet message");
+                Fail(CloseReason.ProtocolViolation, "a frame after the hello was not a ratchet message");
+                return;
             }
 
             var result = session.Ratchet.TryDecrypt(parsed.Ratchet.Span, now, out var plaintext);
@@ -41,28 +52,31 @@ internal sealed partial class LinkSession
                 // The channel authenticated these bytes as the peer's, so the two ratchets are out
                 // of step (a restored backup, a lost disk write): forget the session; the next
                 // connection starts a new one and the outbox is sent again under it.
-                _node.ForgetSession(_contact);
+                _store.ForgetSession(_contact);
                 _session = null;
                 session.Dispose();
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, $"the ratchet sessions are out of step ({result}); a new one starts on the next connection");
+                Fail(CloseReason.ProtocolViolation, $"the ratchet sessions are out of step ({result}); a new one starts on the next connection");
+                return;
             }
 
             session.PeerConfirmed = true;
-            var valid = NodeWire.TryParseEnvelope(plaintext, out var envelope) && envelope.Conversation.Span.SequenceEqual(conversation);
+            var valid = NodeWire.TryParseEnvelope(plaintext, out var envelope) && envelope.Conversation.Span.SequenceEqual(_intent.Conversation);
             CryptographicOperations.ZeroMemory(plaintext);
             if (!valid)
             {
-                throw new NodeProtocolException(CloseReason.ProtocolViolation, "an envelope was malformed or named another conversation");
+                Fail(CloseReason.ProtocolViolation, "an envelope was malformed or named another conversation");
+                return;
             }
 
-            if (!_link.TryWitness(envelope!.Lamport, out var limit))
+            if (!_clock.TryWitness(envelope!.Lamport, out var limit))
             {
                 // Refused before anything of the batch is stored or acknowledged: the peer keeps
                 // what it sent, and nothing is lost if it was a bug that a later version fixes.
                 // The sentence also goes to the peer in the CLOSE frame, so it fits in its 200 bytes.
-                throw new NodeProtocolException(
+                Fail(
                     CloseReason.ProtocolViolation,
                     $"the envelope's Lamport value {envelope.Lamport} is beyond this conversation's bound of {limit} (2^20 past this side's clock, at most 2^53 - 1): refused, not stored, not acknowledged");
+                return;
             }
 
             switch (NodeWire.KindOf(envelope))
@@ -84,7 +98,7 @@ internal sealed partial class LinkSession
                     acknowledge.Add(envelope.MessageId);
                     break;
                 case EnvelopeKind.Typing:
-                    _node.Events.Publish(new TypingChanged(_contact.Account, envelope.Typing.Active));
+                    _output.Events.Add(new TypingChanged(_contact.Account, envelope.Typing.Active));
                     break;
                 case EnvelopeKind.Refusal:
                     refused = envelope.Refusal;
@@ -99,14 +113,14 @@ internal sealed partial class LinkSession
         // The acknowledgement is encrypted before the store write, so one transaction persists the
         // messages and the ratchet state after both decrypting and encrypting.
         var acknowledgement = acknowledge.Count > 0 && session.Ratchet.CanSend
-            ? Encrypt(session, NewEnvelope(body => body.Delivered = Receipt(acknowledge)))
+            ? Encrypt(session, NewEnvelope(now, body => body.Delivered = Receipt(acknowledge)))
             : null;
-        var refusalFrame = refusal is not null && session.Ratchet.CanSend ? Encrypt(session, NewEnvelope(body => body.Refusal = refusal)) : null;
+        var refusalFrame = refusal is not null && session.Ratchet.CanSend ? Encrypt(session, NewEnvelope(now, body => body.Refusal = refusal)) : null;
         var state = session.Encode();
         IReadOnlyList<StoredMessage> added;
         try
         {
-            added = _node.Store.Messages.Receive(_contact, texts, state);
+            added = _store.Receive(_contact, texts, state);
         }
         catch (StoreException)
         {
@@ -122,16 +136,15 @@ internal sealed partial class LinkSession
         ReturnDuplicates(texts, added, now);
         if (acknowledgement is not null)
         {
-            Enqueue(acknowledgement);
+            _output.Frames.Add(acknowledgement);
         }
 
         if (refusalFrame is not null)
         {
-            Enqueue(refusalFrame);
+            _output.Frames.Add(refusalFrame);
         }
 
-        _node.AnnounceReceived(_contact, added);
-
+        _output.Received.AddRange(added);
         if (delivered.Count > 0)
         {
             Acknowledged(delivered);
@@ -139,7 +152,7 @@ internal sealed partial class LinkSession
 
         if (read.Count > 0)
         {
-            Publish(_node.Store.Messages.Advance(_contact, read, MessageState.Read), MessageState.Read);
+            Publish(_store.Advance(_contact, read, MessageState.Read), MessageState.Read);
         }
 
         if (refused is not null)
@@ -155,27 +168,27 @@ internal sealed partial class LinkSession
     /// </summary>
     private DateTimeOffset SendTime(long sentAtMilliseconds, DateTimeOffset now)
     {
-        var claimed = DateTimeOffset.FromUnixTimeMilliseconds(sentAtMilliseconds);
+        var claimed = DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(sentAtMilliseconds, DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds()));
         if (claimed <= now + NodeWire.MaxSendTimeAhead)
         {
             return claimed;
         }
 
-        _logger.LogInformation("A message from {Contact} claims to be sent at {SentAt:u}, more than a day ahead of this node's clock: it is kept with its receive time", _link.Label, claimed);
+        _logger.LogInformation("A message from {Contact} claims to be sent at {SentAt:u}, more than a day ahead of this node's clock: it is kept with its receive time", _intent.Label, claimed);
         return now;
     }
 
     /// <summary>The peer stored these: texts are delivered, read receipts and the session start are done.</summary>
     private void Acknowledged(List<string> ids)
     {
-        Publish(_node.Store.Messages.Advance(_contact, ids, MessageState.Delivered), MessageState.Delivered);
+        Publish(_store.Advance(_contact, ids, MessageState.Delivered), MessageState.Delivered);
 
         // The peer acknowledges on the connection that carried the envelope, so only read receipts
         // sent on this one can be among the IDs: the store is asked about those alone.
         var receipts = ids.Where(_receiptsInFlight.Remove).ToList();
         if (receipts.Count > 0)
         {
-            _node.Store.Receipts.Acknowledge(receipts);
+            _store.AcknowledgeReceipts(receipts);
         }
 
         foreach (var id in ids)
@@ -192,9 +205,9 @@ internal sealed partial class LinkSession
     /// <summary>
     /// Sends what waits: the session start (Alice, until the peer has shown it holds the session),
     /// pending read receipts, and the outbox in order, up to the in-flight limit. Each batch is
-    /// encrypted, its ratchet state saved, and only then handed to the writer.
+    /// encrypted, its ratchet state saved with the batch marked sent, and only then handed out.
     /// </summary>
-    private void Pump()
+    private void SendWaiting(DateTimeOffset now)
     {
         var session = _session;
         if (session is null || !session.Ratchet.CanSend)
@@ -203,21 +216,23 @@ internal sealed partial class LinkSession
         }
 
         var frames = new List<byte[]>();
-        if (Interlocked.Exchange(ref _pendingTyping, -1) is var typing and >= 0)
+        if (_pendingTyping >= 0)
         {
-            frames.Add(Encrypt(session, NewEnvelope(body => body.Typing = new Typing { Active = typing == 1 })));
+            var active = _pendingTyping == 1;
+            frames.Add(Encrypt(session, NewEnvelope(now, body => body.Typing = new Typing { Active = active })));
+            _pendingTyping = -1;
         }
 
         if (!session.PeerConfirmed && _sessionStartId is null)
         {
-            var start = NewEnvelope(body => body.SessionStart = new SessionStart());
+            var start = NewEnvelope(now, body => body.SessionStart = new SessionStart());
             _sessionStartId = Convert.ToHexStringLower(start.MessageId.Span);
             frames.Add(Encrypt(session, start));
         }
 
-        foreach (var receipt in _node.Store.Receipts.Pending(_contact).Where(r => !_receiptsInFlight.Contains(r.EnvelopeId)))
+        foreach (var receipt in _store.PendingReceipts(_contact).Where(r => !_receiptsInFlight.Contains(r.EnvelopeId)))
         {
-            var envelope = NewEnvelope(body => body.Read = Receipt(receipt.MessageIds.Select(id => ByteString.CopyFrom(Convert.FromHexString(id)))));
+            var envelope = NewEnvelope(now, body => body.Read = Receipt(receipt.MessageIds.Select(id => ByteString.CopyFrom(Convert.FromHexString(id)))));
             envelope.MessageId = ByteString.CopyFrom(Convert.FromHexString(receipt.EnvelopeId));
             frames.Add(Encrypt(session, envelope));
             _receiptsInFlight.Add(receipt.EnvelopeId);
@@ -225,21 +240,22 @@ internal sealed partial class LinkSession
 
         // The outbox is read on from the last message taken on this connection, not from its start:
         // what is in flight stays in the outbox until acknowledged, and is not read (and opened) again.
-        var room = HeldBack(_node.Options.Time.GetUtcNow()) ? 0 : Math.Min(_node.Options.SendBatch, _node.Options.MaxInFlight - _inFlight.Count);
+        var room = HeldBack(now) ? 0 : Math.Min(_options.SendBatch, _options.MaxInFlight - _inFlight.Count);
         var sending = room <= 0
             ? []
-            : _node.Store.Messages.Outbox(_contact, room, _outboxCursor).Where(m => !_inFlight.Contains(m.MessageId)).ToList();
+            : _store.Outbox(_contact, room, _outboxCursor).Where(m => !_inFlight.Contains(m.MessageId)).ToList();
         if (sending.Count > 0)
         {
             _outboxCursor = sending[^1].MessageId;
         }
+
         foreach (var message in sending)
         {
             var envelope = new Envelope
             {
                 MessageId = ByteString.CopyFrom(Convert.FromHexString(message.MessageId)),
-                Conversation = ByteString.CopyFrom(_link.Conversation),
-                SenderDevice = ByteString.CopyFrom(_node.DeviceId),
+                Conversation = ByteString.CopyFrom(_intent.Conversation),
+                SenderDevice = ByteString.CopyFrom(_intent.DeviceId),
                 Lamport = (ulong)message.Lamport,
                 SentAt = message.SentAt.ToUnixTimeMilliseconds(),
                 Text = new Text { Content = message.Text },
@@ -253,56 +269,40 @@ internal sealed partial class LinkSession
             return;
         }
 
-        // One transaction: the ratchet state that encrypted the batch, and the batch marked sent.
+        // One store write: the ratchet state that encrypted the batch, and the batch marked sent.
         var state = session.Encode();
         IReadOnlyList<string> marked;
         try
         {
-            marked = _node.Store.Messages.MarkSent(_contact, sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId), state);
+            marked = _store.MarkSent(_contact, [.. sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId)], state);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(state);
         }
 
-        foreach (var frame in frames)
-        {
-            Enqueue(frame);
-        }
-
+        _output.Frames.AddRange(frames);
         Publish(marked, MessageState.Sent);
-
-        if (sending.Count == room)
-        {
-            // A full batch: there may be more; come back after what has arrived meanwhile.
-            Kick();
-        }
-    }
-
-    /// <summary>Sends a typing notice (not stored, not acknowledged) with the next batch.</summary>
-    public void SendTyping(bool active)
-    {
-        Volatile.Write(ref _pendingTyping, active ? 1 : 0);
-        Kick();
+        _output.MoreToSend = sending.Count == room;
     }
 
     private void Publish(IReadOnlyList<string> changed, MessageState state)
     {
         foreach (var id in changed)
         {
-            _node.Events.Publish(new MessageStateChanged(_contact.Account, id, state));
+            _output.Events.Add(new MessageStateChanged(_contact.Account, id, state));
         }
     }
 
-    private Envelope NewEnvelope(Action<Envelope> setBody)
+    private Envelope NewEnvelope(DateTimeOffset now, Action<Envelope> setBody)
     {
         var envelope = new Envelope
         {
             MessageId = ByteString.CopyFrom(NodeWire.NewMessageId()),
-            Conversation = ByteString.CopyFrom(_link.Conversation),
-            SenderDevice = ByteString.CopyFrom(_node.DeviceId),
-            Lamport = (ulong)_link.Tick(),
-            SentAt = _node.Options.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Conversation = ByteString.CopyFrom(_intent.Conversation),
+            SenderDevice = ByteString.CopyFrom(_intent.DeviceId),
+            Lamport = (ulong)_clock.Tick(),
+            SentAt = now.ToUnixTimeMilliseconds(),
         };
         setBody(envelope);
         return envelope;

@@ -1,0 +1,169 @@
+using System.Security.Cryptography;
+using SecureChat.Node.Session;
+using SecureChat.Protocol.Ratchet;
+using SecureChat.Storage;
+
+namespace SecureChat.Node.Tests.Session;
+
+/// <summary>
+/// The store of one party of an in-memory <see cref="SessionPair"/>: its outbox, what it received,
+/// its read receipts and its saved ratchet session, kept in lists. Each command is "durable" when
+/// it returns, as the real store's transaction is, so a party rebuilt from it is a node restarted
+/// after a crash.
+/// </summary>
+internal sealed class MemorySessionStore : ISessionStore
+{
+    private readonly List<MemoryOutgoing> _outgoing = [];
+    private readonly List<StoredMessage> _received = [];
+    private readonly List<PendingReceipt> _receipts = [];
+    private byte[]? _session;
+
+    /// <summary>Texts this party queued, in the order it queued them.</summary>
+    public IReadOnlyList<MemoryOutgoing> Outgoing => _outgoing;
+
+    /// <summary>Texts this party stored from its peer, in the order they were stored.</summary>
+    public IReadOnlyList<StoredMessage> Received => _received;
+
+    public IReadOnlyList<PendingReceipt> Receipts => _receipts;
+
+    /// <summary>How many times a new session was saved (not counting the states saved with a batch).</summary>
+    public int SessionsStarted { get; private set; }
+
+    public int InvitesDelivered { get; private set; }
+
+    /// <summary>The saved session's bytes, as a backup would copy them.</summary>
+    public byte[]? SessionState
+    {
+        get => _session?.ToArray();
+        set => _session = value?.ToArray();
+    }
+
+    public bool HasSession => _session is not null;
+
+    /// <summary>Set to make the next <see cref="Receive"/> fail as a full disk does: nothing written.</summary>
+    public bool FailNextReceive { get; set; }
+
+    /// <summary>The saved session, as a node reads it when a connection comes up.</summary>
+    public SessionRecord? Load() => _session is null ? null : SessionRecord.TryDecode(_session, RatchetOptions.Default);
+
+    public MemoryOutgoing Queue(string text, long lamport, DateTimeOffset sentAt)
+    {
+        var message = new MemoryOutgoing(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), text, lamport, sentAt);
+        _outgoing.Add(message);
+        return message;
+    }
+
+    /// <summary>The person read what arrived: a read receipt for every text not yet marked, as the node queues one.</summary>
+    public PendingReceipt MarkAllSeen()
+    {
+        var receipt = new PendingReceipt(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), [.. _received.Select(m => m.MessageId)]);
+        _receipts.Add(receipt);
+        return receipt;
+    }
+
+    public void SaveSession(Contact contact, SessionRecord session)
+    {
+        _session = session.Encode();
+        SessionsStarted++;
+    }
+
+    public void ForgetSession(Contact contact) => _session = null;
+
+    public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState)
+    {
+        if (FailNextReceive)
+        {
+            FailNextReceive = false;
+            throw new StoreException(StoreError.DiskFull, "The disk is full.");
+        }
+
+        var added = new List<StoredMessage>();
+        foreach (var text in texts)
+        {
+            if (_received.All(m => m.MessageId != text.MessageId) && added.All(m => m.MessageId != text.MessageId))
+            {
+                added.Add(text);
+            }
+        }
+
+        _received.AddRange(added);
+        _session = sessionState.ToArray();
+        return added;
+    }
+
+    public IReadOnlyList<string> MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState)
+    {
+        _session = sessionState.ToArray();
+        return Move(messageIds, MessageState.Sent);
+    }
+
+    public IReadOnlyList<string> Advance(Contact contact, IReadOnlyList<string> messageIds, MessageState state) => Move(messageIds, state);
+
+    public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit, string? afterMessageId)
+    {
+        var after = afterMessageId is null ? -1 : _outgoing.FindIndex(m => m.Id == afterMessageId);
+        return [.. _outgoing.Skip(after + 1).Where(m => m.State < MessageState.Delivered).Take(limit)
+            .Select(m => new StoredMessage(m.Id, contact.Name, contact.Account, true, m.SentAt, null, m.State, m.Text, m.Lamport))];
+    }
+
+    public IReadOnlyList<PendingReceipt> PendingReceipts(Contact contact) => [.. _receipts];
+
+    public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds) => _receipts.RemoveAll(r => envelopeIds.Contains(r.EnvelopeId));
+
+    public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token) => null;
+
+    public Contact InviteDelivered(Contact contact)
+    {
+        InvitesDelivered++;
+        return contact with { InviteToken = null };
+    }
+
+    private List<string> Move(IEnumerable<string> ids, MessageState state)
+    {
+        var moved = new List<string>();
+        foreach (var id in ids)
+        {
+            if (_outgoing.Find(m => m.Id == id) is { } message && message.State < state)
+            {
+                message.State = state;
+                moved.Add(id);
+            }
+        }
+
+        return moved;
+    }
+}
+
+/// <summary>A text in a <see cref="MemorySessionStore"/>'s outbox, with the state the store holds for it.</summary>
+internal sealed class MemoryOutgoing(string id, string text, long lamport, DateTimeOffset sentAt)
+{
+    public string Id { get; } = id;
+
+    public string Text { get; } = text;
+
+    public long Lamport { get; } = lamport;
+
+    public DateTimeOffset SentAt { get; } = sentAt;
+
+    public MessageState State { get; set; } = MessageState.Queued;
+}
+
+/// <summary>The conversation's Lamport clock as <see cref="ContactLink"/> keeps it, without the store behind it.</summary>
+internal sealed class MemoryLamportClock : ILamportClock
+{
+    public long Value { get; set; }
+
+    public long Tick() => Value < (long)Protocol.Messages.NodeWire.MaxLamport ? ++Value : Value;
+
+    public bool TryWitness(ulong lamport, out ulong limit)
+    {
+        limit = Math.Min(Protocol.Messages.NodeWire.MaxLamport, (ulong)Value + Protocol.Messages.NodeWire.LamportWindow);
+        if (!Protocol.Messages.NodeWire.IsLamportInBounds(lamport, Value))
+        {
+            return false;
+        }
+
+        Value = Math.Max(Value, (long)lamport);
+        return true;
+    }
+}

@@ -1,0 +1,270 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using SecureChat.Node.Session;
+using SecureChat.Protocol.Identity;
+using SecureChat.Protocol.Messages;
+using SecureChat.Protocol.Ratchet;
+using SecureChat.Storage;
+
+namespace SecureChat.Node.Tests.Session;
+
+/// <summary>
+/// One node of an in-memory conversation: its identity, its <see cref="MemorySessionStore"/>, its
+/// Lamport clock, quota and refusals, its own fake clock (so the two can disagree), and what its
+/// sessions told it (events, closes). It outlives connections, as a node does.
+/// </summary>
+internal sealed class Party : IDisposable
+{
+    public static readonly DateTimeOffset Epoch = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+
+    public Party(string name, NodeOptions? options = null)
+    {
+        Name = name;
+        Identity = LocalIdentity.Create(name, Epoch);
+        Options = options ?? new NodeOptions { SendBatch = 4, MaxInFlight = 16 };
+        Quota = new ReceiveQuota(Options.QuotaWindow, _ => Limit, (_, _) => []);
+    }
+
+    public string Name { get; }
+
+    public LocalIdentity Identity { get; }
+
+    public FakeTimeProvider Time { get; } = new(Epoch);
+
+    public NodeOptions Options { get; }
+
+    public MemorySessionStore Store { get; } = new();
+
+    public MemoryLamportClock Clock { get; } = new();
+
+    public ReceiveQuota Quota { get; }
+
+    public DeliveryRefusals Refusals { get; } = new();
+
+    /// <summary>The quota this party gives its peer.</summary>
+    public QuotaLimit Limit { get; set; } = QuotaLimit.ContactDefault;
+
+    /// <summary>The invite token this party's next hello presents, if any.</summary>
+    public byte[]? InviteToken { get; set; }
+
+    public List<NodeEvent> Events { get; } = [];
+
+    public List<SessionClose> Closes { get; } = [];
+
+    public DateTimeOffset Now => Time.GetUtcNow();
+
+    /// <summary>Queues a text as the node's send does: the next Lamport value, the send time now.</summary>
+    public MemoryOutgoing Send(string text) => Store.Queue(text, Clock.Tick(), Now);
+
+    public Contact ContactOf(Party peer) => new()
+    {
+        Account = peer.Identity.Account.Text,
+        Name = peer.Name,
+        FirstSeen = Epoch,
+        LastSeen = Epoch,
+    };
+
+    public IEnumerable<MessageState> StatesOf(string messageId) =>
+        Events.OfType<MessageStateChanged>().Where(e => e.MessageId == messageId).Select(e => e.State);
+
+    public void Dispose() => Identity.Dispose();
+}
+
+/// <summary>
+/// One connection between two <see cref="Party"/> nodes, in memory: a channel's facts shared by
+/// both ends, a <see cref="PeerSession"/> at each, loaded from its party's store as a node does
+/// when a connection comes up, and the frames in flight each way. A cut drops what is in flight,
+/// as a broken TCP connection does; nothing is reordered within a connection, as on a channel.
+/// </summary>
+internal sealed class SessionPair : IDisposable
+{
+    private readonly End _dialer;
+    private readonly End _answerer;
+
+    /// <param name="dialer">The party that dialed: the initiator, Alice of a new ratchet session.</param>
+    /// <param name="answerer">The party that answered.</param>
+    /// <param name="dialerSeenAt">The dialer's address as the answerer sees it, if any.</param>
+    /// <param name="answererExporter">An exporter secret for the answerer unlike the dialer's (a broken channel); the same as the dialer's when null.</param>
+    /// <param name="listenPort">The port the dialer's hello says it listens on.</param>
+    public SessionPair(Party dialer, Party answerer, IPEndPoint? dialerSeenAt = null, byte[]? answererExporter = null, uint listenPort = 0)
+    {
+        HandshakeHash = RandomNumberGenerator.GetBytes(64);
+        var exporter = RandomNumberGenerator.GetBytes(32);
+        DialerFacts = new ChannelFacts(true, HandshakeHash, exporter.ToArray(), Key(dialer), Key(answerer), null);
+        AnswererFacts = new ChannelFacts(false, HandshakeHash, answererExporter ?? exporter.ToArray(), Key(answerer), Key(dialer), dialerSeenAt);
+        _dialer = new End(dialer, answerer, DialerFacts, listenPort);
+        _answerer = new End(answerer, dialer, AnswererFacts, 0);
+        _dialer.Other = _answerer;
+        _answerer.Other = _dialer;
+    }
+
+    public byte[] HandshakeHash { get; }
+
+    /// <summary>What each end was told of the channel (each its own copy of the exporter secret, as each node derives its own).</summary>
+    public ChannelFacts DialerFacts { get; }
+
+    public ChannelFacts AnswererFacts { get; }
+
+    public PeerSession Dialer => _dialer.Session;
+
+    public PeerSession Answerer => _answerer.Session;
+
+    /// <summary>Set once the connection is gone: cut, or closed by either session.</summary>
+    public bool IsCut { get; private set; }
+
+    /// <summary>The outputs of every step of each end, for tests that look at one step's output.</summary>
+    public List<SessionOutput> DialerOutputs => _dialer.Outputs;
+
+    public List<SessionOutput> AnswererOutputs => _answerer.Outputs;
+
+    /// <summary>Frames delivered so far, both ways.</summary>
+    public int Delivered { get; private set; }
+
+    /// <summary>Both ends send their hello (the shell's first step).</summary>
+    public SessionPair Start()
+    {
+        _dialer.Apply(_dialer.Session.Start(_dialer.Party.Now), this);
+        _answerer.Apply(_answerer.Session.Start(_answerer.Party.Now), this);
+        return this;
+    }
+
+    /// <summary>Opens a connection, exchanges hellos and runs it until nothing more moves.</summary>
+    public static SessionPair Run(Party dialer, Party answerer)
+    {
+        var pair = new SessionPair(dialer, answerer).Start();
+        pair.Settle();
+        return pair;
+    }
+
+    /// <summary>A whole connection: opened, run until nothing more moves, and closed.</summary>
+    public static void RunOnce(Party dialer, Party answerer)
+    {
+        using var pair = Run(dialer, answerer);
+    }
+
+    /// <summary>Asks both sessions to look at their outbox (a message was queued, a receipt is due).</summary>
+    public SessionPair Kick()
+    {
+        _dialer.NeedsPump = true;
+        _answerer.NeedsPump = true;
+        return this;
+    }
+
+    /// <summary>
+    /// Delivers frames and pumps until nothing moves, or cuts the connection once
+    /// <paramref name="frameBudget"/> frames were delivered (the rest, in flight, are lost).
+    /// Frames are delivered one per step when <paramref name="oneByOne"/>, else in batches as the
+    /// shell's reader gathers them. Unless <paramref name="cutWhenSpent"/>, a spent budget only
+    /// pauses the connection: what is in flight stays, for a later call.
+    /// </summary>
+    public void Settle(int frameBudget = int.MaxValue, bool oneByOne = false, Func<List<byte[]>, List<byte[]>>? shuffle = null, bool cutWhenSpent = true)
+    {
+        for (var step = 0; step < 100_000 && !IsCut; step++)
+        {
+            var moved = false;
+            foreach (var end in new[] { _dialer, _answerer })
+            {
+                if (IsCut)
+                {
+                    return;
+                }
+
+                if (end.Inbox.Count > 0)
+                {
+                    var take = Math.Min(oneByOne ? 1 : 512, Math.Min(end.Inbox.Count, frameBudget - Delivered));
+                    if (take <= 0)
+                    {
+                        if (cutWhenSpent)
+                        {
+                            Cut();
+                        }
+
+                        return;
+                    }
+
+                    var batch = end.Inbox.GetRange(0, take);
+                    end.Inbox.RemoveRange(0, take);
+                    Delivered += take;
+                    end.Apply(end.Session.Receive(shuffle is null ? batch : shuffle(batch), end.Party.Now), this);
+                    end.NeedsPump = true;
+                    moved = true;
+                }
+
+                if (!IsCut && end.NeedsPump)
+                {
+                    end.NeedsPump = false;
+                    end.Apply(end.Session.Pump(end.Party.Now), this);
+                    moved = true;
+                }
+            }
+
+            if (!moved)
+            {
+                return;
+            }
+        }
+
+        if (IsCut)
+        {
+            return;
+        }
+
+        Assert.Fail("The two sessions never went quiet: a loop sends frames forever.");
+    }
+
+    /// <summary>The connection breaks: what is in flight is lost, both sessions are gone (their state is only what the stores hold).</summary>
+    public void Cut()
+    {
+        IsCut = true;
+        _dialer.Inbox.Clear();
+        _answerer.Inbox.Clear();
+    }
+
+    public void Dispose()
+    {
+        Cut();
+        _dialer.Session.Dispose();
+        _answerer.Session.Dispose();
+    }
+
+    private static byte[] Key(Party party) => party.Identity.Account.PublicKey.ToArray();
+
+    private sealed class End
+    {
+        public End(Party party, Party peer, ChannelFacts channel, uint listenPort)
+        {
+            Party = party;
+            var intent = new PeerIntent(
+                party.ContactOf(peer), peer.Name, NodeWire.Conversation(party.Identity.Account, peer.Identity.Account),
+                NodeWire.DeviceId(party.Identity.Certificate), listenPort, party.InviteToken);
+            Session = new PeerSession(channel, intent, party.Store.Load(), party.Store, party.Clock, party.Quota, party.Refusals, party.Options, RatchetOptions.Default, NullLogger.Instance);
+        }
+
+        public Party Party { get; }
+
+        public PeerSession Session { get; }
+
+        public End Other { get; set; } = null!;
+
+        public List<byte[]> Inbox { get; } = [];
+
+        public List<SessionOutput> Outputs { get; } = [];
+
+        public bool NeedsPump { get; set; }
+
+        public void Apply(SessionOutput output, SessionPair pair)
+        {
+            Outputs.Add(output);
+            Other.Inbox.AddRange(output.Frames);
+            Party.Events.AddRange(output.Events);
+            NeedsPump |= output.MoreToSend;
+            if (output.Close is { } close)
+            {
+                Party.Closes.Add(close);
+                pair.Cut();
+            }
+        }
+    }
+}
