@@ -498,8 +498,7 @@ public sealed class SecureConnection : IAsyncDisposable
         catch (OperationCanceledException ex)
         {
             // The peer did not take the close frame within the close timeout: nothing more can follow it.
-            _broken = true;
-            _transport.Abort();
+            Break();
             throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while closing.", ex);
         }
         catch (Exception ex) when (ex is IOException || (ex is ObjectDisposedException or InvalidOperationException && IsDisposed))
