@@ -22,8 +22,9 @@ namespace SecureChat.Net;
 /// The contract: <see cref="Input"/> gives the peer's bytes in order and ends (a completed read)
 /// when the peer completed its output or went away. Completing <see cref="Output"/> ends this
 /// side's bytes after everything flushed; a flush whose result is completed means no one reads
-/// them any more. <see cref="Abort"/> cuts both directions at once. The connection that owns a
-/// transport disposes it once, after which neither side of the pipe is used.
+/// them any more. <see cref="Abort"/> cuts both directions at once. <see cref="DisposeAsync"/>
+/// may come while a read or a flush is waiting (a peer that stopped reading holds a flush
+/// indefinitely), and must end them: they return cancelled or fail. A second call does nothing.
 /// </para>
 /// </remarks>
 public abstract class ChannelTransport : IDuplexPipe, IAsyncDisposable
@@ -44,6 +45,6 @@ public abstract class ChannelTransport : IDuplexPipe, IAsyncDisposable
     /// </summary>
     public abstract void Abort();
 
-    /// <summary>Releases the stream; the peer sees it end.</summary>
+    /// <summary>Releases the stream, ending a read or flush still waiting on it; the peer sees it end.</summary>
     public abstract ValueTask DisposeAsync();
 }
