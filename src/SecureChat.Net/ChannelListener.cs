@@ -11,8 +11,10 @@ namespace SecureChat.Net;
 public sealed record InboundConnection(EndPoint Remote, SecureConnection? Connection, Exception? Failure);
 
 /// <summary>
-/// Accepts TCP connections and runs the responder handshake on each, a bounded number at a time;
-/// results come out of <see cref="AcceptAsync"/> in the order the handshakes finish.
+/// Accepts TCP connections (the listening half of the TCP transport), admits them through
+/// <see cref="InboundAdmission"/>, and runs the responder handshake on each over a
+/// <see cref="TcpTransport"/>, a bounded number at a time; results come out of
+/// <see cref="AcceptAsync"/> in the order the handshakes finish.
 /// </summary>
 public sealed class ChannelListener : IAsyncDisposable
 {
@@ -155,14 +157,12 @@ public sealed class ChannelListener : IAsyncDisposable
             {
                 // No handshake and no result: a flood is answered with closed sockets, not with work.
                 _logger.LogDebug("Closed a connection from {Remote} at once: {Refusal}", remote, refusal);
-                socket.LingerState = new LingerOption(true, 0);
-                socket.Dispose();
+                TcpTransport.Refuse(socket);
                 continue;
             }
 
-            socket.NoDelay = true;
             handshakes.RemoveAll(t => t.IsCompleted);
-            handshakes.Add(HandshakeAsync(socket, ticket, token));
+            handshakes.Add(HandshakeAsync(new TcpTransport(socket), ticket, token));
         }
 
         await Task.WhenAll(handshakes).ConfigureAwait(false);
@@ -180,14 +180,14 @@ public sealed class ChannelListener : IAsyncDisposable
         }
     }
 
-    private async Task HandshakeAsync(Socket socket, InboundAdmission.Ticket ticket, CancellationToken cancellationToken)
+    private async Task HandshakeAsync(TcpTransport transport, InboundAdmission.Ticket ticket, CancellationToken cancellationToken)
     {
-        var remote = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        var remote = transport.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
         InboundConnection result;
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, ticket.Eviction);
         try
         {
-            var connection = await SecureConnection.HandshakeAsync(socket, _identity, ReadOnlyMemory<byte>.Empty, initiator: false, _verify, _options, cut.Token).ConfigureAwait(false);
+            var connection = await SecureConnection.AcceptAsync(transport, _identity, _verify, _options, cut.Token).ConfigureAwait(false);
             ticket.Opened();
             connection.Lease = ticket;
             _logger.LogInformation("Accepted {Remote} with {Pattern}", remote, connection.Pattern);

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
-using System.Net.Sockets;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
 
@@ -20,14 +19,19 @@ public delegate PeerRejection? PeerVerifier(HandshakePayload peer);
 public sealed record PeerClose(CloseReason Reason, string Text);
 
 /// <summary>
-/// One authenticated, encrypted connection over TCP: the channel protocol's handshake and
-/// transport (<see cref="ChannelHandshake"/>, <see cref="ChannelSession"/>) driven over a socket.
+/// One authenticated, encrypted connection: the channel protocol's handshake and transport
+/// (<see cref="ChannelHandshake"/>, <see cref="ChannelSession"/>) driven over a
+/// <see cref="ChannelTransport"/>, which may be TCP, an in-memory pipe or anything else that
+/// carries a reliable ordered byte stream. The handshake timeout, the close timeout and the frame
+/// size limit are enforced here, so they hold on every transport.
 /// Sends may come from any thread; receives from one reader at a time.
 /// </summary>
 public sealed class SecureConnection : IAsyncDisposable
 {
-    private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private const string ClosedDuringHandshakeText =
+        "The peer closed the connection during the handshake: it may not be a SecureChat node, may run an incompatible version, or did not accept this node's key.";
+
+    private readonly ChannelTransport _transport;
     private readonly PipeReader _reader;
     private readonly ChannelSession _session;
     private readonly ChannelOptions _options;
@@ -41,14 +45,12 @@ public sealed class SecureConnection : IAsyncDisposable
     private bool _broken;
     private int _disposed;
 
-    private SecureConnection(Socket socket, NetworkStream stream, PipeReader reader, ChannelSession session, ChannelOptions options)
+    private SecureConnection(ChannelTransport transport, ChannelSession session, ChannelOptions options)
     {
-        _socket = socket;
-        _stream = stream;
-        _reader = reader;
+        _transport = transport;
+        _reader = transport.Input;
         _session = session;
         _options = options;
-        RemoteEndPoint = socket.RemoteEndPoint ?? new IPEndPoint(IPAddress.None, 0);
     }
 
     /// <summary>The peer's verified handshake payload: certificate, account and display name.</summary>
@@ -56,7 +58,8 @@ public sealed class SecureConnection : IAsyncDisposable
 
     public AccountId PeerAccount => _session.Peer.Certificate.Account;
 
-    public EndPoint RemoteEndPoint { get; }
+    /// <summary>The peer's network address where the transport knows one (TCP); null over a pipe or a relay.</summary>
+    public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
 
     public ChannelPattern Pattern => _session.Pattern;
 
@@ -73,19 +76,51 @@ public sealed class SecureConnection : IAsyncDisposable
 
     public int SendRekeys => _session.SendRekeys;
 
+    /// <summary>The peer as error messages name it: its address where the transport knows one.</summary>
+    private string Where => RemoteEndPoint?.ToString() ?? "the peer";
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>A place this connection holds (a listener's admission ticket), given back when it is disposed.</summary>
     internal IDisposable? Lease { get; set; }
 
     public int ReceiveRekeys => _session.ReceiveRekeys;
 
-    /// <summary>Runs the handshake on a connected socket. Owns the socket from here on, also on failure.</summary>
-    internal static async Task<SecureConnection> HandshakeAsync(
-        Socket socket, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the initiator's handshake over <paramref name="transport"/>: IK when
+    /// <paramref name="knownResponderKey"/> is given, else XX. <paramref name="verify"/> judges the
+    /// responder before this side reveals itself (XX) or before the connection is handed out (IK).
+    /// Owns the transport from here on, also on failure. (Over TCP, <see cref="ChannelDialer"/>
+    /// dials, and falls back from a refused IK to XX on a new connection.)
+    /// </summary>
+    public static Task<SecureConnection> ConnectAsync(
+        ChannelTransport transport, LocalIdentity identity, ReadOnlyMemory<byte> knownResponderKey, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken = default)
     {
-        var stream = new NetworkStream(socket, ownsSocket: true);
-        // 64 KiB reads: a full frame in one or two. A waiting read first asks for zero bytes, so an
-        // idle connection (most of a node's) holds no buffer at all until data comes.
-        var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true, useZeroByteReads: true));
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(verify);
+        ArgumentNullException.ThrowIfNull(options);
+        return HandshakeAsync(transport, identity, knownResponderKey, initiator: true, verify, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs the responder's handshake over <paramref name="transport"/>, XX or IK as the initiator
+    /// chose. Owns the transport from here on, also on failure.
+    /// </summary>
+    public static Task<SecureConnection> AcceptAsync(
+        ChannelTransport transport, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(verify);
+        ArgumentNullException.ThrowIfNull(options);
+        return HandshakeAsync(transport, identity, ReadOnlyMemory<byte>.Empty, initiator: false, verify, options, cancellationToken);
+    }
+
+    private static async Task<SecureConnection> HandshakeAsync(
+        ChannelTransport transport, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
+    {
+        var reader = transport.Input;
         ChannelHandshake? handshake = null;
         using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
@@ -94,7 +129,7 @@ public sealed class SecureConnection : IAsyncDisposable
             if (initiator)
             {
                 handshake = ChannelHandshake.StartInitiator(identity, responderKey.Span);
-                await stream.WriteAsync(handshake.Preamble, linked.Token).ConfigureAwait(false);
+                await WriteHandshakeAsync(transport.Output, handshake.Preamble, linked.Token).ConfigureAwait(false);
             }
             else
             {
@@ -112,7 +147,7 @@ public sealed class SecureConnection : IAsyncDisposable
                 {
                     var output = new ArrayBufferWriter<byte>();
                     FrameReader.WriteFrame(output, handshake.WriteMessage());
-                    await stream.WriteAsync(output.WrittenMemory, linked.Token).ConfigureAwait(false);
+                    await WriteHandshakeAsync(transport.Output, output.WrittenMemory, linked.Token).ConfigureAwait(false);
                     continue;
                 }
 
@@ -139,7 +174,7 @@ public sealed class SecureConnection : IAsyncDisposable
             var session = handshake.Complete(options.Time);
             session.RekeyAfterMessages = options.RekeyAfterMessages;
             session.RekeyInterval = options.RekeyInterval;
-            var connection = new SecureConnection(socket, stream, reader, session, options) { IsInitiator = initiator };
+            var connection = new SecureConnection(transport, session, options) { IsInitiator = initiator };
             if (rejection is not null)
             {
                 try
@@ -158,17 +193,17 @@ public sealed class SecureConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            await AbandonAsync(reader, stream).ConfigureAwait(false);
+            await transport.DisposeAsync().ConfigureAwait(false);
             throw new ChannelException(ChannelError.HandshakeTimeout, $"The handshake did not finish within {options.HandshakeTimeout.TotalSeconds:0.#} seconds: the peer may not be a SecureChat node, or the network is too slow.");
         }
-        catch (Exception ex) when (ex is IOException or SocketException)
+        catch (IOException ex)
         {
-            await AbandonAsync(reader, stream).ConfigureAwait(false);
-            throw new ChannelException(ChannelError.ClosedDuringHandshake, "The peer closed the connection during the handshake: it may not be a SecureChat node, may run an incompatible version, or did not accept this node's key.", ex);
+            await transport.DisposeAsync().ConfigureAwait(false);
+            throw ClosedDuringHandshake(ex);
         }
         catch
         {
-            await AbandonAsync(reader, stream).ConfigureAwait(false);
+            await transport.DisposeAsync().ConfigureAwait(false);
             throw;
         }
         finally
@@ -190,7 +225,13 @@ public sealed class SecureConnection : IAsyncDisposable
 
             _output.ResetWrittenCount();
             _session.WriteMessage(_output, message.Span);
-            await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            var flushed = await _transport.Output.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            if (flushed.IsCompleted || flushed.IsCanceled)
+            {
+                // No one reads this stream any more (the peer's end is gone, or this side was disposed).
+                Break();
+                throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while sending.");
+            }
         }
         catch (OperationCanceledException)
         {
@@ -198,10 +239,11 @@ public sealed class SecureConnection : IAsyncDisposable
             Break();
             throw;
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException || (ex is ObjectDisposedException or InvalidOperationException && IsDisposed))
         {
+            // The stream failed, or the connection was disposed under this write.
             Break();
-            throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} was lost while sending.", ex);
+            throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while sending.", ex);
         }
         finally
         {
@@ -293,9 +335,10 @@ public sealed class SecureConnection : IAsyncDisposable
         }
 
         _receiveEnded.TrySetResult();
-        await _reader.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        _socket.Dispose();
+
+        // Ends a read or a write still waiting on the transport (a peer that stopped reading holds
+        // a write until then), so the write lock comes free.
+        await _transport.DisposeAsync().ConfigureAwait(false);
 
         // The session's keys are wiped once no writer can be using them.
         await _writeLock.WaitAsync().ConfigureAwait(false);
@@ -338,9 +381,16 @@ public sealed class SecureConnection : IAsyncDisposable
             {
                 result = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or SocketException)
+            catch (Exception ex) when (ex is IOException || (ex is ObjectDisposedException or InvalidOperationException && IsDisposed))
             {
-                throw Ended(new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} was lost.", ex));
+                // The stream failed, or the connection was disposed under this read.
+                throw Ended(new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost.", ex));
+            }
+
+            if (result.IsCanceled)
+            {
+                // Only a cut transport (an interrupted write, or disposal) cancels a read.
+                throw Ended(new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost."));
             }
 
             var buffer = result.Buffer;
@@ -357,8 +407,8 @@ public sealed class SecureConnection : IAsyncDisposable
                 {
                     _reader.AdvanceTo(buffer.End);
                     throw Ended(buffer.IsEmpty
-                        ? new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} was lost: it ended without a close.")
-                        : new ChannelException(ChannelError.TruncatedFrame, $"The connection to {RemoteEndPoint} ended in the middle of a frame; it was closed."));
+                        ? new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost: it ended without a close.")
+                        : new ChannelException(ChannelError.TruncatedFrame, $"The connection to {Where} ended in the middle of a frame; it was closed."));
                 }
 
                 _reader.AdvanceTo(buffer.Start, buffer.End);
@@ -401,18 +451,7 @@ public sealed class SecureConnection : IAsyncDisposable
     private void Break()
     {
         _broken = true;
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-            // Already disconnected.
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already disposed.
-        }
+        _transport.Abort();
     }
 
     /// <summary>Best effort: tells the peer why (or answers its close); a vanished peer is no error here.</summary>
@@ -438,24 +477,47 @@ public sealed class SecureConnection : IAsyncDisposable
                 return;
             }
 
-            if (_broken || Volatile.Read(ref _disposed) != 0)
+            if (_broken || IsDisposed)
             {
-                throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} is already closed.");
+                throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} is already closed.");
             }
 
             var output = new ArrayBufferWriter<byte>();
             _session.WriteClose(output, reason, text);
             using var timeout = new CancellationTokenSource(_options.CloseTimeout, _options.Time);
-            await _stream.WriteAsync(output.WrittenMemory, timeout.Token).ConfigureAwait(false);
-            _socket.Shutdown(SocketShutdown.Send);
+            var flushed = await _transport.Output.WriteAsync(output.WrittenMemory, timeout.Token).ConfigureAwait(false);
+
+            // The close frame is the last this side sends: completing the output is the half-close
+            // (a TCP FIN), so the peer reads the end of the stream right after it.
+            await _transport.Output.CompleteAsync().ConfigureAwait(false);
+            if (flushed.IsCompleted || flushed.IsCanceled)
+            {
+                throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while closing.");
+            }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (OperationCanceledException ex)
         {
-            throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {RemoteEndPoint} was lost while closing.", ex);
+            // The peer did not take the close frame within the close timeout: nothing more can follow it.
+            Break();
+            throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while closing.", ex);
+        }
+        catch (Exception ex) when (ex is IOException || (ex is ObjectDisposedException or InvalidOperationException && IsDisposed))
+        {
+            throw new ChannelException(ChannelError.ConnectionLost, $"The connection to {Where} was lost while closing.", ex);
         }
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes handshake bytes; a stream no one reads any more ends the handshake.</summary>
+    private static async ValueTask WriteHandshakeAsync(PipeWriter output, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        var flushed = await output.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        if (flushed.IsCompleted || flushed.IsCanceled)
+        {
+            throw ClosedDuringHandshake();
         }
     }
 
@@ -465,16 +527,22 @@ public sealed class SecureConnection : IAsyncDisposable
         {
             var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            if (FrameReader.TryReadFrame(ref buffer, FrameReader.MaxFrameSize, out var frame) == FrameStatus.Frame)
+            switch (FrameReader.TryReadFrame(ref buffer, FrameReader.MaxFrameSize, out var frame))
             {
-                var message = frame.ToArray();
-                reader.AdvanceTo(buffer.Start);
-                return message;
+                case FrameStatus.Frame:
+                    var message = frame.ToArray();
+                    reader.AdvanceTo(buffer.Start);
+                    return message;
+                case FrameStatus.TooLarge:
+                    // Unreachable with a 16-bit length and the protocol's own maximum; a limit is a limit all the same.
+                    reader.AdvanceTo(buffer.Start);
+                    throw new ChannelException(ChannelError.FrameTooLarge, "The peer sent a handshake message larger than the protocol allows.");
             }
 
-            if (result.IsCompleted)
+            if (result.IsCompleted || result.IsCanceled)
             {
-                throw new ChannelException(ChannelError.ClosedDuringHandshake, "The peer closed the connection during the handshake: it may not be a SecureChat node, may run an incompatible version, or did not accept this node's key.");
+                reader.AdvanceTo(buffer.Start);
+                throw ClosedDuringHandshake();
             }
 
             reader.AdvanceTo(buffer.Start, buffer.End);
@@ -494,8 +562,9 @@ public sealed class SecureConnection : IAsyncDisposable
                 return bytes;
             }
 
-            if (result.IsCompleted)
+            if (result.IsCompleted || result.IsCanceled)
             {
+                reader.AdvanceTo(buffer.Start);
                 throw new ChannelException(ChannelError.ClosedDuringHandshake, "The peer closed the connection before the handshake began.");
             }
 
@@ -503,9 +572,7 @@ public sealed class SecureConnection : IAsyncDisposable
         }
     }
 
-    private static async ValueTask AbandonAsync(PipeReader reader, NetworkStream stream)
-    {
-        await reader.CompleteAsync().ConfigureAwait(false);
-        await stream.DisposeAsync().ConfigureAwait(false);
-    }
+    private static ChannelException ClosedDuringHandshake(Exception? inner = null) => inner is null
+        ? new ChannelException(ChannelError.ClosedDuringHandshake, ClosedDuringHandshakeText)
+        : new ChannelException(ChannelError.ClosedDuringHandshake, ClosedDuringHandshakeText, inner);
 }

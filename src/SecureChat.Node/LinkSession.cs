@@ -57,7 +57,7 @@ internal sealed class LinkSession
     public bool IsOnline { get; private set; }
 
     /// <summary>The endpoint of the peer as this side sees it.</summary>
-    public string RemoteEndpoint => _connection.RemoteEndPoint.ToString() ?? "?";
+    public string RemoteEndpoint => _connection.RemoteEndPoint?.ToString() ?? "?";
 
     /// <summary>Asks the actor to look at the outbox (a message was queued or marked read).</summary>
     public void Kick() => _inbox.Writer.TryWrite(null);

@@ -7,7 +7,7 @@ using SecureChat.Protocol.Identity;
 
 namespace SecureChat.Net.Tests;
 
-/// <summary>Identities, a listener on 127.0.0.1 and dialing helpers, with a deadline on every wait.</summary>
+/// <summary>Identities, a listener on 127.0.0.1, dialing helpers and connected pairs over any transport, with a deadline on every wait.</summary>
 internal sealed class Loopback : IAsyncDisposable
 {
     private readonly CancellationTokenSource _deadline = new(TimeSpan.FromSeconds(20));
@@ -49,23 +49,30 @@ internal sealed class Loopback : IAsyncDisposable
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, listener.LocalEndPoint.Port), Token);
-        var raw = new RawPeer(socket);
-        using var handshake = ChannelHandshake.StartInitiator(Alice);
-        await raw.Stream.WriteAsync(handshake.Preamble, Token);
-        while (!handshake.IsComplete)
-        {
-            if (handshake.IsMyTurnToWrite)
-            {
-                await raw.WriteFrameAsync(handshake.WriteMessage(), Token);
-            }
-            else
-            {
-                Assert.Null(handshake.ReadMessage(await raw.ReadFrameAsync(Token)));
-            }
-        }
+        return await RawPeer.HandshakeAsync(new TcpTransport(socket), Alice, Token);
+    }
 
-        raw.Session = handshake.Complete(TimeProvider.System);
-        return raw;
+    /// <summary>
+    /// Alice dials Bob over a fresh pair of <paramref name="kind"/> transports (see
+    /// <see cref="Transports"/>), both handshakes running at once as they would on two machines.
+    /// </summary>
+    public async Task<(SecureConnection Alice, SecureConnection Bob)> ConnectAsync(
+        string kind, ChannelOptions? options = null, ReadOnlyMemory<byte> knownKey = default)
+    {
+        options ??= new ChannelOptions();
+        var (dialer, listener) = await Transports.CreatePairAsync(kind, Token);
+        var accepting = SecureConnection.AcceptAsync(listener, Bob, AcceptAll, options, Token);
+        var alice = Own(await SecureConnection.ConnectAsync(dialer, Alice, knownKey, AcceptAll, options, Token));
+        var bob = Own(await accepting);
+        return (alice, bob);
+    }
+
+    /// <summary>Disposes <paramref name="owned"/> with the rest at the end of the test.</summary>
+    public T Own<T>(T owned)
+        where T : IAsyncDisposable
+    {
+        _owned.Add(owned);
+        return owned;
     }
 
     public async ValueTask DisposeAsync()
@@ -81,21 +88,47 @@ internal sealed class Loopback : IAsyncDisposable
     }
 }
 
-/// <summary>A peer driven by hand over a socket: writes whatever bytes a test wants.</summary>
-internal sealed class RawPeer(Socket socket) : IDisposable
+/// <summary>A peer driven by hand over any transport: writes whatever bytes a test wants.</summary>
+internal sealed class RawPeer(ChannelTransport transport) : IAsyncDisposable
 {
-    public Socket Socket { get; } = socket;
+    public ChannelTransport Transport { get; } = transport;
 
-    public NetworkStream Stream { get; } = new(socket, ownsSocket: true);
+    public ChannelSession Session { get; private set; } = null!;
 
-    public ChannelSession Session { get; set; } = null!;
+    /// <summary>Runs the initiator handshake by hand over <paramref name="transport"/>, as a hostile peer would.</summary>
+    public static async Task<RawPeer> HandshakeAsync(ChannelTransport transport, LocalIdentity identity, CancellationToken cancellationToken)
+    {
+        var raw = new RawPeer(transport);
+        using var handshake = ChannelHandshake.StartInitiator(identity);
+        await raw.WriteAsync(handshake.Preamble, cancellationToken);
+        while (!handshake.IsComplete)
+        {
+            if (handshake.IsMyTurnToWrite)
+            {
+                await raw.WriteFrameAsync(handshake.WriteMessage(), cancellationToken);
+            }
+            else
+            {
+                Assert.Null(handshake.ReadMessage(await raw.ReadFrameAsync(cancellationToken)));
+            }
+        }
+
+        raw.Session = handshake.Complete(TimeProvider.System);
+        return raw;
+    }
+
+    public async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
+        await Transport.Output.WriteAsync(bytes, cancellationToken);
 
     public async Task WriteFrameAsync(byte[] message, CancellationToken cancellationToken)
     {
         var output = new ArrayBufferWriter<byte>();
         FrameReader.WriteFrame(output, message);
-        await Stream.WriteAsync(output.WrittenMemory, cancellationToken);
+        await WriteAsync(output.WrittenMemory, cancellationToken);
     }
+
+    /// <summary>Ends this side's bytes (a TCP FIN), as a peer that leaves mid-frame would.</summary>
+    public ValueTask EndOutputAsync() => Transport.Output.CompleteAsync();
 
     /// <summary>The framed bytes of one application message, ready to send (or to send twice).</summary>
     public byte[] SealMessage(byte[] data)
@@ -107,16 +140,25 @@ internal sealed class RawPeer(Socket socket) : IDisposable
 
     public async Task<byte[]> ReadFrameAsync(CancellationToken cancellationToken)
     {
-        var header = new byte[2];
-        await Stream.ReadExactlyAsync(header, cancellationToken);
-        var body = new byte[(header[0] << 8) | header[1]];
-        await Stream.ReadExactlyAsync(body, cancellationToken);
-        return body;
+        while (true)
+        {
+            var result = await Transport.Input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (FrameReader.TryReadFrame(ref buffer, FrameReader.MaxFrameSize, out var frame) == FrameStatus.Frame)
+            {
+                var body = frame.ToArray();
+                Transport.Input.AdvanceTo(buffer.Start);
+                return body;
+            }
+
+            Assert.False(result.IsCompleted, "the stream ended before a whole frame");
+            Transport.Input.AdvanceTo(buffer.Start, buffer.End);
+        }
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        Stream.Dispose();
+        await Transport.DisposeAsync();
         Session?.Dispose();
     }
 }

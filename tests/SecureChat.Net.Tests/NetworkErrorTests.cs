@@ -7,12 +7,12 @@ namespace SecureChat.Net.Tests;
 public sealed class NetworkErrorTests
 {
     [Fact]
-    public async Task OpenAsync_NothingListening_ReportsConnectionRefused()
+    public async Task ConnectAsync_NothingListening_ReportsConnectionRefused()
     {
         var port = FreePort();
 
         var error = await Assert.ThrowsAsync<NetworkException>(() =>
-            ChannelDialer.OpenAsync(new PeerEndpoint("127.0.0.1", port), new ChannelOptions(), CancellationToken.None));
+            TcpTransport.ConnectAsync(new PeerEndpoint("127.0.0.1", port), new ChannelOptions(), CancellationToken.None));
 
         Assert.Equal(NetworkError.ConnectionRefused, error.Error);
         Assert.Contains("refused", error.Message, StringComparison.Ordinal);

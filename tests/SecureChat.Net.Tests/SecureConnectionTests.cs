@@ -135,7 +135,7 @@ public sealed class SecureConnectionTests
         await using var loop = new Loopback();
         var options = new ChannelOptions { CloseTimeout = TimeSpan.FromMilliseconds(200) };
         var listener = loop.Listen(options);
-        using var raw = await loop.DialRawAsync(listener);
+        await using var raw = await loop.DialRawAsync(listener);
         var bob = await loop.AcceptAsync(listener);
         using var abandon = new CancellationTokenSource();
         var receiving = bob.ReceiveAsync(abandon.Token).AsTask();
@@ -152,11 +152,11 @@ public sealed class SecureConnectionTests
     {
         await using var loop = new Loopback();
         var listener = loop.Listen(new ChannelOptions { MaxFrameSize = 1024 });
-        using var raw = await loop.DialRawAsync(listener);
+        await using var raw = await loop.DialRawAsync(listener);
         var bob = await loop.AcceptAsync(listener);
 
-        await raw.Stream.WriteAsync(new byte[] { 0x08, 0x00 }, loop.Token);
-        await raw.Stream.WriteAsync(new byte[2048], loop.Token);
+        await raw.WriteAsync(new byte[] { 0x08, 0x00 }, loop.Token);
+        await raw.WriteAsync(new byte[2048], loop.Token);
 
         var error = await Assert.ThrowsAsync<ChannelException>(async () => await bob.ReceiveAsync(loop.Token));
         Assert.Equal(ChannelError.FrameTooLarge, error.Error);
@@ -171,12 +171,12 @@ public sealed class SecureConnectionTests
     {
         await using var loop = new Loopback();
         var listener = loop.Listen();
-        using var raw = await loop.DialRawAsync(listener);
+        await using var raw = await loop.DialRawAsync(listener);
         var bob = await loop.AcceptAsync(listener);
         var frame = raw.SealMessage("cut me"u8.ToArray());
 
-        await raw.Stream.WriteAsync(frame.AsMemory(0, frame.Length - 3), loop.Token);
-        raw.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        await raw.WriteAsync(frame.AsMemory(0, frame.Length - 3), loop.Token);
+        await raw.EndOutputAsync();
 
         var error = await Assert.ThrowsAsync<ChannelException>(async () => await bob.ReceiveAsync(loop.Token));
         Assert.Equal(ChannelError.TruncatedFrame, error.Error);
@@ -187,12 +187,12 @@ public sealed class SecureConnectionTests
     {
         await using var loop = new Loopback();
         var listener = loop.Listen();
-        using var raw = await loop.DialRawAsync(listener);
+        await using var raw = await loop.DialRawAsync(listener);
         var bob = await loop.AcceptAsync(listener);
         var frame = raw.SealMessage("pay 10"u8.ToArray());
 
-        await raw.Stream.WriteAsync(frame, loop.Token);
-        await raw.Stream.WriteAsync(frame, loop.Token);
+        await raw.WriteAsync(frame, loop.Token);
+        await raw.WriteAsync(frame, loop.Token);
 
         Assert.Equal("pay 10"u8.ToArray(), await bob.ReceiveAsync(loop.Token));
         var error = await Assert.ThrowsAsync<ChannelException>(async () => await bob.ReceiveAsync(loop.Token));
@@ -209,7 +209,7 @@ public sealed class SecureConnectionTests
         var raw = await loop.DialRawAsync(listener);
         var bob = await loop.AcceptAsync(listener);
 
-        raw.Dispose();
+        await raw.DisposeAsync();
 
         var error = await Assert.ThrowsAsync<ChannelException>(async () => await bob.ReceiveAsync(loop.Token));
         Assert.Equal(ChannelError.ConnectionLost, error.Error);
