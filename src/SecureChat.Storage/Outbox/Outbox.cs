@@ -341,15 +341,13 @@ public sealed partial class Outbox
             {
                 _counts[group.ContactId] = CountOf(connection, group.ContactId) + group.Stored!.Count;
                 Remember(group.ContactId, group.Rows!, group.Stored!);
+
+                // Under the store's lock, as every insert: a search index being built meanwhile takes each row once.
+                _store.Messages.IndexAdded(group.ContactId, group.Rows!, group.Stored!);
             }
 
             return 0;
         });
-
-        foreach (var group in groups.Where(g => g.Stored is not null))
-        {
-            _store.Messages.IndexAdded(group.ContactId, group.Rows!, group.Stored!);
-        }
     }
 
     /// <summary>Inserts one conversation's texts, ticking its clock for each under the store's lock: the order of rows is the clock's order.</summary>
