@@ -318,6 +318,31 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
+    public void Advance_FindsEachListedIdThroughItsIndex_NotByScanningTheConversation()
+    {
+        using var store = _home.Open();
+
+        var plan = store.Run(connection =>
+        {
+            using var explain = connection.CreateCommand();
+            explain.CommandText = "EXPLAIN QUERY PLAN " + OutboxSql.Advance;
+            explain.Parameters.AddWithValue("$ids", new byte[32]);
+            explain.Parameters.AddWithValue("$contact", 1);
+            explain.Parameters.AddWithValue("$state", (int)MessageState.Delivered);
+            using var reader = explain.ExecuteReader();
+            var detail = new List<string>();
+            while (reader.Read())
+            {
+                detail.Add(reader.GetString(3));
+            }
+
+            return detail;
+        });
+
+        Assert.Contains("SEARCH messages USING INDEX sqlite_autoindex_messages_1 (message_id=?)", plan);
+    }
+
+    [Fact]
     public void WhileQueueing_HandlerMarksSent_SavesTheSessionWithTheTextsInOneTransaction()
     {
         using var store = _home.Open();

@@ -38,11 +38,16 @@ internal static class OutboxSql
     /// <summary>A row whose ID is one of <see cref="ListedIds"/>.</summary>
     public const string IsListed = "message_id IN (SELECT substr($ids, at, 16) FROM listed)";
 
-    /// <summary>The outgoing messages among the listed ones move forward to <c>$state</c>, never back.</summary>
+    /// <summary>
+    /// The outgoing messages among the listed ones move forward to <c>$state</c>, never back. The
+    /// unary plus keeps SQLite from looking the rows up by conversation (it would then scan every
+    /// message of it, once per batch): each listed ID is found through the unique index on
+    /// <c>message_id</c>, and the conversation is only checked.
+    /// </summary>
     public static readonly string Advance = $"""
         {ListedIds}
         UPDATE messages SET state = $state
-        WHERE {IsListed} AND contact_id = $contact AND outgoing = 1 AND state < $state
+        WHERE {IsListed} AND +contact_id = $contact AND outgoing = 1 AND state < $state
         RETURNING message_id
         """;
 
