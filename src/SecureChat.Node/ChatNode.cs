@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
 using SecureChat.Node.Discovery;
@@ -37,13 +36,8 @@ public sealed partial class ChatNode : IAsyncDisposable
     private DhtRendezvous? _dht;
     private LanBeacons? _lan;
     private Task _accepting = Task.CompletedTask;
-    private readonly Channel<PendingSend> _sends = Channel.CreateUnbounded<PendingSend>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _queueGate = new();
-    private readonly Task _sending;
+    private readonly Outbox _outbox;
     private int _disposed;
-
-    /// <summary>The most messages one outbox transaction takes from <see cref="SendAsync"/>.</summary>
-    private const int MaxSendBatch = 1024;
 
     private ChatNode(LocalIdentity identity, LocalStore store, NodeOptions options, ILogger logger)
     {
@@ -56,7 +50,8 @@ public sealed partial class ChatNode : IAsyncDisposable
             options.QuotaWindow,
             peer => peer.Standing == ContactStanding.Request ? options.RequestQuota : options.ContactQuota,
             store.Messages.ReceivedSince);
-        _sending = Task.Run(WriteSendsAsync);
+        _outbox = store.Outbox;
+        _outbox.Queued += OnQueued;
     }
 
     public LocalIdentity Identity { get; }
@@ -233,93 +228,48 @@ public sealed partial class ChatNode : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
         RequireContact(contact);
+        LinkOf(contact);
 
-        // The outbox checks the text (MessageLog.QueueRange), whoever queues it.
-        return Queue(LinkOf(contact), [text])[0];
+        // The outbox checks the text, whoever queues it; its Queued event announces the message.
+        return _outbox.Queue(contact, [text])[0];
     }
 
     /// <summary>
     /// Queues a text like <see cref="Send"/>, and shares the disk write with the sends made while
-    /// the one before was being written (group commit): many concurrent sends cost one sync, not
-    /// one each. The task ends when the message is on disk.
+    /// the one before was being written (the outbox's group commit): many concurrent sends cost
+    /// one sync, not one each. The task ends when the message is on disk.
     /// </summary>
     /// <exception cref="ArgumentException">The text is empty, too long or not valid Unicode (thrown at once).</exception>
     public Task<StoredMessage> SendAsync(Contact contact, string text)
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(text);
-        MessageLog.CheckText(text, nameof(text));
+        Outbox.CheckText(text, nameof(text));
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         RequireContact(contact);
-        var pending = new PendingSend(LinkOf(contact), text, new TaskCompletionSource<StoredMessage>(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_sends.Writer.TryWrite(pending), this);
-        return pending.Done.Task;
+        LinkOf(contact);
+        return _outbox.QueueAsync(contact, text);
     }
 
-    /// <summary>Writes what <see cref="SendAsync"/> queued, everything waiting at once, one transaction per conversation.</summary>
-    private async Task WriteSendsAsync()
+    /// <summary>Texts are on disk in the outbox: announce them and wake the contact's connection.</summary>
+    private void OnQueued(Contact contact, IReadOnlyList<StoredMessage> stored)
     {
-        var batch = new List<PendingSend>();
-        while (await _sends.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            while (batch.Count < MaxSendBatch && _sends.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            foreach (var conversation in batch.GroupBy(p => p.Link))
-            {
-                var sends = conversation.ToList();
-                try
-                {
-                    var stored = Queue(conversation.Key, [.. sends.Select(p => p.Text)]);
-                    for (var i = 0; i < sends.Count; i++)
-                    {
-                        sends[i].Done.TrySetResult(stored[i]);
-                    }
-                }
-                catch (Exception ex)
-                {
-                    // Nothing of this conversation's batch is stored: each sender learns why.
-                    foreach (var send in sends)
-                    {
-                        send.Done.TrySetException(ex);
-                    }
-                }
-            }
-
-            batch.Clear();
-        }
-    }
-
-    /// <summary>
-    /// Writes texts of one conversation to the outbox in one transaction, announces them and wakes
-    /// the link. The Lamport ticks and the insert are taken under one lock, so the outbox order
-    /// (by row) is the clock's order whichever way a text was sent.
-    /// </summary>
-    private IReadOnlyList<StoredMessage> Queue(ContactLink link, IReadOnlyList<string> texts)
-    {
-        IReadOnlyList<StoredMessage> stored;
-        lock (_queueGate)
-        {
-            stored = Store.Messages.QueueRange(link.Contact, [.. texts.Select(text => (text, link.Tick()))]);
-        }
-
         foreach (var message in stored)
         {
             Events.Publish(new MessageStored(message));
         }
 
-        link.Kick();
-        return stored;
+        if (_links.TryGetValue(contact.Account, out var link))
+        {
+            link.Kick();
+        }
     }
-
-    private sealed record PendingSend(ContactLink Link, string Text, TaskCompletionSource<StoredMessage> Done);
 
     /// <summary>Marks a conversation read: its received messages are seen, and a read receipt goes to the contact.</summary>
     public IReadOnlyList<string> MarkRead(Contact contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        var seen = Store.Messages.MarkSeen(contact);
+        var seen = _outbox.MarkSeen(contact);
         if (seen.Count > 0)
         {
             foreach (var id in seen)
@@ -574,8 +524,8 @@ public sealed partial class ChatNode : IAsyncDisposable
         }
 
         // Sends already accepted are written before anything stops: they wait in the outbox.
-        _sends.Writer.TryComplete();
-        await _sending.ConfigureAwait(false);
+        await _outbox.WhenWritten().ConfigureAwait(false);
+        _outbox.Queued -= OnQueued;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _listenGate.WaitAsync().ConfigureAwait(false);
         if (_lan is not null)

@@ -12,8 +12,8 @@ namespace SecureChat.Node;
 
 /// <summary>
 /// Everything the node keeps for one contact: at most one active connection, the loop that dials
-/// the contact's known endpoints (with backoff) while there is none, and the conversation's Lamport
-/// clock.
+/// the contact's known endpoints (with backoff) while there is none. The conversation's Lamport
+/// clock is the store's <see cref="Outbox"/>'s.
 /// </summary>
 internal sealed class ContactLink : ILamportClock
 {
@@ -45,7 +45,6 @@ internal sealed class ContactLink : ILamportClock
     private readonly List<IPEndPoint> _hints = [];
     private readonly Dictionary<PeerEndpoint, DateTimeOffset> _claimsTried = [];
     private Task _confirming = Task.CompletedTask;
-    private long _lamport = -1;
     private bool _urgent;
     private DateTimeOffset _nextLocate = DateTimeOffset.MinValue;
     private DateTimeOffset _lastLocate = DateTimeOffset.MinValue;
@@ -245,46 +244,14 @@ internal sealed class ContactLink : ILamportClock
         }
     }
 
-    /// <summary>
-    /// The next Lamport value for something this node writes in the conversation. The clock stops
-    /// at <see cref="NodeWire.MaxLamport"/> (unreachable in practice: see
-    /// <see cref="NodeWire.LamportWindow"/>): envelopes then share that value, and the order of a
-    /// conversation, kept by the store, does not depend on it.
-    /// </summary>
-    public long Tick()
-    {
-        lock (_lock)
-        {
-            EnsureClock();
-            if (_lamport < (long)NodeWire.MaxLamport)
-            {
-                _lamport++;
-            }
-
-            return _lamport;
-        }
-    }
+    /// <summary>The next Lamport value for something this node writes in the conversation (<see cref="Outbox.Tick"/>, which keeps the clock).</summary>
+    public long Tick() => _node.Store.Outbox.Tick(Contact);
 
     /// <summary>
-    /// Moves the clock past a value seen from the peer, when it is within bounds
-    /// (<see cref="NodeWire.IsLamportInBounds"/>); otherwise leaves the clock as it is and returns
-    /// the highest value it would have taken, for the refusal's sentence.
+    /// Moves the clock past a value seen from the peer, when it is within bounds; otherwise
+    /// returns the highest value it would have taken, for the refusal's sentence (<see cref="Outbox.TryWitness"/>).
     /// </summary>
-    public bool TryWitness(ulong lamport, out ulong limit)
-    {
-        lock (_lock)
-        {
-            EnsureClock();
-            limit = Math.Min(NodeWire.MaxLamport, (ulong)_lamport + NodeWire.LamportWindow);
-            if (!NodeWire.IsLamportInBounds(lamport, _lamport))
-            {
-                return false;
-            }
-
-            _lamport = Math.Max(_lamport, (long)lamport);
-            return true;
-        }
-    }
+    public bool TryWitness(ulong lamport, out ulong limit) => _node.Store.Outbox.TryWitness(Contact, lamport, out limit);
 
     /// <summary>
     /// Takes a connection that finished its handshake with this contact. With one already running,
@@ -431,14 +398,6 @@ internal sealed class ContactLink : ILamportClock
 
         // Keep the connection dialed by the account that sorts first.
         return connection.IsInitiator == selfFirst;
-    }
-
-    private void EnsureClock()
-    {
-        if (_lamport < 0)
-        {
-            _lamport = _node.Store.Messages.LastLamport(Contact);
-        }
     }
 
     private void Wake() => _wake.Set();

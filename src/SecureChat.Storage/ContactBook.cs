@@ -331,7 +331,7 @@ public sealed class ContactBook
             if (existing is not null)
             {
                 DeleteMessages(connection, existing.Id);
-                _store.Messages.ForgetContact(existing.Id);
+                _store.Messages.ForgetContact(existing.Id, existing.Account);
             }
 
             var blocked = new Contact
@@ -488,7 +488,7 @@ public sealed class ContactBook
             transaction.Commit();
             _contacts.Remove(contact.Account);
             _lookups.Remove(contact.Id);
-            _store.Messages.ForgetContact(contact.Id);
+            _store.Messages.ForgetContact(contact.Id, contact.Account);
             return messages;
         });
     }

@@ -30,6 +30,7 @@ public sealed class LocalStore : IDisposable
         _keys = keys;
         Contacts = new ContactBook(this, self);
         Messages = new MessageLog(this, time);
+        Outbox = new Outbox(this, time);
         Sessions = new SessionStore(this);
         Receipts = new ReceiptQueue(this);
         Invites = new InviteTokens(this, time);
@@ -38,6 +39,9 @@ public sealed class LocalStore : IDisposable
     public ContactBook Contacts { get; }
 
     public MessageLog Messages { get; }
+
+    /// <summary>The outbox: queueing, the Lamport clocks, delivery states and read receipts.</summary>
+    public Outbox Outbox { get; }
 
     public SessionStore Sessions { get; }
 

@@ -117,6 +117,12 @@ public sealed partial class MessageLog
             // data reader for every row.)
             if (command.ExecuteNonQuery() == 1)
             {
+                if (message.Outgoing && message.State < MessageState.Delivered)
+                {
+                    // An outbox row the outbox did not write: what it holds in memory is no longer the whole end.
+                    _store.Outbox.ConversationChanged(contactId);
+                }
+
                 added.Add(new AddedMessage(SQLitePCL.raw.sqlite3_last_insert_rowid(connection.Handle), message.MessageId, message.Text));
             }
         }
@@ -130,6 +136,15 @@ public sealed partial class MessageLog
         foreach (var message in added)
         {
             _index?.Add(message.Row, contactId, SearchText.Terms(message.Text));
+        }
+    }
+
+    /// <summary>Adds messages the outbox committed to the search index, when it is built.</summary>
+    internal void IndexAdded(long contactId, IReadOnlyList<long> rows, IReadOnlyList<StoredMessage> messages)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            _index?.Add(rows[i], contactId, SearchText.Terms(messages[i].Text));
         }
     }
 
@@ -155,7 +170,11 @@ public sealed partial class MessageLog
             command.CommandText = "UPDATE messages SET state = $state WHERE message_id = $id";
             command.Parameters.AddWithValue("$state", (int)state);
             command.Parameters.AddWithValue("$id", id);
-            return command.ExecuteNonQuery();
+            var changed = command.ExecuteNonQuery();
+
+            // The row may have entered or left an outbox.
+            _store.Outbox.ForgetMemory();
+            return changed;
         });
     }
 
@@ -267,8 +286,9 @@ public sealed partial class MessageLog
     /// <summary>Builds the in-memory index now (it is otherwise built by the first search); returns how many messages it holds.</summary>
     public int BuildIndex() => EnsureIndex().Count;
 
-    internal void ForgetContact(long contactId)
+    internal void ForgetContact(long contactId, string account)
     {
+        _store.Outbox.ConversationRemoved(contactId, account);
         lock (_indexLock)
         {
             _index?.RemoveContact(contactId);
@@ -420,9 +440,9 @@ public sealed partial class MessageLog
     }
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in its order.</summary>
-    private const string MessageColumns = "message_id, outgoing, sent_at, received_at, state, body, lamport, contact_id";
+    internal const string MessageColumns = "message_id, outgoing, sent_at, received_at, state, body, lamport, contact_id";
 
-    private StoredMessage ReadMessage(SqliteDataReader reader, Contact contact, long contactId)
+    internal StoredMessage ReadMessage(SqliteDataReader reader, Contact contact, long contactId)
     {
         var id = (byte[])reader[0];
         var outgoing = reader.GetInt64(1) != 0;
@@ -449,7 +469,7 @@ public sealed partial class MessageLog
         static bool IsTime(long ms) => ms is >= -62135596800000 and <= 253402300799999;
     }
 
-    private static byte[] ParseId(string messageId)
+    internal static byte[] ParseId(string messageId)
     {
         try
         {
@@ -491,7 +511,7 @@ public sealed partial class MessageLog
     /// tells only the bucket, not the length: a body is always 64, 256, 1,024, 4,096 or 16,384
     /// bytes plus the 40 bytes of nonce and tag.
     /// </summary>
-    private byte[] SealText(byte[] messageId, long contactId, bool outgoing, long sentMs, string text)
+    internal byte[] SealText(byte[] messageId, long contactId, bool outgoing, long sentMs, string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
         var padded = Padding.Pad(bytes);

@@ -19,7 +19,7 @@ public enum StoreError
     /// <summary>A name or ID is already taken by another contact.</summary>
     Conflict,
 
-    /// <summary>A conversation's outbox holds as many undelivered messages as it takes (<see cref="MessageLog.MaxOutboxPerContact"/>).</summary>
+    /// <summary>A conversation's outbox holds as many undelivered messages as it takes (<see cref="Outbox.MaxPerContact"/>).</summary>
     OutboxFull,
 
     /// <summary>The disk holding the data directory is full: the write was not made, and what was stored before is intact.</summary>

@@ -160,7 +160,8 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
         }
 
         var contact = Store.Contacts.Resolve(who);
-        return MessageView.From(Store.Messages.Queue(contact, text, Math.Min(Store.Messages.LastLamport(contact) + 1, (long)NodeWire.MaxLamport)));
+        // The same outbox a running node queues through: its bound, its clock, one transaction.
+        return MessageView.From(Store.Outbox.Queue(contact, [text])[0]);
     }
 
     public MessageView? Message(string id) => Store.Messages.Find(id) is { } message ? MessageView.From(message) : null;
