@@ -372,7 +372,7 @@ internal sealed class ContactLink
 
         if (session.IsOnline)
         {
-            _node.Events.Publish(new PresenceChanged(Contact.Account, false, null));
+            _node.Events.Publish(new PresenceChanged(Contact.Account, false, null, session.Connection.PeerClose));
         }
 
         Wake();
