@@ -27,6 +27,9 @@ internal sealed class TerminalChat
     /// </summary>
     public static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(15);
 
+    /// <summary>How long a node named by <c>api.json</c> has to answer before it is taken for gone.</summary>
+    private static readonly TimeSpan RunningNodeProbe = TimeSpan.FromSeconds(10);
+
     private readonly ChatNode _node;
     private readonly Terminal _terminal;
     private readonly ChannelReader<NodeEvent> _events;
@@ -59,7 +62,9 @@ internal sealed class TerminalChat
     /// <exception cref="UsageException">A node answers on the directory's local API.</exception>
     public static void RefuseBesideRunningNode(string directory, string verb)
     {
-        if (ApiClient.TryConnect(directory) is { } running)
+        // A node that wrote api.json and is gone refuses the probe at once; one that runs may be
+        // slow to answer on a busy machine, and mistaking it for gone would open its store twice.
+        if (ApiClient.TryConnect(directory, RunningNodeProbe) is { } running)
         {
             running.Dispose();
             throw new UsageException($"A node already runs for {directory} (`securechat run`) and holds its store: chat through it (`securechat ui` opens the web UI, `securechat send` sends from here), or stop it to use `securechat {verb}`.");
