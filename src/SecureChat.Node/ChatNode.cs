@@ -531,6 +531,13 @@ public sealed class ChatNode : IAsyncDisposable
         return CloseLinkAsync(contact.Account, HangUpText);
     }
 
+    /// <summary>The contact, request or blocked account of that ID; null when the node does not know it.</summary>
+    public Contact? FindContact(AccountId account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return Store.Contacts.Find(account);
+    }
+
     /// <summary>The sentence a peer reads when this node's person ends the chat (<see cref="HangUpAsync"/>).</summary>
     public const string HangUpText = "the chat ended";
 

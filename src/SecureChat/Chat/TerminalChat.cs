@@ -80,7 +80,7 @@ internal sealed class TerminalChat
 
     /// <summary>The contact of an account, or null when it is not known (any more).</summary>
     public Contact? Find(string account) =>
-        AccountId.TryParse(account, out var id) ? _node.Store.Contacts.Find(id) : null;
+        AccountId.TryParse(account, out var id) ? _node.FindContact(id) : null;
 
     /// <summary>The contact's local name and the fingerprint of its key.</summary>
     public static string Label(Contact contact) => Terminal.Describe(contact.Name, contact.AccountId);
