@@ -110,9 +110,12 @@ public sealed partial class ChatNode : IAsyncDisposable
             node._lan = discovery.Lan ? LanBeacons.TryStart(node, discovery, logger) : null;
         }
 
-        foreach (var contact in store.Contacts.All)
+        if (options.DialContactsAtStart)
         {
-            node.LinkOf(contact);
+            foreach (var contact in store.Contacts.All)
+            {
+                node.LinkOf(contact);
+            }
         }
 
         return node;
@@ -355,7 +358,7 @@ public sealed partial class ChatNode : IAsyncDisposable
         var contact = Store.Contacts.Accept(request, name);
         if (_links.TryRemove(contact.Account, out var link))
         {
-            await link.StopAsync(CloseReason.Normal, "accepted as a contact; reconnect").ConfigureAwait(false);
+            await link.StopAsync(CloseReason.Normal, ReconnectText).ConfigureAwait(false);
         }
 
         Events.Publish(new RequestRemoved(contact.Account, "accepted"));
@@ -467,6 +470,33 @@ public sealed partial class ChatNode : IAsyncDisposable
 
     /// <summary>Lifts a block; the account is forgotten.</summary>
     public void Unblock(AccountId account) => Store.Contacts.Unblock(account);
+
+    /// <summary>
+    /// Closes the connection to a contact because its person ended the chat (the terminal's
+    /// <c>connect</c> at the end of its input); the node stops dialing it until something is next
+    /// sent to it. What waits in the outbox stays there.
+    /// </summary>
+    public Task HangUpAsync(Contact contact)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        return CloseLinkAsync(contact.Account, HangUpText);
+    }
+
+    /// <summary>The contact, request or blocked account of that ID; null when the node does not know it.</summary>
+    public Contact? FindContact(AccountId account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        return Store.Contacts.Find(account);
+    }
+
+    /// <summary>The sentence a peer reads when this node's person ends the chat (<see cref="HangUpAsync"/>).</summary>
+    public const string HangUpText = "the chat ended";
+
+    /// <summary>
+    /// The sentence of the close that restarts a connection after a request was accepted: the
+    /// peer's node dials again at once and carries on as a contact (<see cref="AcceptRequestAsync"/>).
+    /// </summary>
+    public const string ReconnectText = "accepted as a contact; reconnect";
 
     private async Task CloseLinkAsync(string account, string why)
     {

@@ -340,7 +340,7 @@ internal sealed class ContactLink : ILamportClock
 
         if (session.IsOnline)
         {
-            _node.Events.Publish(new PresenceChanged(Contact.Account, false, null));
+            _node.Events.Publish(new PresenceChanged(Contact.Account, false, null, session.Connection.PeerClose));
         }
 
         Wake();

@@ -11,8 +11,12 @@ public sealed record MessageStored(StoredMessage Message) : NodeEvent;
 /// <summary>An outgoing message moved on: sent, delivered or read.</summary>
 public sealed record MessageStateChanged(string ContactAccount, string MessageId, MessageState State) : NodeEvent;
 
-/// <summary>A contact connected (online) or its last connection ended.</summary>
-public sealed record PresenceChanged(string ContactAccount, bool Online, string? Endpoint) : NodeEvent;
+/// <summary>
+/// A contact connected (online) or its last connection ended. When it ended, <paramref name="Close"/>
+/// is how the peer closed it (its reason and sentence, a claim), or null when the connection was
+/// lost or this node closed it first.
+/// </summary>
+public sealed record PresenceChanged(string ContactAccount, bool Online, string? Endpoint, SecureChat.Net.PeerClose? Close = null) : NodeEvent;
 
 /// <summary>A contact started or stopped typing.</summary>
 public sealed record TypingChanged(string ContactAccount, bool Active) : NodeEvent;

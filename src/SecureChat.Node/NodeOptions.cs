@@ -47,6 +47,12 @@ public sealed record NodeOptions
     /// <summary>The sliding window <see cref="ContactQuota"/> counts over (a day).</summary>
     public TimeSpan QuotaWindow { get; init; } = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// Dials every contact with a known address at start, as <c>securechat run</c> does. The
+    /// terminal <c>connect</c> turns it off: it talks to the one peer it dials.
+    /// </summary>
+    public bool DialContactsAtStart { get; init; } = true;
+
     /// <summary>How contacts are found without a typed address (the DHT, LAN beacons); null for neither.</summary>
     public DiscoveryOptions? Discovery { get; init; }
 

@@ -667,13 +667,13 @@ public sealed class DeliveryTests : IDisposable
     }
 
     [Fact]
-    public void Open_NewStore_IsAtSchemaVersion3()
+    public void Open_NewStore_IsAtSchemaVersion4()
     {
         using (Open())
         {
         }
 
-        Assert.Equal(3L, _home.Scalar<long>("PRAGMA user_version"));
+        Assert.Equal(4L, _home.Scalar<long>("PRAGMA user_version"));
         Assert.Equal(
             ["contacts", "invites", "messages", "receipts", "sessions"],
             _home.Column<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"));
@@ -686,16 +686,18 @@ public sealed class DeliveryTests : IDisposable
 
         using var store = Open();
 
-        Assert.Equal(3L, _home.Scalar<long>("PRAGMA user_version"));
+        Assert.Equal(4L, _home.Scalar<long>("PRAGMA user_version"));
         var bob = store.Contacts.Resolve(_bob.Account.Text);
-        Assert.Equal([incoming, outgoing], store.Messages.History(bob, 10));
-        Assert.Equal(0, store.Messages.LastLamport(bob));
+
+        // Version 4 gives the line chat's rows Lamport values in order, and a line it sent the state Delivered.
+        Assert.Equal([incoming with { Lamport = 1 }, outgoing with { Lamport = 2, State = MessageState.Delivered }], store.Messages.History(bob, 10));
+        Assert.Equal(2, store.Messages.LastLamport(bob));
         Assert.Equal(1, store.Messages.UnseenCount(bob));
 
         // The version 2 tables work on the migrated file.
         store.Sessions.Save(bob, [1, 2, 3]);
         Assert.Equal([1, 2, 3], store.Sessions.Load(bob));
-        var queued = store.Messages.Queue(bob, "after the upgrade", 1);
+        var queued = store.Messages.Queue(bob, "after the upgrade", 3);
         Assert.Equal(queued, store.Messages.Find(queued.MessageId));
         Assert.Equal([incoming.MessageId], store.Messages.MarkSeen(bob));
         Assert.Single(store.Receipts.Pending(bob));
@@ -724,7 +726,7 @@ public sealed class DeliveryTests : IDisposable
         {
         }
 
-        _home.Execute("PRAGMA user_version = 4");
+        _home.Execute("PRAGMA user_version = 5");
 
         Assert.Equal(StoreError.Unreadable, Assert.Throws<StoreException>(() => Open()).Error);
     }

@@ -10,7 +10,7 @@ namespace SecureChat.Storage.Tests;
 public sealed class LocalStoreTests : IDisposable
 {
     /// <summary>The schema this SecureChat writes: the first migration.</summary>
-    private const long SchemaVersion = 3;
+    private const long SchemaVersion = 4;
 
     private static readonly DateTimeOffset T0 = new(2025, 5, 1, 9, 0, 0, TimeSpan.Zero);
 

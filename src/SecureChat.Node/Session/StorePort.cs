@@ -65,17 +65,17 @@ internal sealed class NodeSessionStore(ChatNode node) : ISessionStore
         node.Store.Messages.Receive(contact, texts, sessionState);
 
     public IReadOnlyList<string> MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState) =>
-        node.Store.Messages.MarkSent(contact, messageIds, sessionState);
+        node.Store.Outbox.MarkSent(contact, messageIds, sessionState);
 
     public IReadOnlyList<string> Advance(Contact contact, IReadOnlyList<string> messageIds, MessageState state) =>
-        node.Store.Messages.Advance(contact, messageIds, state);
+        node.Store.Outbox.Advance(contact, messageIds, state);
 
     public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit, string? afterMessageId) =>
-        node.Store.Messages.Outbox(contact, limit, afterMessageId);
+        node.Store.Outbox.Take(contact, limit, afterMessageId);
 
-    public IReadOnlyList<PendingReceipt> PendingReceipts(Contact contact) => node.Store.Receipts.Pending(contact);
+    public IReadOnlyList<PendingReceipt> PendingReceipts(Contact contact) => node.Store.Outbox.PendingReceipts(contact);
 
-    public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds) => node.Store.Receipts.Acknowledge(envelopeIds);
+    public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds) => node.Store.Outbox.AcknowledgeReceipts(envelopeIds);
 
     public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token) => node.RedeemInvite(request, token);
 

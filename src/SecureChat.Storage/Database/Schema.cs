@@ -32,7 +32,7 @@ internal static class Schema
         """
         -- The node (version 2): ratchet sessions, Lamport clocks, and read receipts waiting to go out.
         -- The outbox is the outgoing messages not yet acknowledged (state queued or sent) that a node
-        -- queued (lamport > 0); the terminal line chat and schema 1 wrote lamport 0.
+        -- queued (lamport > 0); the terminal line chat and schema 1 wrote lamport 0 (version 4 moves them).
         ALTER TABLE messages ADD COLUMN lamport INTEGER NOT NULL DEFAULT 0;
         CREATE INDEX messages_outbox ON messages(contact_id, id) WHERE outgoing = 1 AND state < 2 AND lamport > 0;
         CREATE INDEX messages_unseen ON messages(contact_id, id) WHERE state = 4;
@@ -54,6 +54,30 @@ internal static class Schema
             lookup  BLOB PRIMARY KEY,       -- keyed digest of the token
             record  BLOB NOT NULL           -- sealed issue and expiry times, bound to lookup
         ) STRICT;
+        """,
+        """
+        -- Version 4: the terminal chat runs on the node, and lamport 0 no longer means "written by
+        -- the line chat". Each line-chat row (lamport 0) gets the Lamport value it would have had:
+        -- the highest value in its conversation up to it, plus how many line-chat rows came up to
+        -- it, so the line-chat rows of a conversation count up in their order, each above every
+        -- node row before it. (A node row after them keeps its value, which its peer holds.)
+        -- Outgoing rows the line chat handed to the channel (Sent) become Delivered: the peer's line
+        -- chat stored each line as it arrived, under an ID of its own, so no receipt can ever come
+        -- for them, and Delivered is the state that keeps them from being delivered a second time.
+        -- Outgoing rows it could not hand over (Queued; the person was told "not delivered") stay
+        -- Queued: they are messages the person sent that no peer has, so they wait in the outbox
+        -- and go once, like any other. Received rows keep their state.
+        UPDATE messages SET lamport = moved.lamport, state = moved.state
+        FROM (
+            SELECT id,
+                   max(lamport) OVER conversation + sum(lamport = 0) OVER conversation AS lamport,
+                   CASE WHEN outgoing = 1 AND state = 1 THEN 2 ELSE state END AS state
+            FROM messages
+            WINDOW conversation AS (PARTITION BY contact_id ORDER BY id ROWS UNBOUNDED PRECEDING)
+        ) AS moved
+        WHERE messages.id = moved.id AND messages.lamport = 0;
+        DROP INDEX messages_outbox;
+        CREATE INDEX messages_outbox ON messages(contact_id, id) WHERE outgoing = 1 AND state < 2;
         """,
     ];
 

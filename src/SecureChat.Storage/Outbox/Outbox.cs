@@ -100,6 +100,9 @@ public sealed partial class Outbox
     /// </summary>
     /// <exception cref="ArgumentException">A text is empty, too long or not valid Unicode, or a Lamport value is outside 1 to <see cref="NodeWire.MaxLamport"/>.</exception>
     /// <exception cref="StoreException">The conversation's outbox is full (<see cref="StoreError.OutboxFull"/>).</exception>
+    public StoredMessage QueueWithLamport(Contact contact, string text, long lamport) => QueueWithLamport(contact, [(text, lamport)])[0];
+
+    /// <summary>Queues texts with the Lamport values given (see the one-text overload), in this order, in one transaction.</summary>
     public IReadOnlyList<StoredMessage> QueueWithLamport(Contact contact, IReadOnlyList<(string Text, long Lamport)> items)
     {
         ArgumentNullException.ThrowIfNull(contact);

@@ -3,123 +3,122 @@ using SecureChat.Cli;
 using SecureChat.Net;
 using SecureChat.Node;
 using SecureChat.Protocol.Channel;
-using SecureChat.Protocol.Identity;
+using SecureChat.Storage;
 
 namespace SecureChat.Chat;
 
 /// <summary>
-/// <c>securechat connect [ID@]HOST:PORT</c>: dials a peer and chats with it on the terminal until
-/// either side closes, or standard input ends (then pending lines are delivered and the channel
-/// closes cleanly).
+/// <c>securechat connect [ID@]HOST:PORT</c>: runs the node (the one <c>securechat run</c> runs,
+/// without listening or the web UI), dials the peer, pins or checks its key, and chats with it on
+/// the terminal until either side closes or standard input ends. Typed lines go through the outbox;
+/// at the end of the input the chat waits, within a bound, until they are delivered, then closes.
 /// </summary>
 internal static class ConnectCommand
 {
     public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         var (endpoint, expected) = TargetAddress.Parse(target);
+        TerminalChat.RefuseBesideRunningNode(directory, "connect");
         var terminal = new Terminal(Console.Out);
-        using var node = NodeHome.OpenForNode(directory, Console.Out);
-        var known = expected is not null ? node.Contacts.Find(expected) : node.Contacts.FindByEndpoint(endpoint.ToString());
-        var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
-        await using var connection = await ChannelDialer.ConnectAsync(
-            endpoint, node.Identity, knownKey, PeerTrust.ForDial(node.Contacts, endpoint, expected), options, cancellationToken);
-        logger.LogInformation("Connected to {Endpoint} with {Pattern}", endpoint, connection.Pattern);
+        using var home = NodeHome.OpenForNode(directory, Console.Out);
 
-        var (contact, isNew) = Pin(node, connection, endpoint.ToString(), options.Time);
-        var conversation = new PeerConversation(connection, contact, node.Store.Messages, terminal, options.Time);
-        Greet(node, conversation, isNew, terminal, $"at {endpoint}");
-        using var abandon = new CancellationTokenSource();
-        var receiving = conversation.ReceiveAllAsync(abandon.Token);
-        var sending = SendTypedLinesAsync(Terminal.ReadLines(Console.In), [conversation], terminal, cancellationToken);
-
-        if (await Task.WhenAny(sending, receiving) == sending)
-        {
-            await sending;
-            await connection.CloseAsync(cancellationToken.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Normal, "goodbye", CancellationToken.None);
-
-            // CloseAsync waited for the peer's close as long as it should: stop waiting for it.
-            await abandon.CancelAsync();
-            var ended = await receiving;
-            if (!ended.RefusedByPeer)
-            {
-                terminal.Announce($"disconnected from {conversation.Label}");
-                return ended.Clean || connection.PeerClose is not null ? ExitCodes.Ok : ExitCodes.Failure;
-            }
-        }
-
-        var end = await receiving;
-        terminal.Announce($"disconnected: {conversation.Label} {end.Reason}");
-        if (!end.Clean)
-        {
-            await Console.Error.WriteLineAsync($"securechat: the chat with {conversation.Label} ended: {end.Reason}");
-        }
-
-        return end.Clean ? ExitCodes.Ok : end.RefusedByPeer ? ExitCodes.PeerKeyRefused : ExitCodes.Failure;
-    }
-
-    /// <summary>
-    /// Pins the peer (refreshing a known one); says whether it is new. A peer never met is pinned
-    /// as <paramref name="standingIfNew"/>: a contact for a dial, a request for a stranger who connected.
-    /// </summary>
-    public static (Storage.Contact Contact, bool IsNew) Pin(
-        NodeHome node, SecureConnection connection, string? endpoint, TimeProvider time, Storage.ContactStanding standingIfNew = Storage.ContactStanding.Contact)
-    {
-        var isNew = node.Contacts.Find(connection.PeerAccount) is null;
-        return (node.Contacts.Pin(connection.Peer.Certificate, connection.Peer.DisplayName, endpoint, time.GetUtcNow(), standingIfNew), isNew);
-    }
-
-    /// <summary>Announces a connected peer: new contacts get their safety number to compare.</summary>
-    public static void Greet(NodeHome node, PeerConversation conversation, bool isNew, Terminal terminal, string where)
-    {
-        terminal.Announce($"connected: {conversation.Label} {where}");
-        if (isNew)
-        {
-            terminal.Announce($"new contact, key pinned; safety number {SafetyNumber.Compute(node.Identity.Account, conversation.Connection.PeerAccount)} (compare it with theirs by another channel)");
-        }
-    }
-
-    /// <summary>
-    /// Sends each typed line to every conversation; returns at end of input or on cancellation. A
-    /// line that <paramref name="command"/> takes (it returns true) is a command, not a message.
-    /// </summary>
-    public static async Task SendTypedLinesAsync(
-        System.Threading.Channels.ChannelReader<string> lines,
-        IEnumerable<PeerConversation> conversations,
-        Terminal terminal,
-        CancellationToken cancellationToken,
-        Func<string, Task<bool>>? command = null)
-    {
+        // The chat is with the one peer dialed here: the node does not dial its other contacts.
+        var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = null, Channel = options, DialContactsAtStart = false }, logger);
         try
         {
-            await foreach (var line in lines.ReadAllAsync(cancellationToken))
+            var chat = new TerminalChat(node, terminal);
+            var peer = await node.ConnectAsync(endpoint, expected, cancellationToken);
+            logger.LogInformation("Connected to {Endpoint}", endpoint);
+            var call = new Call(chat, peer, $"at {endpoint}");
+            var pumping = chat.PumpAsync(call.Handle);
+            var typing = TerminalChat.ReadTypedLinesAsync(Terminal.ReadLines(Console.In), line => chat.SendAsync(line, [peer]), cancellationToken);
+            if (await Task.WhenAny(typing, call.Ended) == typing)
             {
-                if (line.Length == 0 || (command is not null && await command(line)))
+                await typing;
+                if (!cancellationToken.IsCancellationRequested)
                 {
-                    continue;
+                    await chat.DeliverPendingAsync(_ => !call.Ended.IsCompleted);
                 }
 
-                if (ChatLine.TryEncode(line) is not { } bytes)
+                if (!call.Ended.IsCompleted)
                 {
-                    terminal.Announce($"that line is longer than {ChatLine.MaxBytes} bytes and was not sent; split it");
-                    continue;
-                }
-
-                var recipients = conversations.ToList();
-                if (recipients.Count == 0)
-                {
-                    terminal.Announce("nobody is connected yet; the line was not sent");
-                    continue;
-                }
-
-                foreach (var conversation in recipients)
-                {
-                    await conversation.TrySendAsync(line, bytes);
+                    chat.Stopping = true;
+                    await node.HangUpAsync(peer);
+                    terminal.Announce($"disconnected from {TerminalChat.Label(peer)}");
+                    await node.DisposeAsync();
+                    await pumping;
+                    return ExitCodes.Ok;
                 }
             }
+
+            var end = await call.Ended;
+            if (end.Code != ExitCodes.Ok)
+            {
+                await Console.Error.WriteLineAsync($"securechat: the chat with {TerminalChat.Label(peer)} ended: {end.Reason}");
+            }
+
+            return end.Code;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        finally
         {
-            // Ctrl+C or SIGTERM: stop reading and close cleanly like at end of input.
+            await node.DisposeAsync();
+        }
+    }
+
+    /// <summary>How the chat with the peer ended: the sentence, and the exit code it gives.</summary>
+    private sealed record CallEnd(string Reason, int Code);
+
+    /// <summary>The one peer of a <c>connect</c>: announces it, and ends the chat when its connection ends for good.</summary>
+    private sealed class Call(TerminalChat chat, Contact peer, string where)
+    {
+        private readonly TaskCompletionSource<CallEnd> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _online;
+
+        public Task<CallEnd> Ended => _ended.Task;
+
+        public bool Handle(NodeEvent nodeEvent)
+        {
+            switch (nodeEvent)
+            {
+                case PresenceChanged { Online: true } presence when presence.ContactAccount == peer.Account:
+                    _online = true;
+                    chat.AnnounceConnected(chat.Find(peer.Account) ?? peer, where);
+                    return true;
+
+                case PresenceChanged { Online: false } presence when presence.ContactAccount == peer.Account:
+                    _online = false;
+                    if (chat.Stopping)
+                    {
+                        return true;
+                    }
+
+                    if (presence.Close is { Reason: CloseReason.Normal, Text: ChatNode.ReconnectText })
+                    {
+                        // The peer took this node from a request to a contact: its node expects the dial again, which this node makes at once.
+                        chat.Terminal.Announce($"{TerminalChat.Label(peer)} accepted you as a contact; connecting again");
+                        return true;
+                    }
+
+                    var reason = TerminalChat.Describe(presence.Close);
+                    chat.Terminal.Announce($"disconnected: {TerminalChat.Label(peer)} {reason}");
+                    _ended.TrySetResult(new CallEnd(reason, presence.Close switch
+                    {
+                        { Reason: CloseReason.Normal or CloseReason.Shutdown } => ExitCodes.Ok,
+                        { Reason: CloseReason.PeerKeyRejected } => ExitCodes.PeerKeyRefused,
+                        _ => ExitCodes.Failure,
+                    }));
+                    return true;
+
+                case ConnectionProblem problem when problem.ContactAccount == peer.Account && !_online && !chat.Stopping:
+                    // The connection failed before the node protocol was up: no "disconnected" follows.
+                    var failure = Terminal.Sanitize(problem.Message);
+                    chat.Terminal.Announce($"disconnected: {TerminalChat.Label(peer)} {failure}");
+                    _ended.TrySetResult(new CallEnd(failure, ExitCodes.Failure));
+                    return true;
+
+                default:
+                    return false;
+            }
         }
     }
 }

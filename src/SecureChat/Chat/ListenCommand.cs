@@ -3,16 +3,18 @@ using Microsoft.Extensions.Logging;
 using SecureChat.Cli;
 using SecureChat.Net;
 using SecureChat.Node;
-using SecureChat.Protocol.Channel;
+using SecureChat.Storage;
 
 namespace SecureChat.Chat;
 
 /// <summary>
-/// <c>securechat listen</c>: accepts any number of peers; each typed line goes to every connected
-/// contact, and every peer's lines are printed. A stranger (an account that is not a contact) is
-/// a contact request: its lines are shown, but nothing typed reaches it until the person types
-/// <c>/accept</c> (or <c>/decline</c>); <c>--open-door</c> takes every stranger as a contact at
-/// once, for a classroom. Runs until standard input ends or Ctrl+C, then closes every channel cleanly.
+/// <c>securechat listen</c>: runs the node (the one <c>securechat run</c> runs, without the web UI)
+/// listening on HOST:PORT, and chats on the terminal with every contact that connects: each typed
+/// line goes through the outbox to each of them, and what they send is printed. A stranger (an
+/// account that is not a contact) is a contact request: what it says is shown, but nothing typed
+/// reaches it until the person types <c>/accept</c> (or <c>/decline</c>); <c>--open-door</c> takes
+/// every stranger as a contact at once, for a classroom. Runs until standard input ends or Ctrl+C;
+/// at the end of the input it first waits, within a bound, until what was typed is delivered.
 /// </summary>
 internal static class ListenCommand
 {
@@ -23,157 +25,154 @@ internal static class ListenCommand
             throw new UsageException($"{port} is not a valid port: use a number from 1 to 65535, or 0 for any free port.");
         }
 
+        TerminalChat.RefuseBesideRunningNode(directory, "listen");
         var terminal = new Terminal(Console.Out);
-        using var node = NodeHome.OpenForNode(directory, Console.Out);
-        var conversations = new ConcurrentDictionary<PeerConversation, Task>();
-        var waiting = new ConcurrentDictionary<PeerConversation, Storage.Contact>();
-        using var abandon = new CancellationTokenSource();
-        using var stopAccepting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task accepting;
-        await using (var listener = ChannelListener.Start(host, port, node.Identity, PeerTrust.ForInbound(node.Contacts), options, logger))
+        using var home = NodeHome.OpenForNode(directory, Console.Out);
+
+        // The node starts without listening: the terminal subscribes to its events first, so no
+        // peer that connects at once goes unannounced.
+        var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = null, Channel = options, OpenDoor = openDoor }, logger);
+        try
         {
-            terminal.Announce($"listening on {FormatEndpoint(listener.LocalEndPoint)} as {Terminal.Describe(node.Identity.DisplayName, node.Identity.Account)}");
-            terminal.Announce($"your ID: {node.Identity.Account}");
+            var chat = new TerminalChat(node, terminal);
+            var room = new Room(chat, openDoor);
+            var pumping = chat.PumpAsync(room.Handle);
+            var at = await node.StartListeningAsync(host, port, cancellationToken);
+            terminal.Announce($"listening on {new PeerEndpoint(at.Address.ToString(), at.Port)} as {Terminal.Describe(home.Identity.DisplayName, home.Identity.Account)}");
+            terminal.Announce($"your ID: {home.Identity.Account}");
             if (!openDoor)
             {
                 terminal.Announce("strangers who connect are contact requests: type /accept to talk with them, /decline to refuse (--open-door takes everyone)");
             }
 
-            var door = new Door(node, terminal, waiting, openDoor);
-            accepting = AcceptAllAsync(listener, node, terminal, conversations, door, options.Time, abandon.Token, stopAccepting.Token);
-            await ConnectCommand.SendTypedLinesAsync(
-                Terminal.ReadLines(Console.In), conversations.Select(c => c.Key).Where(c => !waiting.ContainsKey(c)), terminal, cancellationToken, door.CommandAsync);
-            await stopAccepting.CancelAsync();
-            await accepting;
+            await TerminalChat.ReadTypedLinesAsync(Terminal.ReadLines(Console.In), room.TakeAsync, cancellationToken);
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                await chat.DeliverPendingAsync(room.MayArrive);
+            }
+
+            // Stopping the node closes every connection (each peer reads that this node stopped),
+            // and ends the events once the last "disconnected" is out.
+            chat.Stopping = true;
+            await node.DisposeAsync();
+            await pumping;
+        }
+        finally
+        {
+            await node.DisposeAsync();
         }
 
-        var reason = cancellationToken.IsCancellationRequested ? CloseReason.Shutdown : CloseReason.Normal;
-        await Task.WhenAll(conversations.Keys.Select(c => c.Connection.CloseAsync(reason, "the listener stopped", CancellationToken.None).AsTask()));
-
-        // Every close waited for its peer as long as it should: stop waiting for the silent ones.
-        await abandon.CancelAsync();
-        await Task.WhenAll(conversations.Values);
         terminal.Announce("stopped listening");
         return ExitCodes.Ok;
     }
 
-    private static async Task AcceptAllAsync(
-        ChannelListener listener,
-        NodeHome node,
-        Terminal terminal,
-        ConcurrentDictionary<PeerConversation, Task> conversations,
-        Door door,
-        TimeProvider time,
-        CancellationToken abandon,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// Who is in the chat: contacts who connected (they get what is typed, and when they are away
+    /// it waits for them in the outbox), and strangers who wait at the door until /accept or /decline.
+    /// </summary>
+    private sealed class Room(TerminalChat chat, bool openDoor)
     {
-        while (true)
+        private readonly ConcurrentDictionary<string, Contact> _members = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, Contact> _waiting = new(StringComparer.Ordinal);
+
+        /// <summary>Accounts whose connection this side is closing on purpose (accepted, declined): no "disconnected" for it.</summary>
+        private readonly ConcurrentDictionary<string, byte> _quiet = new(StringComparer.Ordinal);
+
+        public bool Handle(NodeEvent nodeEvent)
         {
-            InboundConnection inbound;
-            try
-            {
-                inbound = await listener.AcceptAsync(cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            if (inbound.Connection is not { } connection)
-            {
-                var why = inbound.Failure?.Message ?? "the handshake was interrupted";
-                terminal.Announce($"refused a connection from {inbound.Remote}: {why}");
-                continue;
-            }
-
-            // Registered before it is announced: a line typed once "connected" shows reaches this peer.
-            var (contact, isNew) = ConnectCommand.Pin(node, connection, null, time, door.StandingForStrangers);
-            var conversation = new PeerConversation(connection, contact, node.Store.Messages, terminal, time);
-            if (contact.Standing == Storage.ContactStanding.Request)
-            {
-                door.Hold(conversation, contact);
-            }
-
-            var greeted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            conversations[conversation] = RunConversationAsync(conversation, greeted.Task, terminal, conversations, door.Waiting, abandon);
-            if (contact.Standing == Storage.ContactStanding.Request)
-            {
-                door.Announce(conversation, contact, $"from {inbound.Remote}");
-            }
-            else
-            {
-                ConnectCommand.Greet(node, conversation, isNew, terminal, $"from {inbound.Remote}");
-            }
-
-            greeted.SetResult();
-        }
-    }
-
-    private static async Task RunConversationAsync(
-        PeerConversation conversation,
-        Task greeted,
-        Terminal terminal,
-        ConcurrentDictionary<PeerConversation, Task> conversations,
-        ConcurrentDictionary<PeerConversation, Storage.Contact> waiting,
-        CancellationToken abandon)
-    {
-        await greeted;
-        var end = await conversation.ReceiveAllAsync(abandon);
-        terminal.Announce($"disconnected: {conversation.Label} {end.Reason}");
-        conversations.TryRemove(conversation, out _);
-        waiting.TryRemove(conversation, out _);
-        await conversation.Connection.DisposeAsync();
-    }
-
-    /// <summary>Who gets in: contacts at once; strangers as requests until /accept (or everyone, with the open door).</summary>
-    private sealed class Door(NodeHome node, Terminal terminal, ConcurrentDictionary<PeerConversation, Storage.Contact> waiting, bool open)
-    {
-        public ConcurrentDictionary<PeerConversation, Storage.Contact> Waiting => waiting;
-
-        public Storage.ContactStanding StandingForStrangers => open ? Storage.ContactStanding.Contact : Storage.ContactStanding.Request;
-
-        public void Hold(PeerConversation conversation, Storage.Contact request) => waiting[conversation] = request;
-
-        public void Announce(PeerConversation conversation, Storage.Contact request, string where) =>
-            terminal.Announce($"contact request: {conversation.Label} {where}, calls themself \"{Protocol.Identity.DisplayText.Sanitize(request.DisplayName)}\"; "
-                + $"safety number {Protocol.Identity.SafetyNumber.Compute(node.Identity.Account, request.AccountId)}. Type /accept to talk with them, /decline to refuse");
-
-        /// <summary>Takes <c>/accept</c> and <c>/decline</c>; any other line is a message.</summary>
-        public async Task<bool> CommandAsync(string line)
-        {
-            var verb = line.Trim();
-            if (verb is not ("/accept" or "/decline"))
+            if (nodeEvent is not PresenceChanged presence || chat.Find(presence.ContactAccount) is not { } contact)
             {
                 return false;
             }
 
-            var pending = waiting.ToList();
-            if (pending.Count == 0)
+            if (presence.Online)
             {
-                terminal.Announce("no contact request is waiting");
+                _quiet.TryRemove(contact.Account, out _);
+                if (contact.Standing == ContactStanding.Request && !openDoor)
+                {
+                    _waiting[contact.Account] = contact;
+                    chat.AnnounceRequest(contact, $"from {presence.Endpoint}");
+                }
+                else if (contact.Standing == ContactStanding.Contact)
+                {
+                    // Registered before it is announced: a line typed once "connected" shows reaches this peer.
+                    _members[contact.Account] = contact;
+                    chat.AnnounceConnected(contact, $"from {presence.Endpoint}");
+                }
+
                 return true;
             }
 
-            foreach (var (conversation, request) in pending)
+            _waiting.TryRemove(contact.Account, out _);
+            if (_quiet.ContainsKey(contact.Account))
             {
-                waiting.TryRemove(conversation, out _);
-                if (verb == "/accept")
-                {
-                    node.Contacts.Accept(request, null);
-                    terminal.Announce($"accepted: {conversation.Label} is a contact; what you type reaches them");
-                }
-                else
-                {
-                    node.Contacts.Remove(request);
-                    await conversation.Connection.CloseAsync(CloseReason.Normal, "declined", CancellationToken.None);
-                    terminal.Announce($"declined: {conversation.Label}");
-                }
+                return true;
             }
 
+            chat.Terminal.Announce(chat.Stopping
+                ? $"disconnected: {TerminalChat.Label(contact)}"
+                : $"disconnected: {TerminalChat.Label(contact)} {TerminalChat.Describe(presence.Close)}");
             return true;
         }
-    }
 
-    private static string FormatEndpoint(System.Net.IPEndPoint endpoint) =>
-        new PeerEndpoint(endpoint.Address.ToString(), endpoint.Port).ToString();
+        /// <summary>True while a line queued for the account can still be delivered in this chat: its peer is connected, or reconnecting after /accept.</summary>
+        public bool MayArrive(string account) =>
+            _quiet.ContainsKey(account) || (_members.TryGetValue(account, out var contact) && chat.Node.IsOnline(contact));
+
+        /// <summary>A typed line: <c>/accept</c>, <c>/decline</c>, or a message for every member.</summary>
+        public async Task TakeAsync(string line)
+        {
+            var verb = line.Trim();
+            if (verb is "/accept" or "/decline")
+            {
+                await AnswerAsync(accept: verb == "/accept");
+                return;
+            }
+
+            var recipients = _members.Values.ToList();
+            if (recipients.Count == 0)
+            {
+                chat.Terminal.Announce("nobody is connected yet; the line was not sent");
+                return;
+            }
+
+            await chat.SendAsync(line, recipients);
+        }
+
+        private async Task AnswerAsync(bool accept)
+        {
+            var pending = _waiting.Values.ToList();
+            if (pending.Count == 0)
+            {
+                chat.Terminal.Announce("no contact request is waiting");
+                return;
+            }
+
+            foreach (var request in pending)
+            {
+                _waiting.TryRemove(request.Account, out _);
+                _quiet[request.Account] = 0;
+                try
+                {
+                    if (accept)
+                    {
+                        // The node restarts the connection as a contact's; the peer dials again at once.
+                        var contact = await chat.Node.AcceptRequestAsync(request, null);
+                        _members[contact.Account] = contact;
+                        chat.Terminal.Announce($"accepted: {TerminalChat.Label(contact)} is a contact; what you type reaches them");
+                    }
+                    else
+                    {
+                        await chat.Node.DeclineRequestAsync(request);
+                        chat.Terminal.Announce($"declined: {TerminalChat.Label(request)}");
+                    }
+                }
+                catch (StoreException ex)
+                {
+                    _quiet.TryRemove(request.Account, out _);
+                    chat.Terminal.Announce($"{TerminalChat.Label(request)}: {ex.Message}");
+                }
+            }
+        }
+    }
 }

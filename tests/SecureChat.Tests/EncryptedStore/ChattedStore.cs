@@ -80,8 +80,10 @@ public sealed class ChattedStore : IAsyncLifetime
             // Each received line is printed after it is stored, so every line is on disk in both homes.
             WhileRunning = [HomeSnapshot.Take(Listener.Path), HomeSnapshot.Take(Connector.Path)];
 
-            await connector.ExpectExitAsync(0);
+            // The listener ends first: at the end of its input it waits for the receipt of its
+            // last line, so every line in both homes is delivered; stopping, it ends the connector's chat.
             await listener.ExpectExitAsync(0);
+            await connector.ExpectExitAsync(0);
             listener.AssertNoStackTrace();
             connector.AssertNoStackTrace();
             ChatOutput = listener.Transcript + connector.Transcript;

@@ -83,6 +83,6 @@ public sealed partial class HistoryPagingTests
         return page;
     }
 
-    [GeneratedRegex(@"^(?<id>[0-9a-f]{32})  \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] (me|" + ChattedStore.ConnectorName + @"): (?<text>.*?)(  \(sent\))?$")]
+    [GeneratedRegex(@"^(?<id>[0-9a-f]{32})  \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] (me|" + ChattedStore.ConnectorName + @"): (?<text>.*?)(  \(delivered\))?$")]
     private static partial Regex HistoryLine();
 }

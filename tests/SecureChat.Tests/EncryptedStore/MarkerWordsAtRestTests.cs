@@ -116,7 +116,7 @@ public sealed partial class MarkerWordsAtRestTests
         var messages = JsonArray(run).EnumerateArray().ToList();
         Assert.Equal(ChattedStore.Turns.Select(t => t.Text), messages.Select(m => m.GetProperty("text").GetString()));
         Assert.Equal(ChattedStore.Turns.Select(t => Direction(t, listenerSide)), messages.Select(m => m.GetProperty("direction").GetString()));
-        Assert.Equal(ChattedStore.Turns.Select(t => Direction(t, listenerSide) == "out" ? "sent" : "received"), messages.Select(m => m.GetProperty("state").GetString()));
+        Assert.Equal(ChattedStore.Turns.Select(t => Direction(t, listenerSide) == "out" ? "delivered" : "received"), messages.Select(m => m.GetProperty("state").GetString()));
         Assert.All(messages, m => Assert.Equal(peer.Name, m.GetProperty("contact").GetString()));
         Assert.All(messages, m => Assert.Equal(peer.Id, m.GetProperty("contactId").GetString()));
         var ids = messages.Select(m => m.GetProperty("id").GetString()!).ToList();
