@@ -13,7 +13,7 @@ namespace SecureChat.Bench.Store;
 /// store's write paths as the node calls them, against plain SQLite storing the same rows in
 /// plaintext with the same schema, the same transaction grouping and the store's settings.
 /// <list type="bullet">
-/// <item>One message per call and per transaction: <see cref="MessageLog.Queue"/>, what
+/// <item>One message per call and per transaction: <see cref="Outbox.QueueWithLamport(Contact, string, long)"/>, what
 /// <c>ChatNode.Send</c> calls for each message a person sends.</item>
 /// <item>Batched: <see cref="MessageLog.Receive"/>, what a link calls for each batch of frames
 /// that arrived (up to 512), the batch's messages and the sealed ratchet state in one transaction.
@@ -194,7 +194,7 @@ internal static class InsertFigures
             {
                 foreach (var message in batch.Messages)
                 {
-                    store.Messages.Queue(contacts[batch.Contact], message.Text, ++_lamport[batch.Contact]);
+                    store.Outbox.QueueWithLamport(contacts[batch.Contact], message.Text, ++_lamport[batch.Contact]);
                 }
             }
         }

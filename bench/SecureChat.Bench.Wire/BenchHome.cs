@@ -81,7 +81,7 @@ internal sealed class BenchHome : IAsyncDisposable
     public async Task DrainAsync(TimeSpan limit, int pollMilliseconds = 1)
     {
         using var timeout = new CancellationTokenSource(limit);
-        while (Store.Messages.OutboxCount() > 0)
+        while (Store.Outbox.Count() > 0)
         {
             await Task.Delay(pollMilliseconds, timeout.Token).ConfigureAwait(false);
         }

@@ -72,7 +72,7 @@ public sealed partial class ChatNode
     public StoredMessage? FindMessage(string messageId) => Store.Messages.Find(messageId);
 
     /// <summary>How many messages wait in the outbox, for every contact.</summary>
-    public long OutboxCount() => Store.Messages.OutboxCount();
+    public long OutboxCount() => Store.Outbox.Count();
 }
 
 /// <summary>A conversation's size, and how many of the contact's messages the person has not seen.</summary>

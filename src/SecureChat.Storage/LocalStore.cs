@@ -32,7 +32,6 @@ public sealed class LocalStore : IDisposable
         Messages = new MessageLog(this, time);
         Outbox = new Outbox(this, time);
         Sessions = new SessionStore(this);
-        Receipts = new ReceiptQueue(this);
         Invites = new InviteTokens(this, time);
     }
 
@@ -45,7 +44,6 @@ public sealed class LocalStore : IDisposable
 
     public SessionStore Sessions { get; }
 
-    public ReceiptQueue Receipts { get; }
 
     public InviteTokens Invites { get; }
 

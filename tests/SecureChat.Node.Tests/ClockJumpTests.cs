@@ -104,9 +104,9 @@ public sealed class ClockJumpTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task AllDeliveredAsync(List<StoredMessage> fromAlice, List<StoredMessage> fromBob)
     {
         await Eventually.HoldsAsync(
-            () => _alice.Store.Messages.OutboxCount() == 0 && _bob.Store.Messages.OutboxCount() == 0,
+            () => _alice.Store.Outbox.Count() == 0 && _bob.Store.Outbox.Count() == 0,
             "both outboxes empty",
-            () => $"alice {_alice.Store.Messages.OutboxCount()}, bob {_bob.Store.Messages.OutboxCount()} queued");
+            () => $"alice {_alice.Store.Outbox.Count()}, bob {_bob.Store.Outbox.Count()} queued");
         AssertOnceInOrder(_alice, _bob, fromAlice);
         AssertOnceInOrder(_bob, _alice, fromBob);
     }

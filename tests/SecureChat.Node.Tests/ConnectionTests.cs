@@ -50,7 +50,7 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
             carolNode.Send(alice, text);
         }
 
-        await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's texts delivered");
+        await Eventually.HoldsAsync(() => _carol.Store.Outbox.Count() == 0, "carol's texts delivered");
         Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
         Assert.Throws<StoreException>(() => aliceNode.Send(Alice.ContactOf(_carol), "not yet"));
 
@@ -59,7 +59,7 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Equal(ContactStanding.Contact, carol.Standing);
         await aliceTrail.WaitForAsync<RequestRemoved>(e => e.Account == _carol.Account.Text && e.Outcome == "accepted", "the request answered");
         aliceNode.Send(carol, "welcome");
-        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "alice's answer delivered");
+        await Eventually.HoldsAsync(() => Alice.Store.Outbox.Count() == 0, "alice's answer delivered");
         Assert.Equal([.. texts, "welcome"], _carol.History(Alice).Select(m => m.Text));
         Assert.Single(aliceTrail.Of<ContactChanged>());
     }
@@ -88,11 +88,11 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Equal("request", refused.Refusal.Reason);
         Assert.Contains("once its person accepts you", refused.Refusal.Message, StringComparison.Ordinal);
         Assert.Equal(texts.Take(held), Alice.History(_carol).Select(m => m.Text));
-        Assert.Equal(3, _carol.Store.Messages.OutboxCount());
+        Assert.Equal(3, _carol.Store.Outbox.Count());
 
         await aliceNode.AcceptRequestAsync(Alice.ContactOf(_carol), null);
 
-        await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's held texts delivered after the accept");
+        await Eventually.HoldsAsync(() => _carol.Store.Outbox.Count() == 0, "carol's held texts delivered after the accept");
         Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
     }
 
@@ -129,7 +129,7 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
             carolNode.Send(alice, text);
         }
 
-        await Eventually.HoldsAsync(() => _carol.Store.Messages.OutboxCount() == 0, "carol's texts delivered");
+        await Eventually.HoldsAsync(() => _carol.Store.Outbox.Count() == 0, "carol's texts delivered");
         Assert.Equal(texts, Alice.History(_carol).Select(m => m.Text));
         aliceNode.Send(Alice.ContactOf(_carol), "welcome");
         await Eventually.HoldsAsync(() => _carol.History(Alice).Any(m => m.Text == "welcome"), "alice's answer delivered");
@@ -276,9 +276,9 @@ public sealed class ConnectionTests(ITestOutputHelper output) : TwoNodeTests(out
             }
 
             await Eventually.HoldsAsync(
-                () => Alice.Store.Messages.OutboxCount() == 0 && Bob.Store.Messages.OutboxCount() == 0,
+                () => Alice.Store.Outbox.Count() == 0 && Bob.Store.Outbox.Count() == 0,
                 $"all delivered in round {round}",
-                () => $"Outboxes: alice {Alice.Store.Messages.OutboxCount()}, bob {Bob.Store.Messages.OutboxCount()}.");
+                () => $"Outboxes: alice {Alice.Store.Outbox.Count()}, bob {Bob.Store.Outbox.Count()}.");
 
             // They end on one connection both see. (It may be another than the first one seen: a
             // redial already under way when they first agreed can still cross it, and then the

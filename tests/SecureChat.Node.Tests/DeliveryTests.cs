@@ -50,7 +50,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
 
         await bobTrail.WaitForAsync<MessageStored>(e => e.Message.MessageId == ids[^1], "the last message stored at bob");
         Assert.Equal(ids, bobTrail.Of<MessageStored>().Where(e => !e.Message.Outgoing).Select(e => e.Message.MessageId));
-        Assert.Equal(0, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(0, Alice.Store.Outbox.Count());
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         Assert.Equal(lamports.Order(), lamports);
         Assert.Equal(lamports.Count, lamports.Distinct().Count());
         var ids = sent.Select(m => m.MessageId).ToList();
-        await Eventually.HoldsAsync(() => Bob.CountWith(Alice) == texts.Count && Alice.Store.Messages.OutboxCount() == 0, "all delivered", () => $"{Bob.CountWith(Alice)} at bob, {Alice.Store.Messages.OutboxCount()} in alice's outbox");
+        await Eventually.HoldsAsync(() => Bob.CountWith(Alice) == texts.Count && Alice.Store.Outbox.Count() == 0, "all delivered", () => $"{Bob.CountWith(Alice)} at bob, {Alice.Store.Outbox.Count()} in alice's outbox");
         Assert.Equal(ids, Bob.History(Alice).Select(m => m.MessageId));
         Assert.Equal(texts, Bob.History(Alice).Select(m => m.Text));
     }
@@ -97,7 +97,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         await Alice.StopAsync();
 
         var sent = await Task.WhenAll(pending);
-        Assert.Equal(200, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(200, Alice.Store.Outbox.Count());
         Assert.Equal(sent.Select(m => m.MessageId), Alice.History(Bob).Select(m => m.MessageId));
         Assert.Throws<ObjectDisposedException>(() => { _ = aliceNode.SendAsync(bob, "after the stop"); });
     }
@@ -113,7 +113,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         string[] texts = ["are you there?", "call me", "it's about the keys"];
         var ids = texts.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
         Assert.False(aliceNode.IsOnline(bob));
-        Assert.Equal(texts.Length, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(texts.Length, Alice.Store.Outbox.Count());
 
         // Nothing more is done on alice's side: her dialer finds bob once he listens again.
         Bob.Start();
@@ -134,7 +134,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         var aliceNode = Alice.Start();
         var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         var ids = new[] { "first", "second" }.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
-        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "both delivered");
+        await Eventually.HoldsAsync(() => Alice.Store.Outbox.Count() == 0, "both delivered");
 
         await Alice.StopAsync();
         Assert.Equal(ids.Order(), Bob.Node.MarkRead(Bob.ContactOf(Alice)).Order());
@@ -142,7 +142,7 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         // The read receipt waits on bob's disk until alice is back.
         Alice.Start();
         await Eventually.HoldsAsync(() => StatesAt(Alice, ids).All(s => s == MessageState.Read), "both read", () => $"States: {string.Join(", ", StatesAt(Alice, ids))}");
-        await Eventually.HoldsAsync(() => Bob.Store.Receipts.Pending(Bob.ContactOf(Alice)).Count == 0, "bob's receipt acknowledged");
+        await Eventually.HoldsAsync(() => Bob.Store.Outbox.PendingReceipts(Bob.ContactOf(Alice)).Count == 0, "bob's receipt acknowledged");
     }
 
     /// <summary>
@@ -183,9 +183,9 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
 
         Output.WriteLine($"Bob stopped with {storedAtStop} of the first {StopAt} stored.");
         await Eventually.HoldsAsync(
-            () => alice.Store.Messages.OutboxCount() == 0 && Bob.CountWith(alice) >= Count,
+            () => alice.Store.Outbox.Count() == 0 && Bob.CountWith(alice) >= Count,
             "all delivered",
-            () => $"Alice's outbox holds {alice.Store.Messages.OutboxCount()}; bob stored {Bob.CountWith(alice)}.");
+            () => $"Alice's outbox holds {alice.Store.Outbox.Count()}; bob stored {Bob.CountWith(alice)}.");
         var received = Bob.History(alice);
         Assert.Equal(texts, received.Select(m => m.Text));
         Assert.Equal(ids, received.Select(m => m.MessageId));
@@ -209,10 +209,10 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
             Task.Run(() => fromBob.ForEach(text => bobNode.Send(alice, text))));
 
         await Eventually.HoldsAsync(
-            () => Alice.Store.Messages.OutboxCount() == 0 && Bob.Store.Messages.OutboxCount() == 0
+            () => Alice.Store.Outbox.Count() == 0 && Bob.Store.Outbox.Count() == 0
                 && Alice.CountWith(Bob) >= 2 * Count && Bob.CountWith(Alice) >= 2 * Count,
             "all delivered both ways",
-            () => $"Outboxes: alice {Alice.Store.Messages.OutboxCount()}, bob {Bob.Store.Messages.OutboxCount()}; "
+            () => $"Outboxes: alice {Alice.Store.Outbox.Count()}, bob {Bob.Store.Outbox.Count()}; "
                 + $"stored: alice {Alice.CountWith(Bob)}, bob {Bob.CountWith(Alice)}.");
         var atAlice = Alice.History(Bob);
         var atBob = Bob.History(Alice);

@@ -42,7 +42,7 @@ public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
         await Eventually.HoldsAsync(
             () => alice.FindContact(stranger) is { } known && alice.History(stranger).Any(m => m is { Outgoing: false, Text: "hello, I found you by your ID" }),
             "the stranger's message reaches alice",
-            () => $"The stranger's outbox holds {stranger.Store.Messages.OutboxCount()}; DHT joined: {strangerNode.DhtJoined}.",
+            () => $"The stranger's outbox holds {stranger.Store.Outbox.Count()}; DHT joined: {strangerNode.DhtJoined}.",
             Within);
     }
 
@@ -61,7 +61,7 @@ public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(8));
         Assert.False(strangerNode.IsOnline(contact));
         Assert.Null(alice.FindContact(stranger));
-        Assert.Equal(1, stranger.Store.Messages.OutboxCount());
+        Assert.Equal(1, stranger.Store.Outbox.Count());
     }
 
     private NodeHome Home(string name, bool discoverable)

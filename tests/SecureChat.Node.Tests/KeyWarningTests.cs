@@ -45,7 +45,7 @@ public sealed class KeyWarningTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Contains(_carol.Account.Fingerprint, problem.Message, StringComparison.Ordinal);
         Assert.All(aliceTrail.Of<ConnectionProblem>().Where(p => p.KeyChanged), p => Assert.Equal(Bob.Account.Text, p.ContactAccount));
         Assert.False(aliceNode.IsOnline(bob));
-        Assert.Equal(1, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(1, Alice.Store.Outbox.Count());
         Assert.Equal(MessageState.Queued, Alice.History(Bob).Single(m => m.MessageId == queued.MessageId).State);
         Assert.Null(Alice.FindContact(_carol));
         Assert.Equal(0, _carol.CountWith(Alice));
@@ -69,7 +69,7 @@ public sealed class KeyWarningTests(ITestOutputHelper output) : TwoNodeTests(out
 
         Assert.Null(aliceNode.KeyWarning(bob));
         Assert.Equal(warned, aliceTrail.Of<ConnectionProblem>().Count(p => p.KeyChanged));
-        Assert.Equal(1, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(1, Alice.Store.Outbox.Count());
     }
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class KeyWarningTests(ITestOutputHelper output) : TwoNodeTests(out
         Assert.Equal(2, removed);
         Assert.Null(aliceNode.KeyWarning(bob));
         Assert.Null(Alice.FindContact(Bob));
-        Assert.Equal(0, Alice.Store.Messages.OutboxCount());
+        Assert.Equal(0, Alice.Store.Outbox.Count());
         Assert.Null(Alice.FindContact(_carol));
         Assert.Single(aliceTrail.Of<ContactRemoved>());
     }
@@ -140,7 +140,7 @@ public sealed class KeyWarningTests(ITestOutputHelper output) : TwoNodeTests(out
         Bob.Start();
         var bob = aliceNode.AddContact(Bob.Account, "bob", Bob.Endpoint);
         aliceNode.Send(bob, "hi bob");
-        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0 && aliceNode.IsOnline(bob), "alice's first message delivered to bob");
+        await Eventually.HoldsAsync(() => Alice.Store.Outbox.Count() == 0 && aliceNode.IsOnline(bob), "alice's first message delivered to bob");
         Assert.NotNull(Alice.ContactOf(Bob).DecodeCertificate());
 
         await Bob.StopAsync();

@@ -74,13 +74,13 @@ public sealed class LanDiscoveryTests : IAsyncLifetime
         await Eventually.HoldsAsync(
             () => _bob.History(_alice).Any(m => m is { Outgoing: false, Text: "found you on the LAN" }),
             "alice's message received by bob",
-            () => $"Alice's outbox holds {_alice.Store.Messages.OutboxCount()}.",
+            () => $"Alice's outbox holds {_alice.Store.Outbox.Count()}.",
             Within);
         bobNode.Send(alice, "and I you");
         await Eventually.HoldsAsync(
             () => _alice.History(_bob).Any(m => m is { Outgoing: false, Text: "and I you" }),
             "bob's answer received by alice",
-            () => $"Bob's outbox holds {_bob.Store.Messages.OutboxCount()}.",
+            () => $"Bob's outbox holds {_bob.Store.Outbox.Count()}.",
             Within);
     }
 

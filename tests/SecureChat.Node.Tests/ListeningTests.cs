@@ -223,7 +223,7 @@ public sealed class ListeningTests(ITestOutputHelper output) : TwoNodeTests(outp
         await Eventually.HoldsAsync(
             () => one.History(other).Any(m => !m.Outgoing && m.Text == fromOther) && other.History(one).Any(m => !m.Outgoing && m.Text == fromOne),
             $"'{fromOne}' and '{fromOther}' delivered",
-            () => $"Outboxes: {one.Identity.DisplayName} {one.Store.Messages.OutboxCount()}, {other.Identity.DisplayName} {other.Store.Messages.OutboxCount()}.");
+            () => $"Outboxes: {one.Identity.DisplayName} {one.Store.Outbox.Count()}, {other.Identity.DisplayName} {other.Store.Outbox.Count()}.");
         Assert.All(other.History(one).Where(m => !m.Outgoing), m => Assert.Equal(MessageState.Received, m.State));
     }
 

@@ -53,7 +53,7 @@ public sealed class QuotaDeliveryTests(ITestOutputHelper output) : IAsyncLifetim
         await Eventually.HoldsAsync(() => StateOf(sent[1]) == MessageState.Delivered, "the second text delivered", () => $"state {StateOf(sent[1])}");
         Assert.Equal(sent.Take(2).Select(m => m.MessageId), _bob.History(_alice).Select(m => m.MessageId));
         Assert.Equal(MessageState.Sent, StateOf(sent[2]));
-        Assert.Equal(1, _alice.Store.Messages.OutboxCount());
+        Assert.Equal(1, _alice.Store.Outbox.Count());
 
         // An hour later (by the wall clock) bob takes two more: the refused text and a new one, once each, in order.
         _clock.Step(TimeSpan.FromHours(1));

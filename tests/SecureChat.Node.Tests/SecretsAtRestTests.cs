@@ -34,9 +34,9 @@ public sealed class SecretsAtRestTests(ITestOutputHelper output) : IAsyncLifetim
         var bob = aliceNode.AddContact(_bob.Account, "Ptolemy Marchbanks", _bob.Endpoint);
         aliceNode.Send(bob, Texts[0]);
         aliceNode.Send(bob, Texts[1]);
-        await Eventually.HoldsAsync(() => _alice.Store.Messages.OutboxCount() == 0, "alice's texts delivered");
+        await Eventually.HoldsAsync(() => _alice.Store.Outbox.Count() == 0, "alice's texts delivered");
         bobNode.Send(alice, Texts[2]);
-        await Eventually.HoldsAsync(() => _bob.Store.Messages.OutboxCount() == 0, "bob's text delivered");
+        await Eventually.HoldsAsync(() => _bob.Store.Outbox.Count() == 0, "bob's text delivered");
         bobNode.MarkRead(alice);
         aliceNode.MarkRead(bob);
         await Eventually.HoldsAsync(

@@ -63,7 +63,7 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
         var ids = pending.Select(text => aliceNode.Send(bob, text).MessageId).ToList();
 
         Bob.Start();
-        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, "all delivered", () => $"Alice's outbox holds {Alice.Store.Messages.OutboxCount()}.");
+        await Eventually.HoldsAsync(() => Alice.Store.Outbox.Count() == 0, "all delivered", () => $"Alice's outbox holds {Alice.Store.Outbox.Count()}.");
         var fresh = SessionId(Alice, Bob);
         Assert.Equal(fresh, SessionId(Bob, Alice));
         Assert.NotEqual(old, fresh);
@@ -72,7 +72,7 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
 
         // The new session carries the conversation both ways.
         Bob.Node.Send(Bob.ContactOf(Alice), "back again");
-        await Eventually.HoldsAsync(() => Bob.Store.Messages.OutboxCount() == 0, "bob's reply delivered");
+        await Eventually.HoldsAsync(() => Bob.Store.Outbox.Count() == 0, "bob's reply delivered");
         Assert.Equal("back again", Alice.History(Bob)[^1].Text);
     }
 
@@ -117,9 +117,9 @@ public sealed class SessionTests(ITestOutputHelper output) : TwoNodeTests(output
     private async Task ExchangeAsync(string label)
     {
         Alice.Node.Send(Alice.ContactOf(Bob), $"{label} from alice");
-        await Eventually.HoldsAsync(() => Alice.Store.Messages.OutboxCount() == 0, $"alice's '{label}' delivered");
+        await Eventually.HoldsAsync(() => Alice.Store.Outbox.Count() == 0, $"alice's '{label}' delivered");
         Bob.Node.Send(Bob.ContactOf(Alice), $"{label} from bob");
-        await Eventually.HoldsAsync(() => Bob.Store.Messages.OutboxCount() == 0, $"bob's '{label}' delivered");
+        await Eventually.HoldsAsync(() => Bob.Store.Outbox.Count() == 0, $"bob's '{label}' delivered");
     }
 
     /// <summary>

@@ -27,9 +27,9 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
-        var queued = new[] { "one", "two", "three" }.Select((text, i) => store.Messages.Queue(bob, text, lamport: i + 1)).ToList();
+        var queued = new[] { "one", "two", "three" }.Select((text, i) => store.Outbox.QueueWithLamport(bob, text, lamport: i + 1)).ToList();
 
-        var outbox = store.Messages.Outbox(bob, 10);
+        var outbox = store.Outbox.Take(bob, 10);
         Assert.Equal(queued, outbox);
         Assert.Equal(["one", "two", "three"], outbox.Select(m => m.Text));
         Assert.Equal([1L, 2L, 3L], outbox.Select(m => m.Lamport));
@@ -41,8 +41,8 @@ public sealed class DeliveryTests : IDisposable
             Assert.Null(m.ReceivedAt);
             Assert.Equal("Bob", m.ContactName);
         });
-        Assert.Equal(queued.Take(2), store.Messages.Outbox(bob, 2));
-        Assert.Equal(3, store.Messages.OutboxCount());
+        Assert.Equal(queued.Take(2), store.Outbox.Take(bob, 2));
+        Assert.Equal(3, store.Outbox.Count());
     }
 
     [Fact]
@@ -51,12 +51,12 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
-        var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2), ("three", 3)]);
-        Assert.Equal(queued, store.Messages.Outbox(bob, 10));
+        var queued = store.Outbox.QueueWithLamport(bob, [("one", 1), ("two", 2), ("three", 3)]);
+        Assert.Equal(queued, store.Outbox.Take(bob, 10));
 
-        Assert.Throws<ArgumentException>(() => store.Messages.QueueRange(bob, [("four", 4), ("", 5)]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.QueueRange(bob, [("four", 0)]));
-        Assert.Equal(3, store.Messages.OutboxCount());
+        Assert.Throws<ArgumentException>(() => store.Outbox.QueueWithLamport(bob, [("four", 4), ("", 5)]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Outbox.QueueWithLamport(bob, [("four", 0)]));
+        Assert.Equal(3, store.Outbox.Count());
     }
 
     [Fact]
@@ -65,16 +65,16 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2), ("three", 3)]);
-        var toCarol = store.Messages.Queue(carol, "to Carol", 1);
+        var queued = store.Outbox.QueueWithLamport(bob, [("one", 1), ("two", 2), ("three", 3)]);
+        var toCarol = store.Outbox.QueueWithLamport(carol, "to Carol", 1);
 
-        Assert.Equal(queued.Skip(1), store.Messages.Outbox(bob, 10, queued[0].MessageId));
-        Assert.Equal(queued.Skip(2), store.Messages.Outbox(bob, 1, queued[1].MessageId));
-        Assert.Empty(store.Messages.Outbox(bob, 10, queued[2].MessageId));
+        Assert.Equal(queued.Skip(1), store.Outbox.Take(bob, 10, queued[0].MessageId));
+        Assert.Equal(queued.Skip(2), store.Outbox.Take(bob, 1, queued[1].MessageId));
+        Assert.Empty(store.Outbox.Take(bob, 10, queued[2].MessageId));
 
         // A cursor from another conversation, or one never stored, names nothing here: from the start.
-        Assert.Equal(queued, store.Messages.Outbox(bob, 10, toCarol.MessageId));
-        Assert.Equal(queued, store.Messages.Outbox(bob, 10, MessageLog.NewId()));
+        Assert.Equal(queued, store.Outbox.Take(bob, 10, toCarol.MessageId));
+        Assert.Equal(queued, store.Outbox.Take(bob, 10, MessageLog.NewId()));
     }
 
     [Fact]
@@ -83,13 +83,13 @@ public sealed class DeliveryTests : IDisposable
         using (var store = Open())
         {
             var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-            var queued = store.Messages.QueueRange(bob, [("one", 1), ("two", 2)]);
-            store.Messages.Advance(bob, [queued[1].MessageId], MessageState.Delivered);
+            var queued = store.Outbox.QueueWithLamport(bob, [("one", 1), ("two", 2)]);
+            store.Outbox.Advance(bob, [queued[1].MessageId], MessageState.Delivered);
 
-            var moved = store.Messages.MarkSent(bob, queued.Select(m => m.MessageId), [1, 2, 3]);
+            var moved = store.Outbox.MarkSent(bob, queued.Select(m => m.MessageId), [1, 2, 3]);
 
             Assert.Equal([queued[0].MessageId], moved);
-            Assert.Empty(store.Messages.MarkSent(bob, [], [4, 5, 6]));
+            Assert.Empty(store.Outbox.MarkSent(bob, [], [4, 5, 6]));
         }
 
         using var reopened = Open();
@@ -104,12 +104,12 @@ public sealed class DeliveryTests : IDisposable
         StoredMessage queued;
         using (var store = Open())
         {
-            queued = store.Messages.Queue(store.Contacts.Add(_bob.Account, "Bob", null, T0), "across restarts", 7);
+            queued = store.Outbox.QueueWithLamport(store.Contacts.Add(_bob.Account, "Bob", null, T0), "across restarts", 7);
         }
 
         using var reopened = Open();
 
-        Assert.Equal([queued], reopened.Messages.Outbox(reopened.Contacts.Resolve(_bob.Account.Text), 10));
+        Assert.Equal([queued], reopened.Outbox.Take(reopened.Contacts.Resolve(_bob.Account.Text), 10));
     }
 
     /// <summary>What Queue returns is what the outbox, the history and Find give back later (times kept to the millisecond).</summary>
@@ -119,7 +119,7 @@ public sealed class DeliveryTests : IDisposable
         using var store = _home.Open(time: new FixedClock(T0.AddTicks(1_234)));
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
-        var queued = store.Messages.Queue(bob, "now-ish", 1);
+        var queued = store.Outbox.QueueWithLamport(bob, "now-ish", 1);
 
         var stored = store.Messages.Find(queued.MessageId)!;
         Assert.Equal(stored.SentAt.UtcTicks, queued.SentAt.UtcTicks);
@@ -132,14 +132,14 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        var toBob = store.Messages.Queue(bob, "to Bob", 1);
-        var toCarol = store.Messages.Queue(carol, "to Carol", 1);
+        var toBob = store.Outbox.QueueWithLamport(bob, "to Bob", 1);
+        var toCarol = store.Outbox.QueueWithLamport(carol, "to Carol", 1);
         store.Messages.Receive(bob, [Incoming(bob, "from Bob")], null);
         store.Messages.Add(bob, MessageLog.NewId(), outgoing: true, "already delivered", T0, null, MessageState.Delivered);
 
-        Assert.Equal([toBob], store.Messages.Outbox(bob, 10));
-        Assert.Equal([toCarol], store.Messages.Outbox(carol, 10));
-        Assert.Equal(2, store.Messages.OutboxCount());
+        Assert.Equal([toBob], store.Outbox.Take(bob, 10));
+        Assert.Equal([toCarol], store.Outbox.Take(carol, 10));
+        Assert.Equal(2, store.Outbox.Count());
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.Outbox(bob, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Outbox.Take(bob, 0));
     }
 
     [Fact]
@@ -156,15 +156,15 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var id = store.Messages.Queue(bob, "hello", 1).MessageId;
+        var id = store.Outbox.QueueWithLamport(bob, "hello", 1).MessageId;
 
-        Assert.Equal([id], store.Messages.Advance(bob, [id], MessageState.Sent));
-        Assert.Empty(store.Messages.Advance(bob, [id], MessageState.Sent));
-        Assert.Equal([id], store.Messages.Advance(bob, [id], MessageState.Read));
+        Assert.Equal([id], store.Outbox.Advance(bob, [id], MessageState.Sent));
+        Assert.Empty(store.Outbox.Advance(bob, [id], MessageState.Sent));
+        Assert.Equal([id], store.Outbox.Advance(bob, [id], MessageState.Read));
 
         // A late acknowledgement after the read receipt leaves the message read.
-        Assert.Empty(store.Messages.Advance(bob, [id], MessageState.Delivered));
-        Assert.Empty(store.Messages.Advance(bob, [id], MessageState.Sent));
+        Assert.Empty(store.Outbox.Advance(bob, [id], MessageState.Delivered));
+        Assert.Empty(store.Outbox.Advance(bob, [id], MessageState.Sent));
         Assert.Equal(MessageState.Read, store.Messages.Find(id)!.State);
     }
 
@@ -173,11 +173,11 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var ids = Enumerable.Range(0, 4).Select(i => store.Messages.Queue(bob, $"m{i}", i + 1).MessageId).ToList();
-        store.Messages.Advance(bob, [ids[1]], MessageState.Delivered);
-        store.Messages.Advance(bob, [ids[3]], MessageState.Read);
+        var ids = Enumerable.Range(0, 4).Select(i => store.Outbox.QueueWithLamport(bob, $"m{i}", i + 1).MessageId).ToList();
+        store.Outbox.Advance(bob, [ids[1]], MessageState.Delivered);
+        store.Outbox.Advance(bob, [ids[3]], MessageState.Read);
 
-        var changed = store.Messages.Advance(bob, [ids[0], ids[1], ids[2], ids[3], MessageLog.NewId()], MessageState.Delivered);
+        var changed = store.Outbox.Advance(bob, [ids[0], ids[1], ids[2], ids[3], MessageLog.NewId()], MessageState.Delivered);
 
         Assert.Equal([ids[0], ids[2]], changed);
         Assert.Equal(
@@ -190,9 +190,9 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var id = store.Messages.Queue(bob, "hello", 1).MessageId;
+        var id = store.Outbox.QueueWithLamport(bob, "hello", 1).MessageId;
 
-        Assert.Equal([id], store.Messages.Advance(bob, [id.ToUpperInvariant()], MessageState.Delivered));
+        Assert.Equal([id], store.Outbox.Advance(bob, [id.ToUpperInvariant()], MessageState.Delivered));
     }
 
     [Fact]
@@ -203,11 +203,11 @@ public sealed class DeliveryTests : IDisposable
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
         var fromBob = Incoming(bob, "from Bob");
         store.Messages.Receive(bob, [fromBob], null);
-        var toCarol = store.Messages.Queue(carol, "to Carol", 1).MessageId;
+        var toCarol = store.Outbox.QueueWithLamport(carol, "to Carol", 1).MessageId;
 
         // Bob acknowledges (or reads) a message he sent, and one that was sent to Carol.
-        Assert.Empty(store.Messages.Advance(bob, [fromBob.MessageId, toCarol], MessageState.Delivered));
-        Assert.Empty(store.Messages.Advance(bob, [fromBob.MessageId, toCarol], MessageState.Read));
+        Assert.Empty(store.Outbox.Advance(bob, [fromBob.MessageId, toCarol], MessageState.Delivered));
+        Assert.Empty(store.Outbox.Advance(bob, [fromBob.MessageId, toCarol], MessageState.Read));
 
         Assert.Equal(MessageState.Received, store.Messages.Find(fromBob.MessageId)!.State);
         Assert.Equal(MessageState.Queued, store.Messages.Find(toCarol)!.State);
@@ -222,9 +222,9 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var id = store.Messages.Queue(bob, "hello", 1).MessageId;
+        var id = store.Outbox.QueueWithLamport(bob, "hello", 1).MessageId;
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.Advance(bob, [id], state));
+        Assert.Throws<ArgumentOutOfRangeException>(() => store.Outbox.Advance(bob, [id], state));
         Assert.Equal(MessageState.Queued, store.Messages.Find(id)!.State);
     }
 
@@ -233,9 +233,9 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var id = store.Messages.Queue(bob, "hello", 1).MessageId;
+        var id = store.Outbox.QueueWithLamport(bob, "hello", 1).MessageId;
 
-        Assert.Throws<ArgumentException>(() => store.Messages.Advance(bob, [id, "not an id"], MessageState.Delivered));
+        Assert.Throws<ArgumentException>(() => store.Outbox.Advance(bob, [id, "not an id"], MessageState.Delivered));
         Assert.Equal(MessageState.Queued, store.Messages.Find(id)!.State);
     }
 
@@ -243,24 +243,24 @@ public sealed class DeliveryTests : IDisposable
     public void QueueRange_OutboxOfTheConversationFull_RefusesWithASentenceStoresNothingAndTakesMoreOnceSomeWentOut()
     {
         using var store = Open();
-        store.Messages.MaxOutboxPerContact = 3;
+        store.Outbox.MaxPerContact = 3;
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        var ids = store.Messages.QueueRange(bob, [("one", 1), ("two", 2)]).Select(m => m.MessageId).ToList();
+        var ids = store.Outbox.QueueWithLamport(bob, [("one", 1), ("two", 2)]).Select(m => m.MessageId).ToList();
 
-        var full = Assert.Throws<StoreException>(() => store.Messages.QueueRange(bob, [("three", 3), ("four", 4)]));
+        var full = Assert.Throws<StoreException>(() => store.Outbox.QueueWithLamport(bob, [("three", 3), ("four", 4)]));
         Assert.Equal(StoreError.OutboxFull, full.Error);
         Assert.Equal("2 messages to 'Bob' are still waiting to be delivered, and the outbox of a conversation holds at most 3: send more once some have gone out.", full.Message);
-        Assert.Equal(["one", "two"], store.Messages.Outbox(bob, 10).Select(m => m.Text));
+        Assert.Equal(["one", "two"], store.Outbox.Take(bob, 10).Select(m => m.Text));
 
         // The bound is per conversation, and a delivered message makes room.
-        store.Messages.QueueRange(carol, [("a", 1), ("b", 2), ("c", 3)]);
-        store.Messages.Queue(bob, "three", 3);
-        Assert.Equal(StoreError.OutboxFull, Assert.Throws<StoreException>(() => store.Messages.Queue(bob, "four", 4)).Error);
-        store.Messages.Advance(bob, [ids[0]], MessageState.Delivered);
-        store.Messages.Queue(bob, "four", 4);
-        Assert.Equal(["two", "three", "four"], store.Messages.Outbox(bob, 10).Select(m => m.Text));
-        Assert.Equal(3, store.Messages.OutboxCount(bob));
+        store.Outbox.QueueWithLamport(carol, [("a", 1), ("b", 2), ("c", 3)]);
+        store.Outbox.QueueWithLamport(bob, "three", 3);
+        Assert.Equal(StoreError.OutboxFull, Assert.Throws<StoreException>(() => store.Outbox.QueueWithLamport(bob, "four", 4)).Error);
+        store.Outbox.Advance(bob, [ids[0]], MessageState.Delivered);
+        store.Outbox.QueueWithLamport(bob, "four", 4);
+        Assert.Equal(["two", "three", "four"], store.Outbox.Take(bob, 10).Select(m => m.Text));
+        Assert.Equal(3, store.Outbox.Count(bob));
     }
 
     [Fact]
@@ -269,22 +269,22 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        var ids = Enumerable.Range(0, 3).Select(i => store.Messages.Queue(bob, $"m{i}", i + 1).MessageId).ToList();
-        store.Messages.Queue(carol, "to Carol", 1);
-        Assert.Equal(4, store.Messages.OutboxCount());
+        var ids = Enumerable.Range(0, 3).Select(i => store.Outbox.QueueWithLamport(bob, $"m{i}", i + 1).MessageId).ToList();
+        store.Outbox.QueueWithLamport(carol, "to Carol", 1);
+        Assert.Equal(4, store.Outbox.Count());
 
         // Handed to the channel: still waiting for the acknowledgement.
-        store.Messages.Advance(bob, ids, MessageState.Sent);
-        Assert.Equal(4, store.Messages.OutboxCount());
+        store.Outbox.Advance(bob, ids, MessageState.Sent);
+        Assert.Equal(4, store.Outbox.Count());
 
-        store.Messages.Advance(bob, ids.Take(2), MessageState.Delivered);
-        Assert.Equal(2, store.Messages.OutboxCount());
-        Assert.Equal([ids[2]], store.Messages.Outbox(bob, 10).Select(m => m.MessageId));
+        store.Outbox.Advance(bob, ids.Take(2), MessageState.Delivered);
+        Assert.Equal(2, store.Outbox.Count());
+        Assert.Equal([ids[2]], store.Outbox.Take(bob, 10).Select(m => m.MessageId));
 
         // A read receipt without an acknowledgement before it also ends the wait.
-        store.Messages.Advance(bob, [ids[2]], MessageState.Read);
-        Assert.Equal(1, store.Messages.OutboxCount());
-        Assert.Empty(store.Messages.Outbox(bob, 10));
+        store.Outbox.Advance(bob, [ids[2]], MessageState.Read);
+        Assert.Equal(1, store.Outbox.Count());
+        Assert.Empty(store.Outbox.Take(bob, 10));
     }
 
     [Fact]
@@ -394,7 +394,7 @@ public sealed class DeliveryTests : IDisposable
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var received = Enumerable.Range(0, 3).Select(i => Incoming(bob, $"from Bob {i}")).ToList();
         store.Messages.Receive(bob, received, null);
-        var outgoing = store.Messages.Queue(bob, "to Bob", 4).MessageId;
+        var outgoing = store.Outbox.QueueWithLamport(bob, "to Bob", 4).MessageId;
         Assert.Equal(3, store.Messages.UnseenCount(bob));
 
         var seen = store.Messages.MarkSeen(bob);
@@ -404,7 +404,7 @@ public sealed class DeliveryTests : IDisposable
         Assert.Equal(0, store.Messages.UnseenCount(bob));
         Assert.All(received, m => Assert.Equal(MessageState.Seen, store.Messages.Find(m.MessageId)!.State));
         Assert.Equal(MessageState.Queued, store.Messages.Find(outgoing)!.State);
-        var receipt = Assert.Single(store.Receipts.Pending(bob));
+        var receipt = Assert.Single(store.Outbox.PendingReceipts(bob));
         Assert.Equal(ids, receipt.MessageIds.Order());
         Assert.Matches("^[0-9a-f]{32}$", receipt.EnvelopeId);
         Assert.DoesNotContain(receipt.EnvelopeId, ids);
@@ -419,11 +419,11 @@ public sealed class DeliveryTests : IDisposable
         store.Messages.MarkSeen(bob);
 
         Assert.Empty(store.Messages.MarkSeen(bob));
-        Assert.Single(store.Receipts.Pending(bob));
+        Assert.Single(store.Outbox.PendingReceipts(bob));
 
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
         Assert.Empty(store.Messages.MarkSeen(carol));
-        Assert.Empty(store.Receipts.Pending(carol));
+        Assert.Empty(store.Outbox.PendingReceipts(carol));
     }
 
     [Fact]
@@ -439,7 +439,7 @@ public sealed class DeliveryTests : IDisposable
 
         Assert.Equal(0, store.Messages.UnseenCount(bob));
         Assert.Equal(2, store.Messages.UnseenCount(carol));
-        Assert.Empty(store.Receipts.Pending(carol));
+        Assert.Empty(store.Outbox.PendingReceipts(carol));
     }
 
     [Fact]
@@ -452,7 +452,7 @@ public sealed class DeliveryTests : IDisposable
 
         var seen = store.Messages.MarkSeen(bob);
 
-        var pending = store.Receipts.Pending(bob);
+        var pending = store.Outbox.PendingReceipts(bob);
         Assert.Equal(1_001, seen.Count);
         Assert.Equal([1_000, 1], pending.Select(r => r.MessageIds.Count));
         Assert.Equal(received.Select(m => m.MessageId).Order(), pending.SelectMany(r => r.MessageIds).Order());
@@ -467,13 +467,13 @@ public sealed class DeliveryTests : IDisposable
         store.Messages.MarkSeen(bob);
         store.Messages.Receive(bob, [Incoming(bob, "two")], null);
         store.Messages.MarkSeen(bob);
-        var pending = store.Receipts.Pending(bob);
+        var pending = store.Outbox.PendingReceipts(bob);
         Assert.Equal(2, pending.Count);
 
-        Assert.Equal(1, store.Receipts.Acknowledge([pending[0].EnvelopeId]));
-        Assert.Equal(0, store.Receipts.Acknowledge([pending[0].EnvelopeId, MessageLog.NewId()]));
+        Assert.Equal(1, store.Outbox.AcknowledgeReceipts([pending[0].EnvelopeId]));
+        Assert.Equal(0, store.Outbox.AcknowledgeReceipts([pending[0].EnvelopeId, MessageLog.NewId()]));
 
-        var left = Assert.Single(store.Receipts.Pending(bob));
+        var left = Assert.Single(store.Outbox.PendingReceipts(bob));
         Assert.Equal(pending[1].EnvelopeId, left.EnvelopeId);
         Assert.Equal(pending[1].MessageIds, left.MessageIds);
     }
@@ -487,12 +487,12 @@ public sealed class DeliveryTests : IDisposable
             var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
             store.Messages.Receive(bob, [Incoming(bob, "one")], null);
             store.Messages.MarkSeen(bob);
-            before = store.Receipts.Pending(bob);
+            before = store.Outbox.PendingReceipts(bob);
         }
 
         using var reopened = Open();
 
-        var after = reopened.Receipts.Pending(reopened.Contacts.Resolve(_bob.Account.Text));
+        var after = reopened.Outbox.PendingReceipts(reopened.Contacts.Resolve(_bob.Account.Text));
         Assert.Equal(before.Select(r => (r.EnvelopeId, string.Join(',', r.MessageIds))), after.Select(r => (r.EnvelopeId, string.Join(',', r.MessageIds))));
     }
 
@@ -504,7 +504,7 @@ public sealed class DeliveryTests : IDisposable
         Assert.Equal(0, store.Messages.UnseenCount(bob));
 
         store.Messages.Receive(bob, [Incoming(bob, "one"), Incoming(bob, "two")], null);
-        store.Messages.Queue(bob, "to Bob", 3);
+        store.Outbox.QueueWithLamport(bob, "to Bob", 3);
 
         Assert.Equal(2, store.Messages.UnseenCount(bob));
     }
@@ -643,7 +643,7 @@ public sealed class DeliveryTests : IDisposable
 
             Assert.Throws<StoreException>(() => store.Sessions.Load(bob));
             Assert.Equal([7, 7, 7], store.Sessions.Load(carol));
-            Assert.Single(store.Receipts.Pending(carol));
+            Assert.Single(store.Outbox.PendingReceipts(carol));
         }
 
         Assert.Equal(0L, _home.Scalar<long>("SELECT count(*) FROM sessions WHERE contact_id = $id", ("$id", bobId)));
@@ -663,7 +663,7 @@ public sealed class DeliveryTests : IDisposable
         var again = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
         Assert.Null(store.Sessions.Load(again));
-        Assert.Equal(0, store.Messages.LastLamport(again));
+        Assert.Equal(0, store.Outbox.LastLamport(again));
     }
 
     [Fact]
@@ -691,16 +691,16 @@ public sealed class DeliveryTests : IDisposable
 
         // Version 4 gives the line chat's rows Lamport values in order, and a line it sent the state Delivered.
         Assert.Equal([incoming with { Lamport = 1 }, outgoing with { Lamport = 2, State = MessageState.Delivered }], store.Messages.History(bob, 10));
-        Assert.Equal(2, store.Messages.LastLamport(bob));
+        Assert.Equal(2, store.Outbox.LastLamport(bob));
         Assert.Equal(1, store.Messages.UnseenCount(bob));
 
         // The version 2 tables work on the migrated file.
         store.Sessions.Save(bob, [1, 2, 3]);
         Assert.Equal([1, 2, 3], store.Sessions.Load(bob));
-        var queued = store.Messages.Queue(bob, "after the upgrade", 3);
+        var queued = store.Outbox.QueueWithLamport(bob, "after the upgrade", 3);
         Assert.Equal(queued, store.Messages.Find(queued.MessageId));
         Assert.Equal([incoming.MessageId], store.Messages.MarkSeen(bob));
-        Assert.Single(store.Receipts.Pending(bob));
+        Assert.Single(store.Outbox.PendingReceipts(bob));
     }
 
     /// <summary>
@@ -715,8 +715,8 @@ public sealed class DeliveryTests : IDisposable
 
         using var store = Open();
 
-        Assert.Empty(store.Messages.Outbox(store.Contacts.Resolve(_bob.Account.Text), 10));
-        Assert.Equal(0, store.Messages.OutboxCount());
+        Assert.Empty(store.Outbox.Take(store.Contacts.Resolve(_bob.Account.Text), 10));
+        Assert.Equal(0, store.Outbox.Count());
     }
 
     [Fact]
@@ -737,17 +737,17 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        Assert.Equal(0, store.Messages.LastLamport(bob));
+        Assert.Equal(0, store.Outbox.LastLamport(bob));
 
-        store.Messages.Queue(bob, "mine", 5);
-        Assert.Equal(5, store.Messages.LastLamport(bob));
+        store.Outbox.QueueWithLamport(bob, "mine", 5);
+        Assert.Equal(5, store.Outbox.LastLamport(bob));
 
         store.Messages.Receive(bob, [Incoming(bob, "theirs", lamport: 9)], null);
-        store.Messages.Queue(bob, "an older clock", 3);
-        store.Messages.Queue(carol, "to Carol", 40);
+        store.Outbox.QueueWithLamport(bob, "an older clock", 3);
+        store.Outbox.QueueWithLamport(carol, "to Carol", 40);
 
-        Assert.Equal(9, store.Messages.LastLamport(bob));
-        Assert.Equal(40, store.Messages.LastLamport(carol));
+        Assert.Equal(9, store.Outbox.LastLamport(bob));
+        Assert.Equal(40, store.Outbox.LastLamport(carol));
     }
 
     [Fact]
@@ -756,7 +756,7 @@ public sealed class DeliveryTests : IDisposable
         using (var store = Open())
         {
             var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-            store.Messages.Queue(bob, "mine", 7);
+            store.Outbox.QueueWithLamport(bob, "mine", 7);
             store.Messages.Receive(bob, [Incoming(bob, "from the end of time", lamport: 12)], null);
         }
 
@@ -765,8 +765,8 @@ public sealed class DeliveryTests : IDisposable
 
         using var reopened = Open();
         var again = reopened.Contacts.Find(_bob.Account)!;
-        Assert.Equal(7, reopened.Messages.LastLamport(again));
-        Assert.Equal(8, reopened.Messages.Queue(again, "and on", reopened.Messages.LastLamport(again) + 1).Lamport);
+        Assert.Equal(7, reopened.Outbox.LastLamport(again));
+        Assert.Equal(8, reopened.Outbox.QueueWithLamport(again, "and on", reopened.Outbox.LastLamport(again) + 1).Lamport);
     }
 
     [Theory]
@@ -779,12 +779,12 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
 
-        var refusal = Assert.Throws<ArgumentOutOfRangeException>(() => store.Messages.QueueRange(bob, [("text", lamport)]));
+        var refusal = Assert.Throws<ArgumentOutOfRangeException>(() => store.Outbox.QueueWithLamport(bob, [("text", lamport)]));
 
         Assert.StartsWith("A queued message needs a Lamport value from 1 to 9,007,199,254,740,991 (2^53 - 1), and ", refusal.Message, StringComparison.Ordinal);
         Assert.Contains("is outside that range.", refusal.Message, StringComparison.Ordinal);
-        Assert.Equal(0, store.Messages.OutboxCount());
-        Assert.Equal(9_007_199_254_740_991L, store.Messages.Queue(bob, "the last one", 9_007_199_254_740_991L).Lamport);
+        Assert.Equal(0, store.Outbox.Count());
+        Assert.Equal(9_007_199_254_740_991L, store.Outbox.QueueWithLamport(bob, "the last one", 9_007_199_254_740_991L).Lamport);
     }
 
     [Fact]
@@ -793,7 +793,7 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        var toBob = store.Messages.Queue(bob, "to Bob", 1);
+        var toBob = store.Outbox.QueueWithLamport(bob, "to Bob", 1);
         var fromCarol = Incoming(carol, "from Carol", lamport: 4);
         store.Messages.Receive(carol, [fromCarol], null);
 
@@ -808,7 +808,7 @@ public sealed class DeliveryTests : IDisposable
     {
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
-        var id = store.Messages.Queue(bob, "to Bob", 1).MessageId;
+        var id = store.Outbox.QueueWithLamport(bob, "to Bob", 1).MessageId;
 
         store.Contacts.Remove(bob);
 

@@ -28,7 +28,7 @@ public sealed class ReceivedSinceTests : IDisposable
             var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
             store.Messages.Receive(bob, [Incoming(bob, "too early", T0.AddHours(-2)), Incoming(bob, "héllo", T0), Incoming(bob, new string('x', 16_000), T0.AddMinutes(5))], null);
             store.Messages.Receive(carol, [Incoming(carol, "carol's", T0.AddMinutes(1))], null);
-            store.Messages.Queue(bob, "sent by me", lamport: 1);
+            store.Outbox.QueueWithLamport(bob, "sent by me", lamport: 1);
         }
 
         // Read after reopening, as a node does after a restart.

@@ -42,7 +42,7 @@ internal sealed class ApiTarget : IFuzzTarget
         {
             try
             {
-                MessageLog.CheckText(send.Text, "text");
+                Outbox.CheckText(send.Text, "text");
                 accepted = true;
             }
             catch (ArgumentException ex) when (ex.GetType() == typeof(ArgumentException))

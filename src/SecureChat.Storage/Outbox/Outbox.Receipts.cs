@@ -102,3 +102,6 @@ public sealed partial class Outbox
         command.ExecuteNonQuery();
     }
 }
+
+/// <summary>A read receipt waiting to go out: its own envelope ID and the peer's message IDs it marks read.</summary>
+public sealed record PendingReceipt(string EnvelopeId, IReadOnlyList<string> MessageIds);

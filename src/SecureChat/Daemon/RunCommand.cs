@@ -106,7 +106,7 @@ internal static class RunCommand
                 }
             }
 
-            logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Messages.OutboxCount());
+            logger.LogInformation("Node running with {Contacts} contacts and {Outbox} queued messages", home.Store.Contacts.All.Count, home.Store.Outbox.Count());
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);
