@@ -30,8 +30,12 @@ public sealed partial class Outbox
     /// </summary>
     private void Refresh(SqliteConnection connection)
     {
-        _dataVersionQuery ??= connection.CreateCommand();
-        _dataVersionQuery.CommandText = "PRAGMA data_version";
+        if (_dataVersionQuery is null)
+        {
+            _dataVersionQuery = connection.CreateCommand();
+            _dataVersionQuery.CommandText = "PRAGMA data_version";
+        }
+
         _dataVersionQuery.Transaction = null;
         var version = (long)_dataVersionQuery.ExecuteScalar()!;
         if (version != _dataVersion)
