@@ -491,8 +491,9 @@ int main(int argc, char **argv)
         }
 
         if (!known) {
-            fprintf(stderr, "tox_bench: '%s' is not an option this program takes with a number in range "
-                    "(--messages N, --paced M, --connects K, --limit-seconds S).\n", argv[i]);
+            fprintf(stderr, "tox_bench: '%s %s' is not understood: the options are --messages N (1-10000000), "
+                    "--paced M (1-1000000), --connects K (1-100) and --limit-seconds S (1-3600).\n", argv[i],
+                    i + 1 < argc ? argv[i + 1] : "");
             return 1;
         }
     }
