@@ -3,17 +3,19 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using SecureChat.Bench;
+using SecureChat.Bench.Suite;
 
 // Runs the bench programs one after another (never side by side: each measures against a baseline
 // on the same two cores), collects their FIGURE lines, and writes bench/results/latest.json (every
 // key and baseline key, numbers only) and latest.md (the table). Exit 1 when a key is missing.
+// The Tox baseline (bench/tox, see ToxBaseline) runs right after the messaging figures it is read against.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = Stats.IsQuick(args);
 var root = FindRoot();
 string[] required =
 [
-    "bulk_ratio_vs_tcp", "msgs_per_s", "latency_p50_us", "latency_p99_us", "connect_ms", "handshakes_per_s",
+    "bulk_ratio_vs_tcp", "msgs_per_s", "latency_p50_us", "latency_p99_us", "connect_ms", .. ToxBaseline.Keys, "handshakes_per_s",
     "search_p50_ms_1m", "insert_ratio_vs_sqlite", "idle_rss_mb", "connections_held", "dht_lookup_p50_ms",
 ];
 
@@ -21,6 +23,7 @@ string[] required =
 (string Program, TimeSpan Quick, TimeSpan Full)[] programs =
 [
     ("SecureChat.Bench.Wire", TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(8)),
+    ("tox_bench", TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(5)),
     ("SecureChat.Bench.Micro", TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(6)),
     ("SecureChat.Bench.Store", TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(10)),
     ("SecureChat.Bench.Capacity", TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(6)),
@@ -29,15 +32,28 @@ string[] required =
 
 var figures = new List<Figure>();
 var runs = new List<string>();
+// Why a key is missing, where the suite knows better than "its program failed".
+var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
 var clock = Stopwatch.StartNew();
 foreach (var (program, quickLimit, fullLimit) in programs)
 {
     var started = clock.Elapsed;
-    var (exit, found) = await RunAsync(Path.Combine(root, "bench", program, "bin", "Release", "net10.0", program + ".dll"), quick ? quickLimit : fullLimit);
+    var limit = quick ? quickLimit : fullLimit;
+    var (exit, found, failure) = program == "tox_bench"
+        ? await ToxBaseline.RunAsync(root, quick, limit, Console.Error)
+        : await RunAsync(Path.Combine(root, "bench", program, "bin", "Release", "net10.0", program + ".dll"), limit);
     figures.AddRange(found);
+    foreach (var key in failure is null ? [] : ToxBaseline.Keys)
+    {
+        reasons[key] = $"the Tox baseline did not run: {failure}";
+    }
+
     runs.Add($"{program}: {found.Count} figures in {(clock.Elapsed - started).TotalSeconds:F0} s{(exit == 0 ? "" : $", exit {exit}")}");
     Console.Error.WriteLine($"== {runs[^1]}");
 }
+
+figures.AddRange(ToxBaseline.Ratios(figures));
+ToxBaseline.ExplainMissingRatios(figures, reasons);
 
 var results = Path.Combine(root, "bench", "results");
 Directory.CreateDirectory(results);
@@ -53,7 +69,7 @@ foreach (var figure in figures)
 
 await File.WriteAllTextAsync(Path.Combine(results, "latest.json"), JsonSerializer.Serialize(numbers, new JsonSerializerOptions { WriteIndented = true }) + "\n");
 var missing = required.Where(k => !numbers.ContainsKey(k)).ToList();
-await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), Table(figures, required, missing, runs, quick, clock.Elapsed));
+await File.WriteAllTextAsync(Path.Combine(results, "latest.md"), Table(figures, required, missing, reasons, runs, quick, clock.Elapsed));
 Console.Error.WriteLine($"wrote bench/results/latest.md and latest.json in {clock.Elapsed.TotalSeconds:F0} s");
 foreach (var figure in figures.Where(f => f.Target is not null))
 {
@@ -68,13 +84,13 @@ if (missing.Count > 0)
 
 return 0;
 
-async Task<(int Exit, List<Figure> Figures)> RunAsync(string dll, TimeSpan limit)
+async Task<(int Exit, List<Figure> Figures, string? Failure)> RunAsync(string dll, TimeSpan limit)
 {
     var found = new List<Figure>();
     if (!File.Exists(dll))
     {
         Console.Error.WriteLine($"{dll} is not built: bench/run builds it.");
-        return (-1, found);
+        return (-1, found, null);
     }
 
     var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
@@ -101,17 +117,17 @@ async Task<(int Exit, List<Figure> Figures)> RunAsync(string dll, TimeSpan limit
         }
 
         await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, found);
+        return (process.ExitCode, found, null);
     }
     catch (OperationCanceledException)
     {
         process.Kill(entireProcessTree: true);
         Console.Error.WriteLine($"{Path.GetFileName(dll)} took longer than {limit.TotalMinutes:F0} minutes and was stopped.");
-        return (-2, found);
+        return (-2, found, null);
     }
 }
 
-static string Table(List<Figure> figures, string[] required, List<string> missing, List<string> runs, bool quick, TimeSpan elapsed)
+static string Table(List<Figure> figures, string[] required, List<string> missing, Dictionary<string, string> reasons, List<string> runs, bool quick, TimeSpan elapsed)
 {
     var text = new StringBuilder();
     text.AppendLine(CultureInfo.InvariantCulture, $"# SecureChat benchmarks — {(quick ? "quick" : "full")} run");
@@ -131,7 +147,8 @@ static string Table(List<Figure> figures, string[] required, List<string> missin
 
     foreach (var key in missing)
     {
-        text.AppendLine(CultureInfo.InvariantCulture, $"| `{key}` | **missing**: its program failed or was stopped (see the run's output) | | | | **no** |");
+        var reason = reasons.GetValueOrDefault(key, "its program failed or was stopped (see the run's output)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"| `{key}` | **missing**: {reason.Replace("|", "\\|", StringComparison.Ordinal)} | | | | **no** |");
     }
 
     text.AppendLine();

@@ -24,6 +24,10 @@ internal static class Messaging
         await using var receiver = ChildProcess.Start("node");
         var announced = await receiver.ExpectAsync("node").ConfigureAwait(false);
         await using var sender = BenchHome.Create("sender");
+        // Each knows the other as a contact, as two people who chat do: a stranger's texts wait
+        // as a request, a few at a time, until the person accepts it.
+        await receiver.SendAsync($"contact {sender.Identity.Account}").ConfigureAwait(false);
+        _ = await receiver.ExpectAsync("contact").ConfigureAwait(false);
         var contact = sender.Node.AddContact(AccountIdOf(announced[0]), "receiver", $"127.0.0.1:{announced[1]}");
         await sender.WaitOnlineAsync(contact, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
@@ -190,6 +194,10 @@ internal static class Messaging
                         latencies.Clear();
                     }
 
+                    break;
+                case var _ when command.StartsWith("contact ", StringComparison.Ordinal):
+                    home.Node.AddContact(AccountIdOf(command["contact ".Length..]), "sender", endpoint: null);
+                    Console.WriteLine("contact added");
                     break;
                 case "count":
                     Console.WriteLine($"count {home.Store.Contacts.All.Sum(home.Store.Messages.Count)}");
