@@ -1,3 +1,5 @@
+using SecureChat.Testing;
+
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests;
@@ -111,7 +113,7 @@ public sealed class ListenConnectTests
 
         var (listener, port) = await ListenAsync(hostHome, "listener Host");
         await using var _ = listener;
-        var clients = new ChatProcess[3];
+        var clients = new ChildProcess[3];
         try
         {
             for (var i = 0; i < 3; i++)

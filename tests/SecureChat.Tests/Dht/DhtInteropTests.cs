@@ -68,6 +68,7 @@ public sealed class InteropSwarm : IAsyncLifetime
 /// libtorrent finds SecureChat nodes through find_node and announced peers through get_peers.
 /// SecureChat's side is the `securechat dht` command, as a user would run it.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class DhtInteropTests(InteropSwarm swarm) : IClassFixture<InteropSwarm>
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace SecureChat.Tests.Dht;
 /// `securechat dht …` against a loopback swarm of SecureChat DHT nodes: every verb does what it
 /// says and prints what the README promises; bad arguments get a sentence and exit 2.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class DhtToolboxTests : IAsyncLifetime
 {
     private DhtSwarm _swarm = null!;

@@ -6,6 +6,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests.Node;
 
 /// <summary>GET /api/events: what the node receives shows up on the stream as it happens.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class EventStreamTests
 {

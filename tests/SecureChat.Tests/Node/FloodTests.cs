@@ -13,6 +13,7 @@ namespace SecureChat.Tests.Node;
 /// fixed bound, its handshakes in progress within the listener's caps, and when the flood goes B
 /// holds nothing of it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class FloodTests
 {
@@ -74,7 +75,7 @@ public sealed class FloodTests
 
         // Once the flood lets go, B holds none of it: at most the connections of A and C stay open.
         flood.Dispose();
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "B to let go of the flood",
             TimeSpan.FromSeconds(20),
             async () =>
@@ -138,7 +139,7 @@ public sealed class FloodTests
 
         var connected = clock.Elapsed;
         var sent = await from.Api.SendAsync(toId, text);
-        var arrived = await Poll.UntilAsync(
+        var arrived = await Eventually.UntilAsync(
             $"{text}: the message to arrive",
             TimeSpan.FromSeconds(20),
             () => to.Api.ConversationAsync(fromId),

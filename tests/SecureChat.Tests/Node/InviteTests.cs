@@ -1,4 +1,5 @@
 using System.Net;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -9,6 +10,7 @@ namespace SecureChat.Tests.Node;
 /// request, and everything the holder sends arrives; the same link added by another account
 /// through the API is spent, so that account is an ordinary request.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class InviteTests(ITestOutputHelper output)
 {
@@ -38,7 +40,7 @@ public sealed class InviteTests(ITestOutputHelper output)
         Assert.True(add.ExitCode == 0, add.Transcript);
         Assert.Contains(add.Stdout, l => l.Contains("one-time invite", StringComparison.Ordinal));
         await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
-        await Poll.UntilAsync("Carol a contact at Alice's", Deadline, () => IdsAsync(a, "api/contacts"), ids => ids.Contains(carol.Id), ids => $"contacts {string.Join(", ", ids)}");
+        await Eventually.UntilAsync("Carol a contact at Alice's", Deadline, () => IdsAsync(a, "api/contacts"), ids => ids.Contains(carol.Id), ids => $"contacts {string.Join(", ", ids)}");
         Assert.Empty(await IdsAsync(a, "api/requests"));
 
         // More texts than a request holds: she is a contact, so all arrive.
@@ -48,14 +50,14 @@ public sealed class InviteTests(ITestOutputHelper output)
             await c.Api.SendAsync(alice.Id, text);
         }
 
-        await Poll.UntilAsync("Carol's texts at Alice's", Deadline, () => a.Api.ConversationAsync(carol.Id), m => m.Count == texts.Count, m => $"{m.Count} messages");
+        await Eventually.UntilAsync("Carol's texts at Alice's", Deadline, () => a.Api.ConversationAsync(carol.Id), m => m.Count == texts.Count, m => $"{m.Count} messages");
         Assert.Equal(texts, (await a.Api.ConversationAsync(carol.Id)).Select(m => m.Text));
 
         // Dave pastes the same link into his node's API: the token is spent, so he is a request.
         await using var d = await RunningNode.StartAsync(dHome, "D", RunningNode.FreePort());
         var (status, body) = await d.Api.TryPostAsync("api/contacts", new { id = link });
         Assert.True(status == HttpStatusCode.Created, body);
-        await Poll.UntilAsync("Dave a request at Alice's", Deadline, () => IdsAsync(a, "api/requests"), ids => ids.Contains(dave.Id), ids => $"requests {string.Join(", ", ids)}");
+        await Eventually.UntilAsync("Dave a request at Alice's", Deadline, () => IdsAsync(a, "api/requests"), ids => ids.Contains(dave.Id), ids => $"requests {string.Join(", ", ids)}");
         Assert.DoesNotContain(dave.Id, await IdsAsync(a, "api/contacts"));
 
         // A fresh one-time link from the API carries a new token, with its expiry.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -18,6 +19,7 @@ namespace SecureChat.Tests.Node;
 /// comes from a seeded <see cref="Random"/>; the seed is printed, and <c>SECURECHAT_CHAOS_SEED=N</c>
 /// replays it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "The chaos schedule must be reproducible from a printed seed; nothing secret is drawn from it.")]
 public sealed class KillSenderDeliveryTests
@@ -121,13 +123,13 @@ public sealed class KillSenderDeliveryTests
             // The kills landed inside the sending, as this test claims: some posts were in flight.
             Assert.True(cutPosts > 0, "no kill of A cut a post in flight");
 
-            await Poll.UntilAsync(
+            await Eventually.UntilAsync(
                 "A's outbox empties",
                 DeliveryDeadline,
                 a.Api.OutboxAsync,
                 count => count == 0,
-                count => $"{count} queued\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
-            var atA = await Poll.UntilAsync(
+                count => $"{count} queued\n{ChildProcess.Tail(a.Process.Transcript)}\n{ChildProcess.Tail(b.Process.Transcript)}");
+            var atA = await Eventually.UntilAsync(
                 "every message shows delivered on A",
                 DeliveryDeadline,
                 () => a.Api.ConversationAsync("B"),

@@ -11,6 +11,7 @@ namespace SecureChat.Tests.Node;
 /// Origin header (against cross-site requests), each refused with its own status and a sentence;
 /// and the token's file, readable by the owner only and gone once the node stops.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class LocalApiGuardTests
 {

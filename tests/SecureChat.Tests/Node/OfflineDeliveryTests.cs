@@ -1,3 +1,5 @@
+using SecureChat.Testing;
+
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests.Node;
@@ -6,6 +8,7 @@ namespace SecureChat.Tests.Node;
 /// Messages written while their recipient (or the sender's own node) is not running wait in the
 /// outbox and go out by themselves once both nodes run.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class OfflineDeliveryTests
 {
@@ -31,7 +34,7 @@ public sealed class OfflineDeliveryTests
         Assert.Equal("queued", (await a.Api.MessageAsync(id))?.State);
 
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        var received = await Poll.UntilAsync(
+        var received = await Eventually.UntilAsync(
             "the message reaches B",
             Deadline,
             () => b.Api.ConversationAsync("A"),
@@ -40,7 +43,7 @@ public sealed class OfflineDeliveryTests
         var only = Assert.Single(received);
         Assert.Equal((id, "in", "written while B was offline", "received"), (only.Id, only.Direction, only.Text, only.State));
         Assert.Equal(identities[0].Id, only.ContactId);
-        await Poll.UntilAsync("A sees the delivery receipt", Deadline, () => a.Api.MessageAsync(id), m => m?.State == "delivered", m => m?.State ?? "missing");
+        await Eventually.UntilAsync("A sees the delivery receipt", Deadline, () => a.Api.MessageAsync(id), m => m?.State == "delivered", m => m?.State ?? "missing");
 
         var wait = await NodeCli.SendAsync(aHome, "B", "and now with --wait", "--wait", "--timeout", "20");
         Assert.True(wait.ExitCode == 0, wait.Transcript);
@@ -84,7 +87,7 @@ public sealed class OfflineDeliveryTests
 
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
         await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        var received = await Poll.UntilAsync(
+        var received = await Eventually.UntilAsync(
             "both queued messages reach B",
             Deadline,
             () => b.Api.ConversationAsync("A"),
@@ -92,7 +95,7 @@ public sealed class OfflineDeliveryTests
             all => $"{all.Count} messages\n{a.Process.Transcript}");
         Assert.Equal(["queued with no node", "queued by a --wait"], received.Select(m => m.Text));
         Assert.Equal([send.Stdout[0], wait.Stdout[0]], received.Select(m => m.Id));
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "A sees both delivered",
             Deadline,
             () => a.Api.ConversationAsync("B"),

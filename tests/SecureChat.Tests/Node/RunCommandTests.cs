@@ -4,6 +4,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests.Node;
 
 /// <summary><c>securechat run</c>'s own rules: one node per home, and a clean stop on SIGTERM.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class RunCommandTests
 {

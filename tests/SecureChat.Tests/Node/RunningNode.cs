@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using SecureChat.Testing;
 
 namespace SecureChat.Tests.Node;
 
@@ -12,7 +13,7 @@ namespace SecureChat.Tests.Node;
 /// </summary>
 internal sealed partial class RunningNode : IAsyncDisposable
 {
-    private RunningNode(ChatProcess process, string id, int listenPort, NodeApi api, WebUiLink? ui)
+    private RunningNode(ChildProcess process, string id, int listenPort, NodeApi api, WebUiLink? ui)
     {
         Process = process;
         Id = id;
@@ -21,7 +22,7 @@ internal sealed partial class RunningNode : IAsyncDisposable
         Ui = ui;
     }
 
-    public ChatProcess Process { get; }
+    public ChildProcess Process { get; }
 
     /// <summary>The node's ID, as its first line printed it.</summary>
     public string Id { get; }

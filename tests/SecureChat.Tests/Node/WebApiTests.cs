@@ -19,6 +19,7 @@ namespace SecureChat.Tests.Node;
 /// a QR code read from a picture, listening switched on and off, safety numbers, and the events
 /// that tell a page about listening and removed contacts. Every call carries the bearer token.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed partial class WebApiTests
 {

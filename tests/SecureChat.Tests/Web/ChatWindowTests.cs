@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Playwright;
+using SecureChat.Testing;
 using SecureChat.Tests.Node;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -10,6 +11,7 @@ namespace SecureChat.Tests.Web;
 /// The chat window in a real browser (Debian's Chromium through Playwright): two nodes, a page on
 /// each, used the way the paper's user and a messenger's user would.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -48,7 +50,7 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         }
 
         await AddAsync(_alice, _bob, "Bob");
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "Bob's node to meet Alice",
             ChatProcess.Timeout,
             async () =>

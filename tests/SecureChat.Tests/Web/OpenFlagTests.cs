@@ -10,6 +10,7 @@ namespace SecureChat.Tests.Web;
 /// the link itself (a program's arguments are readable by every user of the machine); the file is
 /// the owner's alone and goes when the node stops.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed partial class OpenFlagTests
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace SecureChat.Tests.Web;
 /// The window follows the system's light or dark theme, and its text stays readable in both: every
 /// pair of text and background colour below has at least the WCAG AA contrast of 4.5:1.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class ThemeTests(BrowserFixture browser, ITestOutputHelper output)
 {

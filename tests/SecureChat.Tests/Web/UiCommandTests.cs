@@ -3,6 +3,7 @@ using SecureChat.Tests.Node;
 namespace SecureChat.Tests.Web;
 
 /// <summary><c>securechat ui</c> where it has no link to print: no node running, or a node without the UI.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class UiCommandTests
 {
