@@ -5,6 +5,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests;
 
 /// <summary>Two or more nodes, each its own process and home, chatting over loopback.</summary>
+[Trait("Speed", "Slow")]
 public sealed class ListenConnectTests
 {
     private static readonly TimeSpan Timeout = ChatProcess.Timeout;

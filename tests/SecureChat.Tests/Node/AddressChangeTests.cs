@@ -41,8 +41,9 @@ public sealed class AddressChangeTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bOldPort = RunningNode.FreePort();
+        // The NAT relays in front of both nodes, and A's contact record, name the ports before the nodes start.
+        var aListen = LoopbackPort.Unused();
+        var bOldPort = LoopbackPort.Unused();
         var oldEndpoint = $"{OldAddress}:{bOldPort}";
         await NodeCli.AddContactAsync(aHome, identities[1], oldEndpoint);
         await NodeCli.KnowAsync(bHome, identities[0]);
@@ -78,7 +79,8 @@ public sealed class AddressChangeTests
             await WaitDeliveredAsync(b, a, "A", "B", fromB);
 
             // The move: B listens on another port, and the old mapping dies with the connection through it.
-            var bNewPort = RunningNode.FreePort();
+            // The new NAT relay is set up for the port before B moves there.
+            var bNewPort = LoopbackPort.Unused();
             var newEndpoint = $"{NewAddress}:{bNewPort}";
             using (var moved = await b.Api.PostJsonAsync("api/listen", new { host = "127.0.0.1", port = bNewPort }))
             {

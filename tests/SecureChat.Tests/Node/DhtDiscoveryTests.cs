@@ -25,8 +25,8 @@ public sealed class DhtDiscoveryTests
         await AddByIdAsync(bHome, identities[0]);
         string[] discovery = ["--bootstrap", swarm.First.ToString(), "--dht-port", "0", "--no-lan"];
 
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true, discovery: discovery);
-        var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort(), verbose: true, discovery: discovery);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true, discovery: discovery);
+        var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true, discovery: discovery);
         try
         {
             var first = await a.Api.SendAsync("B", "found you by ID");
@@ -45,7 +45,7 @@ public sealed class DhtDiscoveryTests
             // B moves to another port; A was never told either address.
             await b.StopAsync(bHome);
             await b.DisposeAsync();
-            b = await RunningNode.StartAsync(bHome, "B moved", RunningNode.FreePort(), verbose: true, discovery: discovery);
+            b = await RunningNode.StartAsync(bHome, "B moved", RunningNode.AnyPort, verbose: true, discovery: discovery);
             var after = await a.Api.SendAsync("B", "still there after the move?");
             await Eventually.UntilAsync("A's message reaches B at its new port", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == after.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
             var texts = (await b.Api.ConversationAsync("A")).Select(m => m.Text).ToList();

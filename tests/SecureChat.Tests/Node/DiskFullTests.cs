@@ -46,11 +46,10 @@ public sealed class DiskFullTests
         using var aHome = disk.NewHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true);
+        await NodeCli.AddContactAsync(aHome, identities[1], b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
 
         var acknowledged = new List<ApiMessage>();
         for (var i = 0; i < 20; i++)
@@ -133,11 +132,10 @@ public sealed class DiskFullTests
         using var aHome = new TemporaryHome();
         using var bHome = disk.NewHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true);
+        await NodeCli.AddContactAsync(aHome, identities[1], b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
 
         var sent = new List<ApiMessage>();
         for (var i = 0; i < 10; i++)

@@ -41,9 +41,9 @@ public sealed class FloodTests
         using var bHome = new TemporaryHome();
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
 
         // Both sides have connected and talked before (to C), as a node under attack has been
         // running: what is timed below is the flood's toll, not the first run of the code.
@@ -96,9 +96,9 @@ public sealed class FloodTests
         using var bHome = new TemporaryHome();
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
         await ConnectAndDeliverAsync(c, b, identities[2].Id, identities[1].Id, "warming B");
         await ConnectAndDeliverAsync(a, c, identities[0].Id, identities[2].Id, "warming A");
 

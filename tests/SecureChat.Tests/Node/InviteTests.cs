@@ -24,7 +24,7 @@ public sealed class InviteTests(ITestOutputHelper output)
         using var dHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(cHome, "Carol"), SecureChatCli.InitAsync(dHome, "Dave"));
         var (alice, carol, dave) = (identities[0], identities[1], identities[2]);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
 
         // Alice's CLI asks her running node for a one-time link: ID, name, address and token.
         var id = await ProgramRun.RunAsync((string?)null, "--home", aHome.Path, "id", "--invite", "--one-time");
@@ -39,7 +39,7 @@ public sealed class InviteTests(ITestOutputHelper output)
         var add = await ProgramRun.RunAsync((string?)null, "--home", cHome.Path, "contacts", "add", link);
         Assert.True(add.ExitCode == 0, add.Transcript);
         Assert.Contains(add.Stdout, l => l.Contains("one-time invite", StringComparison.Ordinal));
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
         await Eventually.UntilAsync("Carol a contact at Alice's", Deadline, () => IdsAsync(a, "api/contacts"), ids => ids.Contains(carol.Id), ids => $"contacts {string.Join(", ", ids)}");
         Assert.Empty(await IdsAsync(a, "api/requests"));
 
@@ -54,7 +54,7 @@ public sealed class InviteTests(ITestOutputHelper output)
         Assert.Equal(texts, (await a.Api.ConversationAsync(carol.Id)).Select(m => m.Text));
 
         // Dave pastes the same link into his node's API: the token is spent, so he is a request.
-        await using var d = await RunningNode.StartAsync(dHome, "D", RunningNode.FreePort());
+        await using var d = await RunningNode.StartAsync(dHome, "D", RunningNode.AnyPort);
         var (status, body) = await d.Api.TryPostAsync("api/contacts", new { id = link });
         Assert.True(status == HttpStatusCode.Created, body);
         await Eventually.UntilAsync("Dave a request at Alice's", Deadline, () => IdsAsync(a, "api/requests"), ids => ids.Contains(dave.Id), ids => $"requests {string.Join(", ", ids)}");

@@ -61,8 +61,9 @@ public sealed class KillNineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bListen = RunningNode.FreePort();
+        // The cuttable network fronts both ports before the nodes start, and B restarts on its port.
+        var aListen = LoopbackPort.Unused();
+        var bListen = LoopbackPort.Unused();
         await using var network = new CuttableNetwork();
         network.Front(aListen);
         network.Front(bListen);

@@ -62,8 +62,9 @@ public sealed class KillSenderDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bListen = RunningNode.FreePort();
+        // Each node restarts on its own port, where the other knows it; A is told B's before B starts.
+        var aListen = LoopbackPort.Unused();
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
 

@@ -169,7 +169,7 @@ public sealed class LocalApiErrorTests(LocalApiErrorTests.Node node) : IClassFix
         public async Task InitializeAsync()
         {
             await InitAsync(_home, "A");
-            _node = await RunningNode.StartAsync(_home, "A", RunningNode.FreePort());
+            _node = await RunningNode.StartAsync(_home, "A", RunningNode.AnyPort);
         }
 
         public HttpClient Client()

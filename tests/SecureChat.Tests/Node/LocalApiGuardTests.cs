@@ -20,7 +20,7 @@ public sealed class LocalApiGuardTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         var token = node.Api.Token;
         var port = node.Api.Url.Port;
         var self = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";

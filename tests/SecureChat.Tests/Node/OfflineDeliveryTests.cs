@@ -20,10 +20,11 @@ public sealed class OfflineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
+        // A is told B's address while B is offline, before it ever starts.
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
 
         // Through A's node (api.json points at it): queued, and no "no node runs" note.
         var send = await NodeCli.SendAsync(aHome, "B", "written while B was offline");
@@ -65,7 +66,8 @@ public sealed class OfflineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
+        // A is told B's address while B is offline, before it ever starts.
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
 
@@ -86,7 +88,7 @@ public sealed class OfflineDeliveryTests
         Assert.Equal(["queued", "queued"], (await NodeCli.HistoryAsync(aHome, "B")).Select(m => m.State));
 
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
         var received = await Eventually.UntilAsync(
             "both queued messages reach B",
             Deadline,

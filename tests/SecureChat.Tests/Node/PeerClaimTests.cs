@@ -29,11 +29,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aPort = RunningNode.FreePort();
-        var bPort = RunningNode.FreePort();
+        // A is told B's address before B starts.
+        var bPort = LoopbackPort.Unused();
         var bEndpoint = SecureChatCli.Address(bPort);
         await NodeCli.AddContactAsync(aHome, identities[1], bEndpoint);
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+        var aPort = a.ListenPort;
         await using var b = await RunningNode.StartAsync(bHome, "B", bPort, verbose: true);
         using var stranger = HostilePeer.Create("B");
         try
@@ -85,8 +86,8 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "A");
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+        var aPort = a.ListenPort;
         using var mallory = HostilePeer.Create("Mallory");
 
         // Mallory is a contact (a stranger would be a request, held apart): the bound is a contact's too.
@@ -131,9 +132,11 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "A");
-        var aPort = RunningNode.FreePort();
         using var mallory = HostilePeer.Create("Mallory");
-        var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+
+        // A restarts on the port it got, where its contacts know it.
+        var aPort = a.ListenPort;
         using (await a.Api.AddContactAsync(new CreatedIdentity("mallory", mallory.Id, string.Empty)))
         {
         }

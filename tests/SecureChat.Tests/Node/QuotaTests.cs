@@ -32,9 +32,9 @@ public sealed class QuotaTests
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
         var (aId, bId, cId) = (identities[0].Id, identities[1].Id, identities[2].Id);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort(), discovery: ["--no-dht", "--no-lan", "--quota", $"2:1000000:{WindowSeconds}"]);
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, discovery: ["--no-dht", "--no-lan", "--quota", $"2:1000000:{WindowSeconds}"]);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
         // B knows A and C: the contact quota is a contact's (a stranger's request holds less, 7.5).
         await b.Api.KnowAsync(aId);
         await b.Api.KnowAsync(cId);
@@ -119,7 +119,7 @@ public sealed class QuotaTests
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "A");
 
-        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", SecureChatCli.Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan", "--quota", quota);
+        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", SecureChatCli.Address(RunningNode.AnyPort), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan", "--quota", quota);
 
         Assert.True(run.ExitCode == 2, run.Transcript);
         Assert.Equal(

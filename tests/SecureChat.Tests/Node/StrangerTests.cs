@@ -24,12 +24,11 @@ public sealed class StrangerTests(ITestOutputHelper output)
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(bHome, "Bob"));
         var (alice, bob) = (identities[0], identities[1]);
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, bob with { Name = "bob" }, bListen);
         await NodeCli.KnowAsync(bHome, alice);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await NodeCli.AddContactAsync(aHome, bob with { Name = "bob" }, b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         using var mallory = HostilePeer.Create(bob.Id);
 
         // Mallory connects to Alice calling itself Bob's ID, and says hello.
@@ -85,8 +84,8 @@ public sealed class StrangerTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "Alice");
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         using var carol = HostilePeer.Create("Carol");
         using var dave = HostilePeer.Create("Dave");
         using var eve = HostilePeer.Create("Eve");
@@ -145,8 +144,8 @@ public sealed class StrangerTests(ITestOutputHelper output)
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(cHome, "Carl"));
         await NodeCli.KnowAsync(aHome, identities[1]);
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         var strangers = Enumerable.Range(0, 10).Select(i => HostilePeer.Create($"stranger {i}")).ToList();
         try
         {
@@ -170,7 +169,7 @@ public sealed class StrangerTests(ITestOutputHelper output)
             Assert.Equal(strangers.Take(5).Select(s => s.Id), (await RequestsAsync(a)).Select(r => r.GetProperty("id").GetString()));
 
             // A contact on the same address is no stranger: it connects and delivers.
-            await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+            await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
             using (await c.Api.ConnectAsync($"{identities[0].Id}@{a.ListenAddress}"))
             {
             }

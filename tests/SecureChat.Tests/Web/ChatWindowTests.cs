@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.Playwright;
 using SecureChat.Testing;
-using SecureChat.Tests.Node;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -128,7 +127,8 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         // Bob stops listening: Alice's Connect fails with a notice in the page, which she dismisses.
         await bob.Page.ClickAsync("#listen-stop");
         await Expect(bob.Page.Locator("#listen-state")).ToContainTextAsync("Not listening");
-        var port = RunningNode.FreePort();
+        // A port nobody listens on: Alice's dial must be refused.
+        var port = LoopbackPort.Unused();
         await alice.Page.FillAsync("#connect-host", "127.0.0.1");
         await alice.Page.FillAsync("#connect-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await alice.Page.ClickAsync("#connect-button");
@@ -191,11 +191,16 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Expect(alice.Message("Note number 130 about the weekend plans.")).ToBeInViewportAsync();
 
         // Scrolling up loads the older pages, until the first message.
-        for (var i = 0; i < 10 && await alice.Messages.CountAsync() < 131; i++)
-        {
-            await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = 0");
-            await alice.Page.WaitForTimeoutAsync(250);
-        }
+        await Eventually.UntilAsync(
+            "scrolling up loads every older page",
+            Eventually.Deadline,
+            async () =>
+            {
+                await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = 0");
+                return await alice.Messages.CountAsync();
+            },
+            count => count >= 131,
+            count => $"{count} of 131 messages shown");
 
         await Expect(alice.Messages).ToHaveCountAsync(131);
         await Expect(alice.Messages.First).ToContainTextAsync("marigold");
@@ -217,11 +222,16 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Artifacts.ScreenshotAsync(alice.Page, "search-hit", output);
 
         // Newer pages load when scrolling down from the hit, up to the newest message.
-        for (var i = 0; i < 10 && await alice.Message("Note number 130 about the weekend plans.").CountAsync() == 0; i++)
-        {
-            await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = list.scrollHeight");
-            await alice.Page.WaitForTimeoutAsync(250);
-        }
+        await Eventually.UntilAsync(
+            "scrolling down loads the newer pages up to the newest message",
+            Eventually.Deadline,
+            async () =>
+            {
+                await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = list.scrollHeight");
+                return await alice.Message("Note number 130 about the weekend plans.").CountAsync();
+            },
+            count => count > 0,
+            _ => "the newest message is not shown yet");
 
         await Expect(alice.Message("Note number 130 about the weekend plans.")).ToHaveCountAsync(1);
 

@@ -18,7 +18,7 @@ public sealed partial class OpenFlagTests
     {
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "Opener");
-        await using var node = await RunningNode.StartAsync(home, "opener", RunningNode.FreePort(), discovery: ["--no-dht", "--no-lan", "--open"], ui: true);
+        await using var node = await RunningNode.StartAsync(home, "opener", RunningNode.AnyPort, discovery: ["--no-dht", "--no-lan", "--open"], ui: true);
         var file = home.FilePath("open.html");
 
         Assert.True(File.Exists(file), "run --open wrote no open.html");

@@ -25,7 +25,7 @@ public sealed class UiCommandTests
     {
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "Headless");
-        await using var node = await RunningNode.StartAsync(home, "headless", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "headless", RunningNode.AnyPort);
 
         var run = await SecureChatCli.RunAsync(null, "--home", home.Path, "ui");
 
