@@ -7,6 +7,7 @@ namespace SecureChat.Dht.Tests;
 /// IDs must find them every time without churn, and at least 99% of the time after a fifth of
 /// the nodes have left and as many new ones joined. Reports success rates and hop counts.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class SimulationTests(ITestOutputHelper output)
 {
     private const int Size = 1000;

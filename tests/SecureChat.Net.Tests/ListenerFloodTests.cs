@@ -8,6 +8,7 @@ namespace SecureChat.Net.Tests;
 /// The listener under a flood of 1,000 junk, silent and half-sent connections from loopback: a
 /// real peer still connects, and what the flood holds stays within the admission limits.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class ListenerFloodTests
 {
     private const int FloodSize = 1000;
@@ -24,7 +25,7 @@ public sealed class ListenerFloodTests
 
         using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, _ => flooder, Preamble.Encode(ChannelPattern.XX), loop.Token);
 
-        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
+        var counters = await AllSeenAsync(listener, FloodSize);
         Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakesPerAddress);
         Assert.Equal(0, counters.Refused);
         Assert.InRange(counters.Evicted, (2 * FloodSize / 3) - options.MaxPendingHandshakesPerAddress, FloodSize);
@@ -41,7 +42,7 @@ public sealed class ListenerFloodTests
         // Alice dials from 127.0.0.1 too: strangers behind the same NAT, silent, junk or trickling.
         using var flood = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, FloodSize, _ => IPAddress.Loopback, Preamble.Encode(ChannelPattern.XX), loop.Token);
 
-        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
+        var counters = await AllSeenAsync(listener, FloodSize);
         Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakesPerAddress);
         Assert.Equal(0, counters.Refused);
         var dialing = loop.DialAsync(listener);
@@ -53,7 +54,7 @@ public sealed class ListenerFloodTests
         var evicted = listener.Admission.Evicted;
         var second = 3 * options.MaxPendingHandshakesPerAddress;
         using var more = await LoopbackFlood.OpenAsync(listener.LocalEndPoint, second, _ => IPAddress.Loopback, Preamble.Encode(ChannelPattern.XX), loop.Token);
-        await AllSeenAsync(listener, FloodSize + 1 + second, loop.Token);
+        await AllSeenAsync(listener, FloodSize + 1 + second);
         await alice.SendAsync("hello"u8.ToArray(), loop.Token);
         Assert.Equal("hello"u8.ToArray(), await accepted.ReceiveAsync(loop.Token));
         Assert.Equal(1, listener.Admission.Open);
@@ -72,7 +73,7 @@ public sealed class ListenerFloodTests
 
         // A third of the flood sends junk and fails at once; the silent and trickling two thirds
         // outnumber the slots, so the oldest of them are cut.
-        var counters = await AllSeenAsync(listener, FloodSize, loop.Token);
+        var counters = await AllSeenAsync(listener, FloodSize);
         Assert.InRange(counters.Pending, 1, options.MaxPendingHandshakes);
         Assert.Equal(0, counters.Refused);
         Assert.InRange(counters.Evicted, (2 * FloodSize / 3) - options.MaxPendingHandshakes, FloodSize);
@@ -107,22 +108,13 @@ public sealed class ListenerFloodTests
     }
 
     /// <summary>The counters once the listener has taken every connection of the flood off its backlog.</summary>
-    private static async Task<AdmissionCounters> AllSeenAsync(ChannelListener listener, int connections, CancellationToken cancellationToken)
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            var counters = listener.Admission;
-            if (counters.Admitted + counters.Refused >= connections)
-            {
-                return counters;
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
-
-        Assert.Fail($"The listener took only {listener.Admission.Admitted + listener.Admission.Refused} of {connections} connections in 10 s.");
-        return default!;
-    }
+    private static Task<AdmissionCounters> AllSeenAsync(ChannelListener listener, int connections) =>
+        Eventually.UntilAsync(
+            $"the listener takes all {connections} connections off its backlog",
+            Eventually.Deadline,
+            () => Task.FromResult(listener.Admission),
+            counters => counters.Admitted + counters.Refused >= connections,
+            counters => $"{counters.Admitted + counters.Refused} taken");
 
     /// <summary>Alice dials from 127.0.0.1 and the listener hands over her connection, skipping the flood's failures.</summary>
     private static async Task AssertAPeerConnectsAsync(Loopback loop, ChannelListener listener)

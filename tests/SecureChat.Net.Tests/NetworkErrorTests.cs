@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
+using SecureChat.Testing;
 
 namespace SecureChat.Net.Tests;
 
@@ -9,7 +10,8 @@ public sealed class NetworkErrorTests
     [Fact]
     public async Task ConnectAsync_NothingListening_ReportsConnectionRefused()
     {
-        var port = FreePort();
+        // A port nobody listens on: the dial must be refused.
+        var port = LoopbackPort.Unused();
 
         var error = await Assert.ThrowsAsync<NetworkException>(() =>
             TcpTransport.ConnectAsync(new PeerEndpoint("127.0.0.1", port), new ChannelOptions(), CancellationToken.None));
@@ -61,12 +63,5 @@ public sealed class NetworkErrorTests
     {
         Assert.False(PeerEndpoint.TryParse(text, out _, out var error));
         Assert.False(string.IsNullOrWhiteSpace(error));
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using SecureChat.Net;
 using SecureChat.Storage;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

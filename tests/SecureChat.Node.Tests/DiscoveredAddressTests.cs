@@ -1,6 +1,7 @@
 using System.Net;
 using SecureChat.Crypto;
 using SecureChat.Protocol.Identity;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

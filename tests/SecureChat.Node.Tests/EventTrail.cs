@@ -1,3 +1,5 @@
+using SecureChat.Testing;
+
 namespace SecureChat.Node.Tests;
 
 /// <summary>

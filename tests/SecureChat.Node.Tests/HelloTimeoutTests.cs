@@ -1,6 +1,7 @@
 using SecureChat.Net;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Identity;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

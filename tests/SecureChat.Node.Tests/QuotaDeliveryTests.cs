@@ -1,4 +1,5 @@
 using SecureChat.Storage;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

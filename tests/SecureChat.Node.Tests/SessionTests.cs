@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using SecureChat.Crypto;
 using SecureChat.Protocol.Ratchet;
 using SecureChat.Storage;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

@@ -1,3 +1,4 @@
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;

@@ -21,6 +21,7 @@ namespace SecureChat.Storage.Tests;
 /// its exact text, and whatever else is there decrypts. The kill points come from a seeded
 /// <see cref="Random"/>; the seed is printed, and <c>SECURECHAT_CRASH_SEED=N</c> replays it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "Kill points must be reproducible from a printed seed; nothing secret is drawn from it.")]
 public sealed partial class CrashDurabilityTests : IDisposable
 {

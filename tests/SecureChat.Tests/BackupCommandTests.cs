@@ -9,6 +9,7 @@ namespace SecureChat.Tests;
 /// restored home lists the same contacts as the original; a wrong backup passphrase, a damaged
 /// file or a home that already has an identity exit 3 with one sentence and write nothing.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class BackupCommandTests : IDisposable
 {
     private const string BackupVariable = "SECURECHAT_BACKUP_PASSPHRASE";

@@ -3,6 +3,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests;
 
 /// <summary>How a connector ends when the listener goes away: stopped on purpose, or lost.</summary>
+[Trait("Speed", "Slow")]
 public sealed class ChatEndingTests
 {
     private static readonly TimeSpan Timeout = ChatProcess.Timeout;

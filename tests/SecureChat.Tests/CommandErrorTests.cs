@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using SecureChat.Testing;
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests;
@@ -24,7 +25,8 @@ public sealed class CommandErrorTests : IClassFixture<CommandErrorTests.Protecte
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "Lonely");
-        var port = FreePort();
+        // A port nobody listens on: the dial must be refused.
+        var port = LoopbackPort.Unused();
 
         var run = await RunAsync(null, "--home", home.Path, "connect", Address(port));
 
@@ -130,17 +132,7 @@ public sealed class CommandErrorTests : IClassFixture<CommandErrorTests.Protecte
     /// <summary>The verb's arguments; connect dials a port nothing listens on, so only an unlock failure can give exit 3.</summary>
     private static string[] VerbArguments(string verb) => verb == "listen"
         ? ["listen", "--host", Loopback, "--port", "0"]
-        : ["connect", Address(FreePort())];
-
-    /// <summary>A loopback port that was free a moment ago.</summary>
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Dispose();
-        return port;
-    }
+        : ["connect", Address(LoopbackPort.Unused())];
 
     private static string SingleErrorLine(FinishedRun run)
     {

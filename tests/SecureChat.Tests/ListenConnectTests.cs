@@ -1,8 +1,11 @@
+using SecureChat.Testing;
+
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests;
 
 /// <summary>Two or more nodes, each its own process and home, chatting over loopback.</summary>
+[Trait("Speed", "Slow")]
 public sealed class ListenConnectTests
 {
     private static readonly TimeSpan Timeout = ChatProcess.Timeout;
@@ -111,7 +114,7 @@ public sealed class ListenConnectTests
 
         var (listener, port) = await ListenAsync(hostHome, "listener Host");
         await using var _ = listener;
-        var clients = new ChatProcess[3];
+        var clients = new ChildProcess[3];
         try
         {
             for (var i = 0; i < 3; i++)

@@ -12,6 +12,7 @@ namespace SecureChat.Tests;
 /// a campus, a relay): 1,000 junk connections from 127.0.0.1, half silent and half sending random
 /// bytes, are held open while a <c>securechat connect</c> from 127.0.0.1 gets in and delivers a line.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class ListenUnderFloodTests
 {
     private const int FloodSize = 1000;

@@ -3,6 +3,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests;
 
 /// <summary>Trust on first use across runs: a pinned address that answers with another key is refused.</summary>
+[Trait("Speed", "Slow")]
 public sealed class PinnedKeyTests
 {
     private static readonly TimeSpan Timeout = ChatProcess.Timeout;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using Xunit.Sdk;
+using SecureChat.Testing;
 
 namespace SecureChat.Tests;
 
@@ -59,37 +59,11 @@ internal static class ProgramRun
 
     public static async Task<FinishedRun> RunAsync(IReadOnlyDictionary<string, string> variables, params string[] args)
     {
-        var start = StartInfo(variables, args);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        try
-        {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            try
-            {
-                await process.WaitForExitAsync().WaitAsync(ChatProcess.Timeout);
-            }
-            catch (TimeoutException)
-            {
-                throw new XunitException($"securechat {string.Join(' ', args)} did not exit within {ChatProcess.Timeout.TotalSeconds} s.");
-            }
-
-            var output = await stdout.WaitAsync(ChatProcess.Timeout);
-            var errors = await stderr.WaitAsync(ChatProcess.Timeout);
-            var transcript = $"--- securechat {string.Join(' ', args)} exited {process.ExitCode} ---\n{output}--- stderr ---\n{errors}";
-            Assert.False(
-                transcript.Contains("   at ", StringComparison.Ordinal) || transcript.Contains("Exception", StringComparison.Ordinal),
-                $"a stack trace was printed\n{transcript}");
-            return new FinishedRun(process.ExitCode, Lines(output), errors, transcript);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
+        await using var process = ChildProcess.Start($"securechat {string.Join(' ', args)}", StartInfo(variables, args));
+        await process.CloseInputAsync();
+        var code = await process.WaitForExitAsync(ChatProcess.Timeout);
+        process.AssertNoStackTrace();
+        return new FinishedRun(code, process.Stdout, process.Stderr, $"--- securechat {string.Join(' ', args)} exited {code} ---\n{process.Transcript}");
     }
 
     /// <summary>The one line on stderr: "securechat: " and one sentence. Stdout must be empty.</summary>
@@ -101,16 +75,5 @@ internal static class ProgramRun
         Assert.True(lines[0].Length > "securechat: ".Length + 10 && lines[0].EndsWith('.'), $"not a sentence: {lines[0]}");
         Assert.True(run.Stdout.Count == 0, $"an error also printed on stdout\n{run.Transcript}");
         return lines[0];
-    }
-
-    private static List<string> Lines(string output)
-    {
-        var lines = output.Split('\n').ToList();
-        if (lines[^1].Length == 0)
-        {
-            lines.RemoveAt(lines.Count - 1);
-        }
-
-        return lines;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SecureChat.Testing;
 
 namespace SecureChat.Tests;
 
@@ -17,14 +18,7 @@ internal static partial class SecureChatCli
     public const string ZBase32Alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769";
 
     /// <summary>Runs one verb with stdin already at its end and waits for it to exit.</summary>
-    public static async Task<FinishedRun> RunAsync(string? passphrase, params string[] args)
-    {
-        await using var process = ChatProcess.Start(string.Join(' ', args.Take(3)), passphrase, args);
-        await process.CloseInputAsync();
-        var code = await process.WaitForExitAsync(ChatProcess.Timeout);
-        process.AssertNoStackTrace();
-        return new FinishedRun(code, process.Stdout, process.Stderr, process.Transcript);
-    }
+    public static Task<FinishedRun> RunAsync(string? passphrase, params string[] args) => ProgramRun.RunAsync(passphrase, args);
 
     /// <summary>
     /// <c>securechat init --name NAME</c>: protected by <paramref name="passphrase"/>, or with
@@ -56,14 +50,14 @@ internal static partial class SecureChatCli
     /// Starts <c>listen --open-door</c> (the paper's classroom: everyone who connects is a contact
     /// at once) on a free loopback port (or <paramref name="port"/>) and returns it once it listens.
     /// </summary>
-    public static Task<(ChatProcess Process, int Port)> ListenAsync(TemporaryHome home, string label, int port = 0, string? passphrase = null, params string[] extra) =>
+    public static Task<(ChildProcess Process, int Port)> ListenAsync(TemporaryHome home, string label, int port = 0, string? passphrase = null, params string[] extra) =>
         StartListenerAsync(home, label, port, passphrase, extra, ["--open-door"]);
 
     /// <summary>Starts <c>listen</c> with its door closed (the default): strangers who connect are requests until <c>/accept</c>.</summary>
-    public static Task<(ChatProcess Process, int Port)> ListenClosedAsync(TemporaryHome home, string label) =>
+    public static Task<(ChildProcess Process, int Port)> ListenClosedAsync(TemporaryHome home, string label) =>
         StartListenerAsync(home, label, 0, null, [], []);
 
-    private static async Task<(ChatProcess Process, int Port)> StartListenerAsync(TemporaryHome home, string label, int port, string? passphrase, string[] extra, string[] door)
+    private static async Task<(ChildProcess Process, int Port)> StartListenerAsync(TemporaryHome home, string label, int port, string? passphrase, string[] extra, string[] door)
     {
         var process = ChatProcess.Start(label, passphrase, ["--home", home.Path, .. extra, "listen", .. door, "--host", Loopback, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         try
@@ -79,7 +73,7 @@ internal static partial class SecureChatCli
     }
 
     /// <summary>Starts <c>connect ADDRESS</c> (not waiting for anything).</summary>
-    public static ChatProcess Connect(TemporaryHome home, string label, string address, string? passphrase = null, params string[] extra) =>
+    public static ChildProcess Connect(TemporaryHome home, string label, string address, string? passphrase = null, params string[] extra) =>
         ChatProcess.Start(label, passphrase, ["--home", home.Path, .. extra, "connect", address]);
 
     public static string Address(int port) => $"{Loopback}:{port}";

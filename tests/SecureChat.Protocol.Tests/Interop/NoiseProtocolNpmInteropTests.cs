@@ -18,6 +18,7 @@ namespace SecureChat.Protocol.Tests.Interop;
 /// SecureChat's TCP framing: a 2-byte big-endian length, then one Noise message. The session
 /// peer.js plays is described at the top of that file; the constants below mirror its own.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class NoiseProtocolNpmInteropTests(ITestOutputHelper output)
 {
     private const string ProtocolName = "Noise_XX_25519_ChaChaPoly_BLAKE2b";

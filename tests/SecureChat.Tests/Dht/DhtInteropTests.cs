@@ -27,7 +27,7 @@ public sealed class InteropSwarm : IAsyncLifetime
         for (var i = 0; i < 8; i++)
         {
             var address = IPAddress.Parse($"127.0.0.{31 + i}");
-            var host = DhtHost.Start(new IPEndPoint(address, InteropPeer.FreePort(address)), new DhtOptions(), NullLogger.Instance);
+            var host = DhtHost.Start(new IPEndPoint(address, 0), new DhtOptions(), NullLogger.Instance);
             SecureChat.Add(host);
             if (i > 0)
             {
@@ -68,6 +68,7 @@ public sealed class InteropSwarm : IAsyncLifetime
 /// libtorrent finds SecureChat nodes through find_node and announced peers through get_peers.
 /// SecureChat's side is the `securechat dht` command, as a user would run it.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class DhtInteropTests(InteropSwarm swarm) : IClassFixture<InteropSwarm>
 {
     [Fact]

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using SecureChat.Testing;
-using SecureChat.Tests.Node;
 
 namespace SecureChat.Tests.Dht;
 
@@ -8,6 +7,7 @@ namespace SecureChat.Tests.Dht;
 /// `securechat dht …` against a loopback swarm of SecureChat DHT nodes: every verb does what it
 /// says and prints what the README promises; bad arguments get a sentence and exit 2.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class DhtToolboxTests : IAsyncLifetime
 {
     private DhtSwarm _swarm = null!;
@@ -106,7 +106,8 @@ public sealed class DhtToolboxTests : IAsyncLifetime
     [Fact]
     public async Task Get_NoSwarmAnswers_ExitOneWithASentence()
     {
-        var silent = RunningNode.FreePort();
+        // A bootstrap address where no DHT node answers.
+        var silent = LoopbackPort.Unused();
         var run = await ProgramRun.RunAsync((string?)null, "dht", "get-immutable", new string('0', 40), "--bootstrap", $"127.0.0.1:{silent}", "--timeout", "10");
         Assert.True(run.ExitCode == 1, run.Transcript);
         Assert.Contains("No DHT node answered", run.Stderr, StringComparison.Ordinal);

@@ -107,7 +107,11 @@ internal sealed class InteropPeer : IAsyncDisposable
         }
     }
 
-    /// <summary>A port free for both UDP and TCP on the address (libtorrent binds both).</summary>
+    /// <summary>
+    /// A port free for both UDP and TCP on the address (libtorrent binds both). The third-party
+    /// peer scripts take their port as an argument and do not report one they chose, so this port
+    /// is named before they start.
+    /// </summary>
     public static int FreePort(IPAddress address)
     {
         for (var attempt = 0; attempt < 50; attempt++)

@@ -9,6 +9,7 @@ namespace SecureChat.Tests.EncryptedStore;
 /// renamed, verified, removed with their conversation; unknown names and malformed IDs, endpoints
 /// and names exit 2 with one sentence and change nothing. Unattended homes: no Argon2id to wait for.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class ContactLifecycleTests : IClassFixture<ContactLifecycleTests.OwnerHome>
 {
     private const string Name = "Ingrid Bergström";

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -17,6 +18,7 @@ namespace SecureChat.Tests.Node;
 /// claims there and keeps the address once B's key answers (A's contact shows 127.0.0.3:P2) and the queue is delivered exactly once, in order; and when B
 /// can no longer dial out, A's own dial to the new address carries the later messages.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class AddressChangeTests
 {
@@ -39,8 +41,9 @@ public sealed class AddressChangeTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bOldPort = RunningNode.FreePort();
+        // The NAT relays in front of both nodes, and A's contact record, name the ports before the nodes start.
+        var aListen = LoopbackPort.Unused();
+        var bOldPort = LoopbackPort.Unused();
         var oldEndpoint = $"{OldAddress}:{bOldPort}";
         await NodeCli.AddContactAsync(aHome, identities[1], oldEndpoint);
         await NodeCli.KnowAsync(bHome, identities[0]);
@@ -76,7 +79,8 @@ public sealed class AddressChangeTests
             await WaitDeliveredAsync(b, a, "A", "B", fromB);
 
             // The move: B listens on another port, and the old mapping dies with the connection through it.
-            var bNewPort = RunningNode.FreePort();
+            // The new NAT relay is set up for the port before B moves there.
+            var bNewPort = LoopbackPort.Unused();
             var newEndpoint = $"{NewAddress}:{bNewPort}";
             using (var moved = await b.Api.PostJsonAsync("api/listen", new { host = "127.0.0.1", port = bNewPort }))
             {
@@ -93,12 +97,12 @@ public sealed class AddressChangeTests
                 fromA.Add(await a.Api.SendAsync("B", Text("a-moving", i)));
             }
 
-            await Poll.UntilAsync(
+            await Eventually.UntilAsync(
                 "A tries B's old address and fails",
                 Deadline,
                 () => Task.FromResult(a.Process.Stderr),
                 log => log.Contains($"at {oldEndpoint}:", StringComparison.Ordinal) && log.Contains("Could not reach", StringComparison.Ordinal),
-                log => ChatProcess.Tail(log, 3000));
+                log => ChildProcess.Tail(log, 3000));
             Assert.Equal(30L, await a.Api.OutboxAsync());
             Assert.Equal(fromA.Select(m => m.Id), (await a.Api.ConversationAsync("B")).Where(m => m.Direction == "out").Select(m => m.Id));
 
@@ -109,7 +113,7 @@ public sealed class AddressChangeTests
             await WaitDeliveredAsync(a, b, "B", "A", fromA);
             await WaitDeliveredAsync(b, a, "A", "B", fromB);
             // A dials the address B's hello claims, beside the running connection, and keeps it once B's key answers there.
-            var learned = await Poll.UntilAsync(
+            var learned = await Eventually.UntilAsync(
                 "A learns B's new address by reaching B there",
                 Deadline,
                 async () =>
@@ -118,7 +122,7 @@ public sealed class AddressChangeTests
                     return Endpoints(contact);
                 },
                 endpoints => endpoints.Contains(newEndpoint),
-                endpoints => $"A knows B at {string.Join(", ", endpoints)}\n{ChatProcess.Tail(a.Process.Stderr, 3000)}");
+                endpoints => $"A knows B at {string.Join(", ", endpoints)}\n{ChildProcess.Tail(a.Process.Stderr, 3000)}");
             _output.WriteLine($"A knows B at {string.Join(", ", learned)}");
             Assert.Contains(newEndpoint, learned);
 
@@ -155,12 +159,12 @@ public sealed class AddressChangeTests
     /// </summary>
     private static async Task WaitDeliveredAsync(RunningNode sender, RunningNode receiver, string receiverName, string senderName, List<ApiMessage> sent)
     {
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             $"{senderName} shows its {sent.Count} messages delivered",
             Deadline,
             async () => (await sender.Api.ConversationAsync(receiverName)).Where(m => m.Direction == "out").ToList(),
             all => all.Count == sent.Count && all.All(m => m.State is "delivered" or "read"),
-            all => $"{all.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChatProcess.Tail(sender.Process.Stderr, 3000)}\n{ChatProcess.Tail(receiver.Process.Stderr, 3000)}");
+            all => $"{all.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChildProcess.Tail(sender.Process.Stderr, 3000)}\n{ChildProcess.Tail(receiver.Process.Stderr, 3000)}");
         var received = (await receiver.Api.ConversationAsync(senderName)).Where(m => m.Direction == "in").ToList();
         Assert.Equal(sent.Select(m => (m.Id, m.Text)), received.Select(m => (m.Id, m.Text)));
     }

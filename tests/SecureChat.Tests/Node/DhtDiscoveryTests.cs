@@ -8,6 +8,7 @@ namespace SecureChat.Tests.Node;
 /// swarm of DHT nodes (their private rendezvous records), exchange messages, and find each other
 /// again after one of them moves to another port.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class DhtDiscoveryTests
 {
@@ -24,12 +25,12 @@ public sealed class DhtDiscoveryTests
         await AddByIdAsync(bHome, identities[0]);
         string[] discovery = ["--bootstrap", swarm.First.ToString(), "--dht-port", "0", "--no-lan"];
 
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true, discovery: discovery);
-        var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort(), verbose: true, discovery: discovery);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true, discovery: discovery);
+        var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true, discovery: discovery);
         try
         {
             var first = await a.Api.SendAsync("B", "found you by ID");
-            await Poll.UntilAsync("A's message reaches B", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == first.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
+            await Eventually.UntilAsync("A's message reaches B", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == first.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
             using (var status = await a.Api.GetJsonAsync("api/status"))
             {
                 var dht = status.RootElement.GetProperty("dht");
@@ -39,14 +40,14 @@ public sealed class DhtDiscoveryTests
             }
 
             var reply = await b.Api.SendAsync("A", "and you too");
-            await Poll.UntilAsync("B's reply reaches A", Deadline, () => a.Api.ConversationAsync("B"), all => all.Any(m => m.Id == reply.Id), _ => a.Process.Transcript);
+            await Eventually.UntilAsync("B's reply reaches A", Deadline, () => a.Api.ConversationAsync("B"), all => all.Any(m => m.Id == reply.Id), _ => a.Process.Transcript);
 
             // B moves to another port; A was never told either address.
             await b.StopAsync(bHome);
             await b.DisposeAsync();
-            b = await RunningNode.StartAsync(bHome, "B moved", RunningNode.FreePort(), verbose: true, discovery: discovery);
+            b = await RunningNode.StartAsync(bHome, "B moved", RunningNode.AnyPort, verbose: true, discovery: discovery);
             var after = await a.Api.SendAsync("B", "still there after the move?");
-            await Poll.UntilAsync("A's message reaches B at its new port", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == after.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
+            await Eventually.UntilAsync("A's message reaches B at its new port", Deadline, () => b.Api.ConversationAsync("A"), all => all.Any(m => m.Id == after.Id), _ => $"{a.Process.Transcript}\n{b.Process.Transcript}");
             var texts = (await b.Api.ConversationAsync("A")).Select(m => m.Text).ToList();
             Assert.Equal(["found you by ID", "and you too", "still there after the move?"], texts);
         }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -16,6 +17,7 @@ namespace SecureChat.Tests.Node;
 /// cannot store a received message does not acknowledge it, and once there is room again
 /// everything acknowledged is delivered exactly once, in order, and the database checks out.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class DiskFullTests
 {
@@ -44,11 +46,10 @@ public sealed class DiskFullTests
         using var aHome = disk.NewHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true);
+        await NodeCli.AddContactAsync(aHome, identities[1], b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
 
         var acknowledged = new List<ApiMessage>();
         for (var i = 0; i < 20; i++)
@@ -131,11 +132,10 @@ public sealed class DiskFullTests
         using var aHome = new TemporaryHome();
         using var bHome = disk.NewHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen, verbose: true);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort(), verbose: true);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, verbose: true);
+        await NodeCli.AddContactAsync(aHome, identities[1], b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
 
         var sent = new List<ApiMessage>();
         for (var i = 0; i < 10; i++)
@@ -154,7 +154,7 @@ public sealed class DiskFullTests
         }
 
         // B fails to store them (it says so in its log); watch the invariant meanwhile.
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "B reports that its store failed",
             Deadline,
             async () =>
@@ -163,12 +163,20 @@ public sealed class DiskFullTests
                 return b.Process.Stderr;
             },
             log => log.Contains("is full, so nothing was saved", StringComparison.Ordinal),
-            log => ChatProcess.Tail(log));
-        for (var i = 0; i < 10; i++)
-        {
-            await AssertNothingDeliveredUnstoredAsync(a, b);
-            await Task.Delay(200);
-        }
+            log => ChildProcess.Tail(log));
+
+        // B ends the session when its store fails and A dials again: the next failure in B's log
+        // proves A's retry reached B, found the disk still full and was not acknowledged either.
+        await Eventually.UntilAsync(
+            "B reports a second failed store (A tried again)",
+            Deadline,
+            async () =>
+            {
+                await AssertNothingDeliveredUnstoredAsync(a, b);
+                return b.Process.Stderr;
+            },
+            log => log.Split("is full, so nothing was saved").Length > 2,
+            log => ChildProcess.Tail(log));
 
         var atBWhileFull = await b.Api.ConversationAsync("A");
         Assert.Equal(sent.Take(atBWhileFull.Count).Select(m => m.Id), atBWhileFull.Select(m => m.Id));
@@ -200,12 +208,12 @@ public sealed class DiskFullTests
     /// <summary>Waits until A's outbox is empty and A shows <paramref name="sent"/> delivered; returns B's conversation, checked to be exactly them, once each, in order.</summary>
     private static async Task<IReadOnlyList<ApiMessage>> WaitAllDeliveredAsync(RunningNode a, RunningNode b, List<ApiMessage> sent)
     {
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "A shows every message delivered",
             Deadline,
             () => a.Api.ConversationAsync("B"),
             all => all.Count == sent.Count && all.All(m => m.State is "delivered" or "read"),
-            all => $"{all.Count} of {sent.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
+            all => $"{all.Count} of {sent.Count} messages, states {string.Join(", ", all.GroupBy(m => m.State).Select(g => $"{g.Key} {g.Count()}"))}\n{ChildProcess.Tail(a.Process.Transcript)}\n{ChildProcess.Tail(b.Process.Transcript)}");
         Assert.Equal(0, await a.Api.OutboxAsync());
         var atB = await b.Api.ConversationAsync("A");
         Assert.Equal(sent.Select(m => m.Id), atB.Select(m => m.Id));

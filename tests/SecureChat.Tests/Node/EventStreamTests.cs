@@ -6,6 +6,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests.Node;
 
 /// <summary>GET /api/events: what the node receives shows up on the stream as it happens.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class EventStreamTests
 {
@@ -17,9 +18,8 @@ public sealed class EventStreamTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(bHome, identities[0], aListen);
-        await using var a = await RunningNode.StartAsync(aHome, "A", aListen);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await NodeCli.AddContactAsync(bHome, identities[0], a.ListenPort);
 
         using var http = new HttpClient { BaseAddress = a.Api.Url, Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/events");
@@ -31,7 +31,7 @@ public sealed class EventStreamTests
         using var events = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));
         Assert.Equal(": connected", await events.ReadLineAsync(stop.Token));
 
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
         const string Text = "on the stream ✓";
         var sent = await b.Api.SendAsync("A", Text);
 

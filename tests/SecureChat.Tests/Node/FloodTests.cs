@@ -13,6 +13,7 @@ namespace SecureChat.Tests.Node;
 /// fixed bound, its handshakes in progress within the listener's caps, and when the flood goes B
 /// holds nothing of it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class FloodTests
 {
@@ -40,9 +41,9 @@ public sealed class FloodTests
         using var bHome = new TemporaryHome();
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
 
         // Both sides have connected and talked before (to C), as a node under attack has been
         // running: what is timed below is the flood's toll, not the first run of the code.
@@ -74,7 +75,7 @@ public sealed class FloodTests
 
         // Once the flood lets go, B holds none of it: at most the connections of A and C stay open.
         flood.Dispose();
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "B to let go of the flood",
             TimeSpan.FromSeconds(20),
             async () =>
@@ -95,9 +96,9 @@ public sealed class FloodTests
         using var bHome = new TemporaryHome();
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
         await ConnectAndDeliverAsync(c, b, identities[2].Id, identities[1].Id, "warming B");
         await ConnectAndDeliverAsync(a, c, identities[0].Id, identities[2].Id, "warming A");
 
@@ -138,7 +139,7 @@ public sealed class FloodTests
 
         var connected = clock.Elapsed;
         var sent = await from.Api.SendAsync(toId, text);
-        var arrived = await Poll.UntilAsync(
+        var arrived = await Eventually.UntilAsync(
             $"{text}: the message to arrive",
             TimeSpan.FromSeconds(20),
             () => to.Api.ConversationAsync(fromId),

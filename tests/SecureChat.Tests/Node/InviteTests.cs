@@ -1,4 +1,5 @@
 using System.Net;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -9,6 +10,7 @@ namespace SecureChat.Tests.Node;
 /// request, and everything the holder sends arrives; the same link added by another account
 /// through the API is spent, so that account is an ordinary request.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class InviteTests(ITestOutputHelper output)
 {
@@ -22,7 +24,7 @@ public sealed class InviteTests(ITestOutputHelper output)
         using var dHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(cHome, "Carol"), SecureChatCli.InitAsync(dHome, "Dave"));
         var (alice, carol, dave) = (identities[0], identities[1], identities[2]);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
 
         // Alice's CLI asks her running node for a one-time link: ID, name, address and token.
         var id = await ProgramRun.RunAsync((string?)null, "--home", aHome.Path, "id", "--invite", "--one-time");
@@ -37,8 +39,8 @@ public sealed class InviteTests(ITestOutputHelper output)
         var add = await ProgramRun.RunAsync((string?)null, "--home", cHome.Path, "contacts", "add", link);
         Assert.True(add.ExitCode == 0, add.Transcript);
         Assert.Contains(add.Stdout, l => l.Contains("one-time invite", StringComparison.Ordinal));
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
-        await Poll.UntilAsync("Carol a contact at Alice's", Deadline, () => IdsAsync(a, "api/contacts"), ids => ids.Contains(carol.Id), ids => $"contacts {string.Join(", ", ids)}");
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
+        await Eventually.UntilAsync("Carol a contact at Alice's", Deadline, () => IdsAsync(a, "api/contacts"), ids => ids.Contains(carol.Id), ids => $"contacts {string.Join(", ", ids)}");
         Assert.Empty(await IdsAsync(a, "api/requests"));
 
         // More texts than a request holds: she is a contact, so all arrive.
@@ -48,14 +50,14 @@ public sealed class InviteTests(ITestOutputHelper output)
             await c.Api.SendAsync(alice.Id, text);
         }
 
-        await Poll.UntilAsync("Carol's texts at Alice's", Deadline, () => a.Api.ConversationAsync(carol.Id), m => m.Count == texts.Count, m => $"{m.Count} messages");
+        await Eventually.UntilAsync("Carol's texts at Alice's", Deadline, () => a.Api.ConversationAsync(carol.Id), m => m.Count == texts.Count, m => $"{m.Count} messages");
         Assert.Equal(texts, (await a.Api.ConversationAsync(carol.Id)).Select(m => m.Text));
 
         // Dave pastes the same link into his node's API: the token is spent, so he is a request.
-        await using var d = await RunningNode.StartAsync(dHome, "D", RunningNode.FreePort());
+        await using var d = await RunningNode.StartAsync(dHome, "D", RunningNode.AnyPort);
         var (status, body) = await d.Api.TryPostAsync("api/contacts", new { id = link });
         Assert.True(status == HttpStatusCode.Created, body);
-        await Poll.UntilAsync("Dave a request at Alice's", Deadline, () => IdsAsync(a, "api/requests"), ids => ids.Contains(dave.Id), ids => $"requests {string.Join(", ", ids)}");
+        await Eventually.UntilAsync("Dave a request at Alice's", Deadline, () => IdsAsync(a, "api/requests"), ids => ids.Contains(dave.Id), ids => $"requests {string.Join(", ", ids)}");
         Assert.DoesNotContain(dave.Id, await IdsAsync(a, "api/contacts"));
 
         // A fresh one-time link from the API carries a new token, with its expiry.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -17,6 +18,7 @@ namespace SecureChat.Tests.Node;
 /// after a kill or a cut, the connection crosses the network the test cuts. The chaos schedule comes from a seeded
 /// <see cref="Random"/>; the seed is printed, and <c>SECURECHAT_CHAOS_SEED=N</c> replays it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "The chaos schedule must be reproducible from a printed seed; nothing secret is drawn from it.")]
 public sealed class KillNineDeliveryTests
@@ -59,8 +61,9 @@ public sealed class KillNineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bListen = RunningNode.FreePort();
+        // The cuttable network fronts both ports before the nodes start, and B restarts on its port.
+        var aListen = LoopbackPort.Unused();
+        var bListen = LoopbackPort.Unused();
         await using var network = new CuttableNetwork();
         network.Front(aListen);
         network.Front(bListen);
@@ -104,13 +107,13 @@ public sealed class KillNineDeliveryTests
             Assert.Equal(MessageCount, sent.Select(m => m.Id).Distinct().Count());
             Assert.All(sent, m => Assert.Equal(("out", "queued"), (m.Direction, m.State)));
 
-            var outbox = await Poll.UntilAsync(
+            var outbox = await Eventually.UntilAsync(
                 "A's outbox empties",
                 DeliveryDeadline,
                 a.Api.OutboxAsync,
                 count => count == 0,
-                count => $"{count} queued\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
-            var seenByA = await Poll.UntilAsync(
+                count => $"{count} queued\n{ChildProcess.Tail(a.Process.Transcript)}\n{ChildProcess.Tail(b.Process.Transcript)}");
+            var seenByA = await Eventually.UntilAsync(
                 "every message shows delivered on A",
                 DeliveryDeadline,
                 () => a.Api.ConversationAsync("B"),
@@ -138,7 +141,7 @@ public sealed class KillNineDeliveryTests
             }
             catch (XunitException)
             {
-                _output.WriteLine(ChatProcess.Tail(a.Process.Transcript));
+                _output.WriteLine(ChildProcess.Tail(a.Process.Transcript));
                 throw;
             }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -18,6 +19,7 @@ namespace SecureChat.Tests.Node;
 /// comes from a seeded <see cref="Random"/>; the seed is printed, and <c>SECURECHAT_CHAOS_SEED=N</c>
 /// replays it.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "The chaos schedule must be reproducible from a printed seed; nothing secret is drawn from it.")]
 public sealed class KillSenderDeliveryTests
@@ -60,8 +62,9 @@ public sealed class KillSenderDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aListen = RunningNode.FreePort();
-        var bListen = RunningNode.FreePort();
+        // Each node restarts on its own port, where the other knows it; A is told B's before B starts.
+        var aListen = LoopbackPort.Unused();
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
 
@@ -121,13 +124,13 @@ public sealed class KillSenderDeliveryTests
             // The kills landed inside the sending, as this test claims: some posts were in flight.
             Assert.True(cutPosts > 0, "no kill of A cut a post in flight");
 
-            await Poll.UntilAsync(
+            await Eventually.UntilAsync(
                 "A's outbox empties",
                 DeliveryDeadline,
                 a.Api.OutboxAsync,
                 count => count == 0,
-                count => $"{count} queued\n{ChatProcess.Tail(a.Process.Transcript)}\n{ChatProcess.Tail(b.Process.Transcript)}");
-            var atA = await Poll.UntilAsync(
+                count => $"{count} queued\n{ChildProcess.Tail(a.Process.Transcript)}\n{ChildProcess.Tail(b.Process.Transcript)}");
+            var atA = await Eventually.UntilAsync(
                 "every message shows delivered on A",
                 DeliveryDeadline,
                 () => a.Api.ConversationAsync("B"),

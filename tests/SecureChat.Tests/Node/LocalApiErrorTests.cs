@@ -15,6 +15,7 @@ namespace SecureChat.Tests.Node;
 /// for <c>/API/</c> in any case, which routing treats as <c>/api/</c>. One node serves them all:
 /// every request here is refused, so none changes what the next one sees.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class LocalApiErrorTests(LocalApiErrorTests.Node node) : IClassFixture<LocalApiErrorTests.Node>
 {
@@ -168,7 +169,7 @@ public sealed class LocalApiErrorTests(LocalApiErrorTests.Node node) : IClassFix
         public async Task InitializeAsync()
         {
             await InitAsync(_home, "A");
-            _node = await RunningNode.StartAsync(_home, "A", RunningNode.FreePort());
+            _node = await RunningNode.StartAsync(_home, "A", RunningNode.AnyPort);
         }
 
         public HttpClient Client()

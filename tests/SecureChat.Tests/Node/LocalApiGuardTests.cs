@@ -11,6 +11,7 @@ namespace SecureChat.Tests.Node;
 /// Origin header (against cross-site requests), each refused with its own status and a sentence;
 /// and the token's file, readable by the owner only and gone once the node stops.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class LocalApiGuardTests
 {
@@ -19,7 +20,7 @@ public sealed class LocalApiGuardTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         var token = node.Api.Token;
         var port = node.Api.Url.Port;
         var self = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";

@@ -1,3 +1,5 @@
+using SecureChat.Testing;
+
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests.Node;
@@ -6,6 +8,7 @@ namespace SecureChat.Tests.Node;
 /// Messages written while their recipient (or the sender's own node) is not running wait in the
 /// outbox and go out by themselves once both nodes run.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class OfflineDeliveryTests
 {
@@ -17,10 +20,11 @@ public sealed class OfflineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
+        // A is told B's address while B is offline, before it ever starts.
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
 
         // Through A's node (api.json points at it): queued, and no "no node runs" note.
         var send = await NodeCli.SendAsync(aHome, "B", "written while B was offline");
@@ -31,7 +35,7 @@ public sealed class OfflineDeliveryTests
         Assert.Equal("queued", (await a.Api.MessageAsync(id))?.State);
 
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        var received = await Poll.UntilAsync(
+        var received = await Eventually.UntilAsync(
             "the message reaches B",
             Deadline,
             () => b.Api.ConversationAsync("A"),
@@ -40,7 +44,7 @@ public sealed class OfflineDeliveryTests
         var only = Assert.Single(received);
         Assert.Equal((id, "in", "written while B was offline", "received"), (only.Id, only.Direction, only.Text, only.State));
         Assert.Equal(identities[0].Id, only.ContactId);
-        await Poll.UntilAsync("A sees the delivery receipt", Deadline, () => a.Api.MessageAsync(id), m => m?.State == "delivered", m => m?.State ?? "missing");
+        await Eventually.UntilAsync("A sees the delivery receipt", Deadline, () => a.Api.MessageAsync(id), m => m?.State == "delivered", m => m?.State ?? "missing");
 
         var wait = await NodeCli.SendAsync(aHome, "B", "and now with --wait", "--wait", "--timeout", "20");
         Assert.True(wait.ExitCode == 0, wait.Transcript);
@@ -62,7 +66,8 @@ public sealed class OfflineDeliveryTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        var bListen = RunningNode.FreePort();
+        // A is told B's address while B is offline, before it ever starts.
+        var bListen = LoopbackPort.Unused();
         await NodeCli.AddContactAsync(aHome, identities[1], bListen);
         await NodeCli.KnowAsync(bHome, identities[0]);
 
@@ -83,8 +88,8 @@ public sealed class OfflineDeliveryTests
         Assert.Equal(["queued", "queued"], (await NodeCli.HistoryAsync(aHome, "B")).Select(m => m.State));
 
         await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        var received = await Poll.UntilAsync(
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var received = await Eventually.UntilAsync(
             "both queued messages reach B",
             Deadline,
             () => b.Api.ConversationAsync("A"),
@@ -92,7 +97,7 @@ public sealed class OfflineDeliveryTests
             all => $"{all.Count} messages\n{a.Process.Transcript}");
         Assert.Equal(["queued with no node", "queued by a --wait"], received.Select(m => m.Text));
         Assert.Equal([send.Stdout[0], wait.Stdout[0]], received.Select(m => m.Id));
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "A sees both delivered",
             Deadline,
             () => a.Api.ConversationAsync("B"),

@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 using SecureChat.Protocol.Channel;
 using SecureChat.Protocol.Messages;
 using SecureChat.Protocol.Messages.Wire;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -16,6 +17,7 @@ namespace SecureChat.Tests.Node;
 /// a send time from the future is not believed; and a store frozen by such a Lamport value from
 /// an older version works again.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class PeerClaimTests(ITestOutputHelper output)
 {
@@ -27,11 +29,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"));
-        var aPort = RunningNode.FreePort();
-        var bPort = RunningNode.FreePort();
+        // A is told B's address before B starts.
+        var bPort = LoopbackPort.Unused();
         var bEndpoint = SecureChatCli.Address(bPort);
         await NodeCli.AddContactAsync(aHome, identities[1], bEndpoint);
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+        var aPort = a.ListenPort;
         await using var b = await RunningNode.StartAsync(bHome, "B", bPort, verbose: true);
         using var stranger = HostilePeer.Create("B");
         try
@@ -42,12 +45,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
             // The stranger shares B's IP (127.0.0.1, as behind one NAT) and says it listens on B's port.
             await using (var link = await stranger.DialAsync(aPort, claimedListenPort: (uint)bPort))
             {
-                await Poll.UntilAsync(
+                await Eventually.UntilAsync(
                     "A tries the claimed address and finds another key there",
                     Deadline,
                     () => Task.FromResult(a.Process.Stderr),
                     log => log.Contains($"said it listens at {bEndpoint}, but a dial there did not reach its key", StringComparison.Ordinal),
-                    log => ChatProcess.Tail(log, 3000));
+                    log => ChildProcess.Tail(log, 3000));
             }
 
             Assert.Equal([bEndpoint], await EndpointsAsync(a, "B"));
@@ -74,7 +77,7 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         }
         finally
         {
-            output.WriteLine(ChatProcess.Tail(a.Process.Stderr, 4000));
+            output.WriteLine(ChildProcess.Tail(a.Process.Stderr, 4000));
         }
     }
 
@@ -83,8 +86,8 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "A");
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+        var aPort = a.ListenPort;
         using var mallory = HostilePeer.Create("Mallory");
 
         // Mallory is a contact (a stranger would be a request, held apart): the bound is a contact's too.
@@ -120,7 +123,7 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         }
         finally
         {
-            output.WriteLine(ChatProcess.Tail(a.Process.Stderr, 4000));
+            output.WriteLine(ChildProcess.Tail(a.Process.Stderr, 4000));
         }
     }
 
@@ -129,9 +132,11 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "A");
-        var aPort = RunningNode.FreePort();
         using var mallory = HostilePeer.Create("Mallory");
-        var a = await RunningNode.StartAsync(aHome, "A", aPort, verbose: true);
+        var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort, verbose: true);
+
+        // A restarts on the port it got, where its contacts know it.
+        var aPort = a.ListenPort;
         using (await a.Api.AddContactAsync(new CreatedIdentity("mallory", mallory.Id, string.Empty)))
         {
         }
@@ -141,7 +146,7 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
             await using (var link = await mallory.DialAsync(aPort))
             {
                 await link.SendAsync(mallory.TextEnvelope(a.Id, "an ordinary message", 5));
-                await Poll.UntilAsync(
+                await Eventually.UntilAsync(
                     "A stores the message",
                     Deadline,
                     () => a.Api.ConversationAsync(mallory.Id),
@@ -177,7 +182,7 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         }
         finally
         {
-            output.WriteLine(ChatProcess.Tail(restarted.Process.Stderr, 4000));
+            output.WriteLine(ChildProcess.Tail(restarted.Process.Stderr, 4000));
         }
     }
 
@@ -195,13 +200,13 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
         while (texts.Count < queued.Length)
         {
             var text = await link.ReceiveTextAsync(deadline.Token);
-            Assert.True(text is not null, $"The node closed the connection: {link.Closed}\n{ChatProcess.Tail(node.Process.Stderr, 3000)}");
+            Assert.True(text is not null, $"The node closed the connection: {link.Closed}\n{ChildProcess.Tail(node.Process.Stderr, 3000)}");
             texts.Add(text);
         }
 
         Assert.Equal(queued.Select(m => m.Text), texts.Select(t => t.Text.Content));
         Assert.All(texts, t => Assert.True(t.Lamport <= NodeWire.MaxLamport));
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "the node shows its texts delivered",
             Deadline,
             async () => (await node.Api.ConversationAsync(peer.Id)).Where(m => m.Direction == "out").ToList(),
@@ -210,12 +215,12 @@ public sealed class PeerClaimTests(ITestOutputHelper output)
     }
 
     private static async Task DeliveredAsync(RunningNode sender, RunningNode receiver, string receiverName, ApiMessage message) =>
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             $"'{message.Text}' delivered",
             Deadline,
             () => sender.Api.MessageAsync(message.Id),
             m => m?.State is "delivered" or "read",
-            m => string.Create(CultureInfo.InvariantCulture, $"{m?.State}\n{ChatProcess.Tail(sender.Process.Stderr, 2000)}\n{ChatProcess.Tail(receiver.Process.Stderr, 2000)}"));
+            m => string.Create(CultureInfo.InvariantCulture, $"{m?.State}\n{ChildProcess.Tail(sender.Process.Stderr, 2000)}\n{ChildProcess.Tail(receiver.Process.Stderr, 2000)}"));
 
     private static async Task<List<string?>> EndpointsAsync(RunningNode node, string contact)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -10,6 +11,7 @@ namespace SecureChat.Tests.Node;
 /// says why and until when; C still delivers to B meanwhile; when the window lets it, A's third
 /// text arrives, once.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class QuotaTests
 {
@@ -30,9 +32,9 @@ public sealed class QuotaTests
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "A"), SecureChatCli.InitAsync(bHome, "B"), SecureChatCli.InitAsync(cHome, "C"));
         var (aId, bId, cId) = (identities[0].Id, identities[1].Id, identities[2].Id);
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort(), discovery: ["--no-dht", "--no-lan", "--quota", $"2:1000000:{WindowSeconds}"]);
-        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort, discovery: ["--no-dht", "--no-lan", "--quota", $"2:1000000:{WindowSeconds}"]);
+        await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
         // B knows A and C: the contact quota is a contact's (a stranger's request holds less, 7.5).
         await b.Api.KnowAsync(aId);
         await b.Api.KnowAsync(cId);
@@ -48,7 +50,7 @@ public sealed class QuotaTests
         }
 
         // A sees the refusal and its reason through its API; B holds A's first two texts only.
-        var refusal = await Poll.UntilAsync(
+        var refusal = await Eventually.UntilAsync(
             "A's status to show B's refusal",
             Deadline,
             () => RefusalsAsync(a),
@@ -71,7 +73,7 @@ public sealed class QuotaTests
 
         // C is not slowed down: its text arrives while A's third still waits.
         var fromC = await c.Api.SendAsync(bId, "C's text");
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "C's text to arrive at B",
             Deadline,
             () => b.Api.ConversationAsync(cId),
@@ -81,7 +83,7 @@ public sealed class QuotaTests
         Assert.True(DateTimeOffset.UtcNow < until, string.Create(CultureInfo.InvariantCulture, $"C's text arrived only after A's refusal ended ({until:O}): the test shows nothing about 'meanwhile'."));
 
         // When the window lets it, A sends its third text again on its own, and B stores it once.
-        var delivered = await Poll.UntilAsync(
+        var delivered = await Eventually.UntilAsync(
             "A's third text to be delivered after the window",
             TimeSpan.FromSeconds(WindowSeconds) + Deadline + Deadline,
             () => a.Api.MessageAsync(sent[2].Id),
@@ -117,7 +119,7 @@ public sealed class QuotaTests
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "A");
 
-        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", SecureChatCli.Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan", "--quota", quota);
+        var run = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", SecureChatCli.Address(RunningNode.AnyPort), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan", "--quota", quota);
 
         Assert.True(run.ExitCode == 2, run.Transcript);
         Assert.Equal(

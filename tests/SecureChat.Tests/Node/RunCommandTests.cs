@@ -4,6 +4,7 @@ using static SecureChat.Tests.SecureChatCli;
 namespace SecureChat.Tests.Node;
 
 /// <summary><c>securechat run</c>'s own rules: one node per home, and a clean stop on SIGTERM.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class RunCommandTests
 {
@@ -12,9 +13,9 @@ public sealed class RunCommandTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var first = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var first = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
 
-        var second = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", Address(RunningNode.FreePort()), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan");
+        var second = await ProgramRun.RunAsync((string?)null, "--home", home.Path, "run", "--listen", Address(RunningNode.AnyPort), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan");
         Assert.True(second.ExitCode == 2, second.Transcript);
         var sentence = ProgramRun.SingleErrorSentence(second);
         Assert.Equal($"securechat: A node already runs for {home.Path}: stop it first, or use another --home.", sentence);
@@ -34,7 +35,7 @@ public sealed class RunCommandTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var http = new HttpClient { BaseAddress = node.Api.Url, Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, "api/events");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", node.Api.Token);

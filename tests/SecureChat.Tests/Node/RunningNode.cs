@@ -1,18 +1,18 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using SecureChat.Testing;
 
 namespace SecureChat.Tests.Node;
 
 /// <summary>
-/// One <c>securechat run</c> process: a fixed loopback listen port (so a restarted node is found
-/// where it was), any free API port, and a client for its API built from the lines it printed and
-/// the <c>api.json</c> it wrote. Disposing kills the process if it still runs.
+/// One <c>securechat run</c> process: a loopback listen port (any, <see cref="AnyPort"/>, as the node
+/// reports it; or a given one, so that a restarted node is found where it was), any free API port,
+/// and a client for its API built from the lines it printed and the <c>api.json</c> it wrote.
+/// Disposing kills the process if it still runs.
 /// </summary>
 internal sealed partial class RunningNode : IAsyncDisposable
 {
-    private RunningNode(ChatProcess process, string id, int listenPort, NodeApi api, WebUiLink? ui)
+    private RunningNode(ChildProcess process, string id, int listenPort, NodeApi api, WebUiLink? ui)
     {
         Process = process;
         Id = id;
@@ -21,7 +21,10 @@ internal sealed partial class RunningNode : IAsyncDisposable
         Ui = ui;
     }
 
-    public ChatProcess Process { get; }
+    /// <summary>Listen on any free port: the node binds port 0 and prints the port it got.</summary>
+    public const int AnyPort = 0;
+
+    public ChildProcess Process { get; }
 
     /// <summary>The node's ID, as its first line printed it.</summary>
     public string Id { get; }
@@ -36,7 +39,8 @@ internal sealed partial class RunningNode : IAsyncDisposable
     public WebUiLink? Ui { get; }
 
     /// <summary>
-    /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c> with the
+    /// Starts <c>securechat --home HOME run --listen 127.0.0.1:PORT --api-port 0 --no-ui</c> (PORT
+    /// <see cref="AnyPort"/>: the node picks one, and <see cref="ListenPort"/> is the one it printed) with the
     /// given discovery flags (default <c>--no-dht --no-lan</c>)
     /// (with <c>--verbose</c>: debug logs on stderr, for the transcript of a failure) and returns
     /// once it has printed both of its lines; checks that <c>api.json</c> names the printed URL
@@ -51,7 +55,11 @@ internal sealed partial class RunningNode : IAsyncDisposable
         try
         {
             var node = await process.WaitForMatchAsync(NodeLine(), ChatProcess.Timeout);
-            Assert.Equal(SecureChatCli.Address(listenPort), node.Groups["listen"].Value);
+            var listening = node.Groups["listen"].Value;
+            var port = listenPort == AnyPort && listening.StartsWith(SecureChatCli.Loopback + ":", StringComparison.Ordinal)
+                ? int.Parse(listening[(SecureChatCli.Loopback.Length + 1)..], CultureInfo.InvariantCulture)
+                : listenPort;
+            Assert.True(port != AnyPort && listening == SecureChatCli.Address(port), $"{label} is listening on {listening}, not on 127.0.0.1:{(listenPort == AnyPort ? "a port of its own" : listenPort)}.");
             // With the UI the node prints its link, token included; without it, where the token is.
             WebUiLink? link = null;
             string url;
@@ -78,27 +86,12 @@ internal sealed partial class RunningNode : IAsyncDisposable
                 Assert.NotEqual(file.Token, link.Token);
             }
 
-            return new RunningNode(process, node.Groups["id"].Value, listenPort, new NodeApi(new Uri(file.Url), file.Token), link);
+            return new RunningNode(process, node.Groups["id"].Value, port, new NodeApi(new Uri(file.Url), file.Token), link);
         }
         catch
         {
             await process.DisposeAsync();
             throw;
-        }
-    }
-
-    /// <summary>A loopback port nobody listens on right now, for a node to listen on later.</summary>
-    public static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        try
-        {
-            return ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        finally
-        {
-            probe.Stop();
         }
     }
 

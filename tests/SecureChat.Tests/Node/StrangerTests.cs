@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 
 namespace SecureChat.Tests.Node;
@@ -10,6 +11,7 @@ namespace SecureChat.Tests.Node;
 /// requests that the CLI lists, accepts, declines and blocks; a blocked account is refused at the
 /// handshake; and a flood of strangers is held to the request limits.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class StrangerTests(ITestOutputHelper output)
 {
@@ -22,19 +24,18 @@ public sealed class StrangerTests(ITestOutputHelper output)
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(bHome, "Bob"));
         var (alice, bob) = (identities[0], identities[1]);
-        var bListen = RunningNode.FreePort();
-        await NodeCli.AddContactAsync(aHome, bob with { Name = "bob" }, bListen);
         await NodeCli.KnowAsync(bHome, alice);
-        await using var b = await RunningNode.StartAsync(bHome, "B", bListen);
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
+        await NodeCli.AddContactAsync(aHome, bob with { Name = "bob" }, b.ListenPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         using var mallory = HostilePeer.Create(bob.Id);
 
         // Mallory connects to Alice calling itself Bob's ID, and says hello.
         await using (var link = await mallory.DialAsync(aPort))
         {
             await link.SendAsync(mallory.TextEnvelope(a.Id, "it is me, bob, from a new laptop", 1));
-            await Poll.UntilAsync("Mallory's request at Alice's", Deadline, () => RequestsAsync(a), r => r.Count == 1, r => $"{r.Count} requests");
+            await Eventually.UntilAsync("Mallory's request at Alice's", Deadline, () => RequestsAsync(a), r => r.Count == 1, r => $"{r.Count} requests");
         }
 
         // It is a request, shown with what it calls itself: not a contact, and not Bob.
@@ -62,7 +63,7 @@ public sealed class StrangerTests(ITestOutputHelper output)
         // ... and in the CLI, in upper case too.
         var viaCli = await NodeCli.SendAsync(aHome, bob.Id.ToUpperInvariant(), "CLI: for bob only");
         Assert.True(viaCli.ExitCode == 0, viaCli.Transcript);
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "both texts at Bob's",
             Deadline,
             () => b.Api.ConversationAsync(alice.Id),
@@ -83,8 +84,8 @@ public sealed class StrangerTests(ITestOutputHelper output)
     {
         using var aHome = new TemporaryHome();
         await SecureChatCli.InitAsync(aHome, "Alice");
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         using var carol = HostilePeer.Create("Carol");
         using var dave = HostilePeer.Create("Dave");
         using var eve = HostilePeer.Create("Eve");
@@ -92,7 +93,7 @@ public sealed class StrangerTests(ITestOutputHelper output)
         {
             await using var link = await stranger.DialAsync(aPort);
             await link.SendAsync(stranger.TextEnvelope(a.Id, first, 1));
-            await Poll.UntilAsync($"{first} held", Deadline, () => RequestsAsync(a), r => r.Any(q => q.GetProperty("id").GetString() == stranger.Id && q.GetProperty("held").GetInt32() == 1), r => $"{r.Count} requests");
+            await Eventually.UntilAsync($"{first} held", Deadline, () => RequestsAsync(a), r => r.Any(q => q.GetProperty("id").GetString() == stranger.Id && q.GetProperty("held").GetInt32() == 1), r => $"{r.Count} requests");
         }
 
         var listed = await ProgramRun.RunAsync((string?)null, "--home", aHome.Path, "requests", "--json");
@@ -128,7 +129,7 @@ public sealed class StrangerTests(ITestOutputHelper output)
         await using (var again = await dave.DialAsync(aPort))
         {
             await again.SendAsync(dave.TextEnvelope(a.Id, "me again", 2));
-            await Poll.UntilAsync("Dave asking again", Deadline, () => RequestsAsync(a), r => r.Count == 1, r => $"{r.Count} requests");
+            await Eventually.UntilAsync("Dave asking again", Deadline, () => RequestsAsync(a), r => r.Count == 1, r => $"{r.Count} requests");
         }
 
         Assert.Equal(dave.Id, Assert.Single(await RequestsAsync(a)).GetProperty("id").GetString());
@@ -143,8 +144,8 @@ public sealed class StrangerTests(ITestOutputHelper output)
         using var cHome = new TemporaryHome();
         var identities = await Task.WhenAll(SecureChatCli.InitAsync(aHome, "Alice"), SecureChatCli.InitAsync(cHome, "Carl"));
         await NodeCli.KnowAsync(aHome, identities[1]);
-        var aPort = RunningNode.FreePort();
-        await using var a = await RunningNode.StartAsync(aHome, "A", aPort);
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        var aPort = a.ListenPort;
         var strangers = Enumerable.Range(0, 10).Select(i => HostilePeer.Create($"stranger {i}")).ToList();
         try
         {
@@ -162,19 +163,19 @@ public sealed class StrangerTests(ITestOutputHelper output)
                 }
             }
 
-            await Poll.UntilAsync("five requests", Deadline, () => RequestsAsync(a), r => r.Count == 5, r => $"{r.Count} requests");
+            await Eventually.UntilAsync("five requests", Deadline, () => RequestsAsync(a), r => r.Count == 5, r => $"{r.Count} requests");
             Assert.Equal(5, turnedAway.Count);
             Assert.All(turnedAway, m => Assert.Contains("takes no more contact requests now", m, StringComparison.Ordinal));
             Assert.Equal(strangers.Take(5).Select(s => s.Id), (await RequestsAsync(a)).Select(r => r.GetProperty("id").GetString()));
 
             // A contact on the same address is no stranger: it connects and delivers.
-            await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.FreePort());
+            await using var c = await RunningNode.StartAsync(cHome, "C", RunningNode.AnyPort);
             using (await c.Api.ConnectAsync($"{identities[0].Id}@{a.ListenAddress}"))
             {
             }
 
             await c.Api.SendAsync(identities[0].Id, "I am expected");
-            await Poll.UntilAsync("Carl's text at Alice's", Deadline, () => a.Api.ConversationAsync(identities[1].Id), m => m.Count == 1, m => $"{m.Count} messages");
+            await Eventually.UntilAsync("Carl's text at Alice's", Deadline, () => a.Api.ConversationAsync(identities[1].Id), m => m.Count == 1, m => $"{m.Count} messages");
             Assert.Equal(5, (await RequestsAsync(a)).Count);
             output.WriteLine($"turned away: {turnedAway[0]}");
         }

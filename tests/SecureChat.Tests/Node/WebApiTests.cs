@@ -8,6 +8,7 @@ using System.Text.RegularExpressions;
 using QRCoder;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
+using SecureChat.Testing;
 using Xunit.Sdk;
 using static SecureChat.Tests.SecureChatCli;
 
@@ -19,6 +20,7 @@ namespace SecureChat.Tests.Node;
 /// a QR code read from a picture, listening switched on and off, safety numbers, and the events
 /// that tell a page about listening and removed contacts. Every call carries the bearer token.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed partial class WebApiTests
 {
@@ -29,7 +31,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var (bob, ids) = await ConversationAsync(api, 20);
 
@@ -52,7 +54,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var (bob, ids) = await ConversationAsync(api, 5);
 
@@ -66,7 +68,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var (bob, ids) = await ConversationAsync(api, 10);
         var (carol, carolIds) = await ConversationAsync(api, 1, "Carol");
@@ -111,7 +113,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var bob = await api.AddContactAsync(RandomAccount().Text, "Bob");
         var cafe = await node.Api.SendAsync(bob, "Café au lait with Bob");
@@ -139,13 +141,14 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var bob = RandomAccount();
         var carol = RandomAccount();
-        var carolPort = RunningNode.FreePort();
+        // Contacts at ports nobody listens on: the test needs addresses, not peers.
+        var carolPort = LoopbackPort.Unused();
 
-        using (var added = await api.SendJsonAsync(HttpMethod.Post, "api/contacts", new { id = $"securechat:{bob}?name=Bob&at=127.0.0.1:{RunningNode.FreePort()}" }, HttpStatusCode.Created))
+        using (var added = await api.SendJsonAsync(HttpMethod.Post, "api/contacts", new { id = $"securechat:{bob}?name=Bob&at=127.0.0.1:{LoopbackPort.Unused()}" }, HttpStatusCode.Created))
         {
             Assert.Equal(bob.Text, added.RootElement.GetProperty("id").GetString());
             Assert.Equal("Bob", added.RootElement.GetProperty("name").GetString());
@@ -178,8 +181,8 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         var me = await InitAsync(home, "Ann Lee");
-        var port = RunningNode.FreePort();
-        await using var node = await RunningNode.StartAsync(home, "A", port);
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
+        var port = node.ListenPort;
         using var api = new Api(node);
 
         var plain = await InviteAsync(api, "api/invite");
@@ -208,7 +211,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         var invite = await InviteAsync(api, "api/invite?withAddress=true");
 
@@ -238,8 +241,8 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        var port = RunningNode.FreePort();
-        await using var node = await RunningNode.StartAsync(home, "A", port);
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
+        var port = node.ListenPort;
         using var api = new Api(node);
         Assert.Equal($"127.0.0.1:{port}", await StatusListenAsync(api));
 
@@ -286,8 +289,8 @@ public sealed partial class WebApiTests
         using var aHome = new TemporaryHome();
         using var bHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(aHome, "A"), InitAsync(bHome, "B"));
-        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.FreePort());
-        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.FreePort());
+        await using var a = await RunningNode.StartAsync(aHome, "A", RunningNode.AnyPort);
+        await using var b = await RunningNode.StartAsync(bHome, "B", RunningNode.AnyPort);
         using var aApi = new Api(a);
         using var bApi = new Api(b);
         await aApi.AddContactAsync(identities[1].Id, "B");
@@ -315,7 +318,7 @@ public sealed partial class WebApiTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "A");
-        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "A", RunningNode.AnyPort);
         using var api = new Api(node);
         using var stop = new CancellationTokenSource(Deadline);
         await using var events = await EventReader.OpenAsync(node, stop.Token);

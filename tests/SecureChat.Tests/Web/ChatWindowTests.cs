@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Playwright;
-using SecureChat.Tests.Node;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -10,6 +10,7 @@ namespace SecureChat.Tests.Web;
 /// The chat window in a real browser (Debian's Chromium through Playwright): two nodes, a page on
 /// each, used the way the paper's user and a messenger's user would.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -48,7 +49,7 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         }
 
         await AddAsync(_alice, _bob, "Bob");
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "Bob's node to meet Alice",
             ChatProcess.Timeout,
             async () =>
@@ -126,7 +127,8 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         // Bob stops listening: Alice's Connect fails with a notice in the page, which she dismisses.
         await bob.Page.ClickAsync("#listen-stop");
         await Expect(bob.Page.Locator("#listen-state")).ToContainTextAsync("Not listening");
-        var port = RunningNode.FreePort();
+        // A port nobody listens on: Alice's dial must be refused.
+        var port = LoopbackPort.Unused();
         await alice.Page.FillAsync("#connect-host", "127.0.0.1");
         await alice.Page.FillAsync("#connect-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         await alice.Page.ClickAsync("#connect-button");
@@ -189,11 +191,16 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Expect(alice.Message("Note number 130 about the weekend plans.")).ToBeInViewportAsync();
 
         // Scrolling up loads the older pages, until the first message.
-        for (var i = 0; i < 10 && await alice.Messages.CountAsync() < 131; i++)
-        {
-            await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = 0");
-            await alice.Page.WaitForTimeoutAsync(250);
-        }
+        await Eventually.UntilAsync(
+            "scrolling up loads every older page",
+            Eventually.Deadline,
+            async () =>
+            {
+                await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = 0");
+                return await alice.Messages.CountAsync();
+            },
+            count => count >= 131,
+            count => $"{count} of 131 messages shown");
 
         await Expect(alice.Messages).ToHaveCountAsync(131);
         await Expect(alice.Messages.First).ToContainTextAsync("marigold");
@@ -215,11 +222,16 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Artifacts.ScreenshotAsync(alice.Page, "search-hit", output);
 
         // Newer pages load when scrolling down from the hit, up to the newest message.
-        for (var i = 0; i < 10 && await alice.Message("Note number 130 about the weekend plans.").CountAsync() == 0; i++)
-        {
-            await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = list.scrollHeight");
-            await alice.Page.WaitForTimeoutAsync(250);
-        }
+        await Eventually.UntilAsync(
+            "scrolling down loads the newer pages up to the newest message",
+            Eventually.Deadline,
+            async () =>
+            {
+                await alice.Page.Locator("#messages").EvaluateAsync("list => list.scrollTop = list.scrollHeight");
+                return await alice.Message("Note number 130 about the weekend plans.").CountAsync();
+            },
+            count => count > 0,
+            _ => "the newest message is not shown yet");
 
         await Expect(alice.Message("Note number 130 about the weekend plans.")).ToHaveCountAsync(1);
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using SecureChat.Protocol.Identity;
 using SecureChat.Storage;
+using SecureChat.Testing;
 using SecureChat.Tests.Node;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -13,6 +14,7 @@ namespace SecureChat.Tests.Web;
 /// The chat window's rarer moments, in a real browser: a key change that must stop the person, a
 /// QR code read by the camera or from a picture, and a long conversation opened at once.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class ChatWindowWarningTests(BrowserFixture browser, ITestOutputHelper output)
 {
@@ -28,7 +30,7 @@ public sealed class ChatWindowWarningTests(BrowserFixture browser, ITestOutputHe
         }
 
         // Bob's key is pinned by a first real connection.
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "Alice's node to meet Bob",
             ChatProcess.Timeout,
             async () =>
@@ -77,7 +79,7 @@ public sealed class ChatWindowWarningTests(BrowserFixture browser, ITestOutputHe
         await Expect(second.Page.Locator("#key-warning-dialog")).ToBeVisibleAsync();
         await second.Page.ClickAsync("#key-warning-ack");
         await Expect(second.Page.Locator("#key-warning-dialog")).ToBeHiddenAsync();
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "the warning to be dismissed on the node",
             ChatProcess.Timeout,
             async () =>

@@ -7,6 +7,7 @@ namespace SecureChat.Tests.Web;
 /// The one-time tokens of the web UI's links against a fake clock: each is traded once, within its
 /// lifetime; every refusal says why and how to get a fresh link.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class LoginLinksTests
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 7, 12, 0, 0, TimeSpan.Zero));

@@ -8,6 +8,7 @@ namespace SecureChat.Tests.Web;
 /// leaves no token in the address; the same link a second time, the bare address, or a link with
 /// a wrong token, shows only the explainer, with the node's sentence on how to get a fresh link.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class LoginTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
 {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using SecureChat.Testing;
 
 namespace SecureChat.Tests.Web;
 
@@ -18,7 +19,8 @@ internal sealed class LoopbackPage : IDisposable
     public LoopbackPage(string html)
     {
         _body = Encoding.UTF8.GetBytes(html);
-        var port = Node.RunningNode.FreePort();
+        // HttpListener takes a prefix with a port and cannot bind port 0 and report it.
+        var port = LoopbackPort.Unused();
         Url = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/");
         _listener.Prefixes.Add(Url);
         _listener.Start();

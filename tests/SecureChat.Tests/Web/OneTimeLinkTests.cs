@@ -15,6 +15,7 @@ namespace SecureChat.Tests.Web;
 /// History database, its session files), so after the login every token that can be dug out of
 /// its profile must open nothing. A fresh link from <c>securechat ui</c> lets another browser in.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed partial class OneTimeLinkTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
 {

@@ -10,6 +10,7 @@ namespace SecureChat.Tests.Web;
 /// the link itself (a program's arguments are readable by every user of the machine); the file is
 /// the owner's alone and goes when the node stops.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed partial class OpenFlagTests
 {
     [Fact]
@@ -17,7 +18,7 @@ public sealed partial class OpenFlagTests
     {
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "Opener");
-        await using var node = await RunningNode.StartAsync(home, "opener", RunningNode.FreePort(), discovery: ["--no-dht", "--no-lan", "--open"], ui: true);
+        await using var node = await RunningNode.StartAsync(home, "opener", RunningNode.AnyPort, discovery: ["--no-dht", "--no-lan", "--open"], ui: true);
         var file = home.FilePath("open.html");
 
         Assert.True(File.Exists(file), "run --open wrote no open.html");

@@ -10,6 +10,7 @@ namespace SecureChat.Tests.Web;
 /// light as written, with a light quiet zone around the symbol. The page is served by Playwright
 /// itself on a loopback origin (a secure context, as the camera needs), so no node is involved.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class QrVideoTests(BrowserFixture browser, ITestOutputHelper output) : IDisposable
 {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using SecureChat.Testing;
 using SecureChat.Tests.Node;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
@@ -12,6 +13,7 @@ namespace SecureChat.Tests.Web;
 /// node; her window shows it as a request, never as a contact, and her Accept, Decline and Block
 /// do what they say, to the node's store and to the stranger's next connection.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed partial class RequestsTests(BrowserFixture browser, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -266,7 +268,7 @@ public sealed partial class RequestsTests(BrowserFixture browser, ITestOutputHel
         var (status, body) = await stranger.Api.TryPostAsync("api/connect", new { address = _alice.Node.ListenAddress });
         Assert.True(
             status == System.Net.HttpStatusCode.OK,
-            $"{stranger} answered {(int)status} to Connect: {body}\n{ChatProcess.Tail(stranger.Node.Process.Stderr, 3000)}\n{ChatProcess.Tail(_alice.Node.Process.Stderr, 3000)}");
+            $"{stranger} answered {(int)status} to Connect: {body}\n{ChildProcess.Tail(stranger.Node.Process.Stderr, 3000)}\n{ChildProcess.Tail(_alice.Node.Process.Stderr, 3000)}");
         using var contact = JsonDocument.Parse(body);
         Assert.Equal(_alice.Id, contact.RootElement.GetProperty("id").GetString());
     }
@@ -280,12 +282,12 @@ public sealed partial class RequestsTests(BrowserFixture browser, ITestOutputHel
     {
         var before = Refusals(_alice.Node.Process.Stderr, stranger);
         await stranger.Api.TryPostAsync("api/connect", new { address = _alice.Node.ListenAddress });
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             $"Alice's node to refuse {stranger.Identity.Fingerprint} at the handshake",
             ChatProcess.Timeout,
             () => Task.FromResult(_alice.Node.Process.Stderr),
             log => Refusals(log, stranger) > before,
-            log => ChatProcess.Tail(log, 3000));
+            log => ChildProcess.Tail(log, 3000));
         Assert.Empty(await ListAsync(_alice, "api/requests"));
 
         static int Refusals(string log, WebNode stranger) => log.Split('\n').Count(line =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Playwright;
+using SecureChat.Testing;
 using Xunit.Abstractions;
 using static Microsoft.Playwright.Assertions;
 
@@ -9,6 +10,7 @@ namespace SecureChat.Tests.Web;
 /// The window follows the system's light or dark theme, and its text stays readable in both: every
 /// pair of text and background colour below has at least the WCAG AA contrast of 4.5:1.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(BrowserCollection.Name)]
 public sealed class ThemeTests(BrowserFixture browser, ITestOutputHelper output)
 {
@@ -88,19 +90,13 @@ public sealed class ThemeTests(BrowserFixture browser, ITestOutputHelper output)
     /// An element's computed colour as RGB; a transparent background is the nearest opaque one behind
     /// it. The page redraws its lists on live events, and a replaced element has no style: asked again.
     /// </summary>
-    private static async Task<double[]> Colour(IPage page, string selector, string property)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var rgb = await ComputedColour(page, selector, property);
-            if (rgb is not null || attempt == 10)
-            {
-                return rgb ?? throw new Xunit.Sdk.XunitException($"{selector} has no computed {property}.");
-            }
-
-            await page.WaitForTimeoutAsync(100);
-        }
-    }
+    private static async Task<double[]> Colour(IPage page, string selector, string property) =>
+        (await Eventually.UntilAsync(
+            $"{selector} has a computed {property}",
+            Eventually.Deadline,
+            () => ComputedColour(page, selector, property),
+            rgb => rgb is not null,
+            _ => "no style (the element was replaced)"))!;
 
     private static async Task<double[]?> ComputedColour(IPage page, string selector, string property) =>
         await page.Locator(selector).First.EvaluateAsync<double[]?>(

@@ -3,6 +3,7 @@ using SecureChat.Tests.Node;
 namespace SecureChat.Tests.Web;
 
 /// <summary><c>securechat ui</c> where it has no link to print: no node running, or a node without the UI.</summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed class UiCommandTests
 {
@@ -24,7 +25,7 @@ public sealed class UiCommandTests
     {
         using var home = new TemporaryHome();
         await SecureChatCli.InitAsync(home, "Headless");
-        await using var node = await RunningNode.StartAsync(home, "headless", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "headless", RunningNode.AnyPort);
 
         var run = await SecureChatCli.RunAsync(null, "--home", home.Path, "ui");
 

@@ -65,7 +65,7 @@ internal sealed class WebNode : IAsyncDisposable
         {
             var identity = await SecureChatCli.InitAsync(home, name);
             prepare?.Invoke(home, identity);
-            var node = await RunningNode.StartAsync(home, name, RunningNode.FreePort(), ui: true);
+            var node = await RunningNode.StartAsync(home, name, RunningNode.AnyPort, ui: true);
             var ui = node.Ui ?? throw new InvalidOperationException("RunningNode was asked for its UI and returned none.");
             return new WebNode(home, identity, node, ui);
         }

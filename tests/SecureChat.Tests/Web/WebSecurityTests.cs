@@ -18,6 +18,7 @@ namespace SecureChat.Tests.Web;
 /// pages and the API, with the Origin required for anything that changes state; the bearer token
 /// still opening every API call for the CLI, and never a session; and logging out.
 /// </summary>
+[Trait("Speed", "Slow")]
 [Collection(NodeProcesses.Collection)]
 public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : IClassFixture<WebSecurityTests.Server>
 {
