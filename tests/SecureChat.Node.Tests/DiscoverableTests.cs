@@ -63,9 +63,9 @@ public sealed class DiscoverableTests(ITestOutputHelper output) : IAsyncLifetime
         // alongside, would have been found the same way had she published anything.
         strangerNode.Send(strangerNode.AddContact(carol.Account, "carol", null), "found you");
         await Eventually.HoldsAsync(
-            () => carol.History(stranger).Any(m => m is { Outgoing: false, Text: "found you" }) && stranger.Store.Messages.OutboxCount() == 1,
+            () => carol.History(stranger).Any(m => m is { Outgoing: false, Text: "found you" }) && stranger.Store.Outbox.Count() == 1,
             "the stranger's message reaches carol, who opted in, and she acknowledges it",
-            () => $"The stranger's outbox holds {stranger.Store.Messages.OutboxCount()}; DHT joined: alice {aliceNode.DhtJoined}, stranger {strangerNode.DhtJoined}.",
+            () => $"The stranger's outbox holds {stranger.Store.Outbox.Count()}; DHT joined: alice {aliceNode.DhtJoined}, stranger {strangerNode.DhtJoined}.",
             Within);
         Assert.False(strangerNode.IsOnline(contact));
         Assert.Null(alice.FindContact(stranger));

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SecureChat.Testing;
 using SecureChat.Tests.Node;
 using static SecureChat.Tests.SecureChatCli;
 
@@ -22,7 +23,7 @@ public sealed class TerminalNodeTests
         var (tess, wendy) = (identities[0], identities[1]);
         var (listener, port) = await ListenAsync(terminalHome, "listener Tess");
         await using var _ = listener;
-        await using var node = await RunningNode.StartAsync(nodeHome, "node Wendy", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(nodeHome, "node Wendy", RunningNode.AnyPort);
 
         // The web UI's person adds the terminal's ID and address: the node dials it.
         (await node.Api.AddContactAsync(tess, Address(port))).Dispose();
@@ -33,7 +34,7 @@ public sealed class TerminalNodeTests
         await listener.WaitForLineAsync(Received("Wendy", "hello from the web UI"), Timeout);
         await listener.SendLineAsync("hello from the terminal");
 
-        var conversation = await Poll.UntilAsync(
+        var conversation = await Eventually.UntilAsync(
             "the web UI node has the terminal's line and a receipt for its own",
             Timeout,
             () => node.Api.ConversationAsync(tess.Id),
@@ -61,7 +62,7 @@ public sealed class TerminalNodeTests
         using var nodeHome = new TemporaryHome();
         var identities = await Task.WhenAll(InitAsync(terminalHome, "Tess"), InitAsync(nodeHome, "Wendy"));
         var (tess, wendy) = (identities[0], identities[1]);
-        await using var node = await RunningNode.StartAsync(nodeHome, "node Wendy", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(nodeHome, "node Wendy", RunningNode.AnyPort);
 
         // The node knows the terminal's ID, so the dial is a contact's, not a request.
         await node.Api.KnowAsync(tess.Id);
@@ -69,7 +70,7 @@ public sealed class TerminalNodeTests
         await connector.WaitForLineAsync(Connected(wendy, $"at {node.ListenAddress}"), Timeout);
 
         await connector.SendLineAsync("hi, node");
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "the node received the terminal's line",
             Timeout,
             () => node.Api.ConversationAsync(tess.Id),
@@ -153,7 +154,7 @@ public sealed class TerminalNodeTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "Busy");
-        await using var node = await RunningNode.StartAsync(home, "node Busy", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "node Busy", RunningNode.AnyPort);
 
         var listen = await RunAsync(null, "--home", home.Path, "listen", "--host", Loopback, "--port", "0");
         var connect = await RunAsync(null, "--home", home.Path, "connect", node.ListenAddress);

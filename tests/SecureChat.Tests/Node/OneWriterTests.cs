@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using SecureChat.Crypto;
 using SecureChat.Protocol.Identity;
+using SecureChat.Testing;
 using static SecureChat.Tests.SecureChatCli;
 
 namespace SecureChat.Tests.Node;
@@ -28,7 +29,7 @@ public sealed class OneWriterTests
         var alice = await InitAsync(aliceHome, "Alice");
         var bob = await InitAsync(bobHome, "Bob");
         await NodeCli.KnowAsync(bobHome, alice);
-        await using var bobNode = await RunningNode.StartAsync(bobHome, "Bob", RunningNode.FreePort());
+        await using var bobNode = await RunningNode.StartAsync(bobHome, "Bob", RunningNode.AnyPort);
         await NodeCli.AddContactAsync(aliceHome, bob, bobNode.ListenPort);
 
         // How long this machine takes from starting a node to its api.json: the moments are spread over it.
@@ -82,7 +83,7 @@ public sealed class OneWriterTests
         // Every message reaches Bob exactly once, once Alice's node runs.
         await using var last = StartAlice(aliceHome);
         await WaitForApiFileAsync(aliceHome, last);
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             "every message sent while Alice's node started reaches Bob once",
             TimeSpan.FromSeconds(60),
             () => bobNode.Api.ConversationAsync(alice.Id),
@@ -101,7 +102,7 @@ public sealed class OneWriterTests
     {
         using var home = new TemporaryHome();
         await InitAsync(home, "Alice");
-        var node = await RunningNode.StartAsync(home, "Alice", RunningNode.FreePort());
+        var node = await RunningNode.StartAsync(home, "Alice", RunningNode.AnyPort);
         await node.Process.KillAsync();
         await node.DisposeAsync();
         Assert.True(File.Exists(home.FilePath(ApiFileJson.FileName)), "a node killed with SIGKILL leaves its api.json behind");
@@ -156,7 +157,7 @@ public sealed class OneWriterTests
         await NodeCli.KnowAsync(home, await InitAsync(other, "Bob"));
         var offline = await Answers(home);
 
-        await using var node = await RunningNode.StartAsync(home, "Alice", RunningNode.FreePort());
+        await using var node = await RunningNode.StartAsync(home, "Alice", RunningNode.AnyPort);
         var online = await Answers(home);
         Assert.Equal(offline, online);
         Assert.Equal((0, "No messages yet."), offline[0]);
@@ -176,14 +177,14 @@ public sealed class OneWriterTests
         }
     }
 
-    private static ChatProcess StartAlice(TemporaryHome home) =>
+    private static ChildProcess StartAlice(TemporaryHome home) =>
         ChatProcess.Start("Alice", null, "--home", home.Path, "run", "--listen", Address(0), "--api-port", "0", "--no-ui", "--no-dht", "--no-lan");
 
     /// <summary>Waits for the node's "api" line, printed once api.json is written.</summary>
-    private static Task WaitForApiFileAsync(TemporaryHome home, ChatProcess node) =>
+    private static Task WaitForApiFileAsync(TemporaryHome home, ChildProcess node) =>
         node.WaitForLineAsync(line => line.StartsWith("api http://127.0.0.1:", StringComparison.Ordinal) && File.Exists(home.FilePath(ApiFileJson.FileName)), ChatProcess.Timeout);
 
-    private static async Task StopAsync(ChatProcess node, TemporaryHome home)
+    private static async Task StopAsync(ChildProcess node, TemporaryHome home)
     {
         await node.TerminateAsync();
         Assert.Equal(0, await node.WaitForExitAsync(ChatProcess.Timeout));
