@@ -104,6 +104,7 @@ public sealed class ListeningTests(ITestOutputHelper output) : TwoNodeTests(outp
         var bobNode = Bob.Start();
         var carol = await aliceNode.ConnectAsync(new PeerEndpoint("127.0.0.1", listening.Port), _carol.Account, Deadline);
         await Eventually.HoldsAsync(() => _carol.FindContact(Alice) is { } alice && carolNode.IsOnline(alice), "carol online with alice");
+        await Eventually.HoldsAsync(() => aliceNode.IsOnline(carol), "alice online with carol (her side of the hellos can end a little later)");
 
         await carolNode.StopListeningAsync(Deadline);
 

@@ -10,6 +10,7 @@ namespace SecureChat.Tests;
 /// a web-UI node (<c>securechat run</c>, driven through its local API), keep the same history, and
 /// queue typed lines in the outbox, so a line typed while its peer is away reaches it once it is back.
 /// </summary>
+[Trait("Speed", "Slow")]
 public sealed class TerminalNodeTests
 {
     private static readonly TimeSpan Timeout = ChatProcess.Timeout;
