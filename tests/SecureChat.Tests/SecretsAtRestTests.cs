@@ -33,8 +33,10 @@ public sealed class SecretsAtRestTests : IClassFixture<SecretsAtRestTests.Chatte
             }
         }
 
-        // identity.json and the database (with its WAL files while open; none are left after a clean exit).
-        Assert.All(places, p => Assert.Matches(@"^(identity\.json|securechat\.db(-wal|-shm)?)$", Path.GetFileName(p.Where)));
+        // identity.json and the database (with its WAL files while open; none are left after a clean
+        // exit), and the two lock files of the one-writer rule, which stay empty (the lock is the kernel's).
+        Assert.All(places, p => Assert.Matches(@"^(identity\.json|securechat\.db(-wal|-shm)?|(node|store)\.lock)$", Path.GetFileName(p.Where)));
+        Assert.All(places.Where(p => p.Where.EndsWith(".lock", StringComparison.Ordinal)), p => Assert.Empty(p.Content));
         Assert.Equal(2, places.Count(p => Path.GetFileName(p.Where) == LocalStore.FileName));
         places.AddRange(_homes.Transcripts.Select(t => ("output of " + t.Label, Encoding.UTF8.GetBytes(t.Text))));
         Assert.Contains(_homes.Transcripts, t => t.Text.Contains("dbug:", StringComparison.Ordinal) || t.Text.Contains("info:", StringComparison.Ordinal));

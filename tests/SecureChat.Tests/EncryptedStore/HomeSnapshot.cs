@@ -34,6 +34,13 @@ internal sealed class HomeSnapshot
         var files = new List<HomeFile>();
         foreach (var path in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
+            // The one-writer lock files (HomeLock) hold no bytes, only the kernel's lock: a verb
+            // creates them before it knows the passphrase, and a running node's cannot be opened.
+            if (Path.GetFileName(path) is Storage.HomeLock.NodeFile or Storage.HomeLock.StoreFile)
+            {
+                continue;
+            }
+
             files.Add(new HomeFile(Path.GetRelativePath(root, path), DataFiles.ReadShared(path), File.GetUnixFileMode(path)));
         }
 
