@@ -25,11 +25,11 @@ var host = new Option<string>("--host") { Description = "The address to listen o
 var port = new Option<int>("--port", "-p") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
 var openDoor = new Option<bool>("--open-door") { Description = "Take everyone who connects as a contact at once, without a request (for a classroom)." };
 var listen = new Command("listen", "Wait for peers and chat with every one that connects (strangers ask first: /accept).") { host, port, openDoor };
-listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(openDoor), new ChannelOptions(), Logger(), token)));
+listen.SetAction(parse => Run(token => ListenCommand.RunAsync(HomeOf(parse), parse.GetValue(host)!, parse.GetValue(port), parse.GetValue(openDoor), new ChannelOptions(), loggers!, token)));
 
 var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@HOST:PORT to insist on a verified ID." };
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
-connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), parse.GetValue(target)!, new ChannelOptions(), Logger(), token)));
+connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), parse.GetValue(target)!, new ChannelOptions(), loggers!, token)));
 
 var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one).", DefaultValueFactory = _ => $"0.0.0.0:{PeerEndpoint.DefaultPort}" };
 var apiPort = new Option<int>("--api-port") { Description = "The local API's port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => RunCommand.DefaultApiPort };

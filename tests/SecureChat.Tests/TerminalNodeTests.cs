@@ -56,6 +56,39 @@ public sealed class TerminalNodeTests
         listener.AssertNoStackTrace();
     }
 
+    /// <summary>
+    /// A command typed in another terminal while <c>listen</c> runs goes through the listening
+    /// node (its local API, as with <c>securechat run</c>): at once, and never into the store
+    /// behind the node's back.
+    /// </summary>
+    [Fact]
+    public async Task Listen_CommandsFromAnotherTerminal_GoThroughTheListeningNode()
+    {
+        using var terminalHome = new TemporaryHome();
+        using var nodeHome = new TemporaryHome();
+        var identities = await Task.WhenAll(InitAsync(terminalHome, "Tess"), InitAsync(nodeHome, "Wendy"));
+        var (tess, wendy) = (identities[0], identities[1]);
+        var (listener, port) = await ListenAsync(terminalHome, "listener Tess");
+        await using var _ = listener;
+        await using var node = await RunningNode.StartAsync(nodeHome, "node Wendy", RunningNode.AnyPort);
+        (await node.Api.AddContactAsync(tess, Address(port))).Dispose();
+        await listener.WaitForLineAsync(Connected(wendy, $"from {Loopback}:"), Timeout);
+
+        var send = await ProgramRun.RunAsync((string?)null, "--home", terminalHome.Path, "send", wendy.Id, "sent from another terminal");
+        Assert.True(send.ExitCode == 0, send.Transcript);
+        var list = await ProgramRun.RunAsync((string?)null, "--home", terminalHome.Path, "contacts", "list", "--json");
+        Assert.True(list.ExitCode == 0, list.Transcript);
+        Assert.Contains(wendy.Id, string.Join('\n', list.Stdout), StringComparison.Ordinal);
+
+        await Eventually.UntilAsync(
+            "the web UI node has the line sent from another terminal through the listening node",
+            Timeout,
+            () => node.Api.ConversationAsync(tess.Id),
+            c => c.Count(m => m.Direction == "in" && m.Text == "sent from another terminal") == 1,
+            c => string.Join("; ", c.Select(m => $"{m.Direction} {m.State} {m.Text}")));
+        listener.AssertNoStackTrace();
+    }
+
     [Fact]
     public async Task Connect_ToWebUiNode_MessagesGoBothWaysAndTheConnectorExitsZero()
     {
@@ -165,7 +198,7 @@ public sealed class TerminalNodeTests
             Assert.True(run.ExitCode == 2, run.Transcript);
             Assert.Empty(run.Stdout);
             Assert.Equal(
-                $"securechat: A node already runs for {home.Path} (`securechat run`) and holds its store: chat through it (`securechat ui` opens the web UI, `securechat send` sends from here), or stop it to use `securechat {verb}`.",
+                $"securechat: A node already runs for {home.Path} and holds its store: chat through it (`securechat send` and `securechat history` go through it; `securechat ui` opens the web UI of a `securechat run`), or stop it to use `securechat {verb}`.",
                 run.Stderr.TrimEnd('\n'));
         }
 

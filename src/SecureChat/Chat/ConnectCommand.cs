@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SecureChat.Api;
 using SecureChat.Cli;
 using SecureChat.Net;
 using SecureChat.Node;
@@ -15,7 +16,7 @@ namespace SecureChat.Chat;
 /// </summary>
 internal static class ConnectCommand
 {
-    public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (endpoint, expected) = TargetAddress.Parse(target);
         TerminalChat.RefuseBesideRunningNode(directory, "connect");
@@ -23,9 +24,14 @@ internal static class ConnectCommand
         using var home = NodeHome.OpenForNode(directory, Console.Out);
 
         // The chat is with the one peer dialed here: the node does not dial its other contacts.
+        var logger = loggers.CreateLogger("securechat");
         var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = null, Channel = options, DialContactsAtStart = false }, logger);
+        LocalApiHost? api = null;
         try
         {
+            // The node serves the local API like `securechat run`, so a command typed in another
+            // terminal meanwhile (send, history, contacts) goes through it, not behind its back.
+            api = await LocalApiHost.StartAsync(node, directory, apiPort: 0, withUi: false, loggers, cancellationToken);
             var chat = new TerminalChat(node, terminal);
             var peer = await node.ConnectAsync(endpoint, expected, cancellationToken);
             logger.LogInformation("Connected to {Endpoint}", endpoint);
@@ -45,7 +51,7 @@ internal static class ConnectCommand
                     chat.Stopping = true;
                     await node.HangUpAsync(peer);
                     terminal.Announce($"disconnected from {TerminalChat.Label(peer)}");
-                    await node.DisposeAsync();
+                    await StopAsync(api, node);
                     await pumping;
                     return ExitCodes.Ok;
                 }
@@ -61,13 +67,24 @@ internal static class ConnectCommand
         }
         finally
         {
-            await node.DisposeAsync();
+            await StopAsync(api, node);
         }
     }
 
     /// <summary>How the chat with the peer ended: the sentence, and the exit code it gives.</summary>
     private sealed record CallEnd(string Reason, int Code);
 
+
+    /// <summary>Stops the API first (it answers through the node, and removes api.json), then the node.</summary>
+    private static async Task StopAsync(LocalApiHost? api, ChatNode node)
+    {
+        if (api is not null)
+        {
+            await api.DisposeAsync();
+        }
+
+        await node.DisposeAsync();
+    }
     /// <summary>The one peer of a <c>connect</c>: announces it, and ends the chat when its connection ends for good.</summary>
     private sealed class Call(TerminalChat chat, Contact peer, string where)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using SecureChat.Api;
 using SecureChat.Cli;
 using SecureChat.Net;
 using SecureChat.Node;
@@ -18,7 +19,7 @@ namespace SecureChat.Chat;
 /// </summary>
 internal static class ListenCommand
 {
-    public static async Task<int> RunAsync(string directory, string host, int port, bool openDoor, ChannelOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(string directory, string host, int port, bool openDoor, ChannelOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (port is < 0 or > 65535)
         {
@@ -31,9 +32,14 @@ internal static class ListenCommand
 
         // The node starts without listening: the terminal subscribes to its events first, so no
         // peer that connects at once goes unannounced.
+        var logger = loggers.CreateLogger("securechat");
         var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = null, Channel = options, OpenDoor = openDoor }, logger);
+        LocalApiHost? api = null;
         try
         {
+            // The node serves the local API like `securechat run`, so a command typed in another
+            // terminal meanwhile (send, history, contacts) goes through it, not behind its back.
+            api = await LocalApiHost.StartAsync(node, directory, apiPort: 0, withUi: false, loggers, cancellationToken);
             var chat = new TerminalChat(node, terminal);
             var room = new Room(chat, openDoor);
             var pumping = chat.PumpAsync(room.Handle);
@@ -54,18 +60,29 @@ internal static class ListenCommand
             // Stopping the node closes every connection (each peer reads that this node stopped),
             // and ends the events once the last "disconnected" is out.
             chat.Stopping = true;
-            await node.DisposeAsync();
+            await StopAsync(api, node);
             await pumping;
         }
         finally
         {
-            await node.DisposeAsync();
+            await StopAsync(api, node);
         }
 
         terminal.Announce("stopped listening");
         return ExitCodes.Ok;
     }
 
+
+    /// <summary>Stops the API first (it answers through the node, and removes api.json), then the node.</summary>
+    private static async Task StopAsync(LocalApiHost? api, ChatNode node)
+    {
+        if (api is not null)
+        {
+            await api.DisposeAsync();
+        }
+
+        await node.DisposeAsync();
+    }
     /// <summary>
     /// Who is in the chat: contacts who connected (they get what is typed, and when they are away
     /// it waits for them in the outbox), and strangers who wait at the door until /accept or /decline.

@@ -67,7 +67,7 @@ internal sealed class TerminalChat
         if (ApiClient.TryConnect(directory, RunningNodeProbe) is { } running)
         {
             running.Dispose();
-            throw new UsageException($"A node already runs for {directory} (`securechat run`) and holds its store: chat through it (`securechat ui` opens the web UI, `securechat send` sends from here), or stop it to use `securechat {verb}`.");
+            throw new UsageException($"A node already runs for {directory} and holds its store: chat through it (`securechat send` and `securechat history` go through it; `securechat ui` opens the web UI of a `securechat run`), or stop it to use `securechat {verb}`.");
         }
     }
 

@@ -1,9 +1,4 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SecureChat.Api;
 using SecureChat.Cli;
@@ -51,40 +46,9 @@ internal static class RunCommand
         var logger = loggers.CreateLogger("securechat.node");
         await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions, ContactQuota = contactQuota, QuotaWindow = quotaWindow }, logger);
 
-        var token = AccessToken.Create();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
-        builder.Services.AddSingleton(node);
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, apiPort));
-        ApiErrors.Configure(builder);
-        await using var app = builder.Build();
-        var port = 0;
-        var ui = noUi ? null : new WebUi(token, new WebSessions(() => port), new LoginLinks(), () => port);
-        app.Use(ApiErrors.InvokeAsync);
-        app.Use(new ApiGuard(token, () => port, ui).InvokeAsync);
-        LocalApi.Map(app, node);
-        if (ui is null)
-        {
-            WebUi.MapWithoutUi(app, token);
-        }
-        else
-        {
-            ui.Map(app);
-        }
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (IOException ex)
-        {
-            throw new UsageException($"The local API could not listen on 127.0.0.1:{apiPort} ({ex.Message.TrimEnd('.')}): another program uses the port; choose another with --api-port (0 picks a free one).");
-        }
-
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        port = new Uri(address).Port;
-        var url = $"http://127.0.0.1:{port}/";
-        new ApiFile(url, token.Text, Environment.ProcessId).Write(directory);
+        await using var api = await LocalApiHost.StartAsync(node, directory, apiPort, withUi: !noUi, loggers, cancellationToken);
+        var url = api.Url;
+        var ui = api.Ui;
         try
         {
             var listening = node.ListenEndPoint is { } l ? new PeerEndpoint(l.Address.ToString(), l.Port).ToString() : "nowhere";
@@ -117,12 +81,10 @@ internal static class RunCommand
             }
 
             Console.WriteLine("stopping");
-            await app.StopAsync(CancellationToken.None);
             return ExitCodes.Ok;
         }
         finally
         {
-            ApiFile.Delete(directory);
             Browser.Forget(directory);
         }
     }
