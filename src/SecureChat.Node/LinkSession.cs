@@ -36,6 +36,9 @@ internal sealed class LinkSession
     /// <summary>Wakes the actor at the session's <see cref="PeerSession.WakeAt"/>.</summary>
     private ITimer? _wakeTimer;
     private DateTimeOffset? _wakeAt;
+
+    /// <summary>Set by the wake timer when it fires: the next <see cref="ScheduleWake"/> arms it again even for the same time.</summary>
+    private int _wakeFired;
     private CloseReason _closeReason = CloseReason.Normal;
     private string _closeText = string.Empty;
 
@@ -264,7 +267,12 @@ internal sealed class LinkSession
     private void ScheduleWake()
     {
         var at = _peer!.WakeAt;
-        if (at == _wakeAt)
+
+        // A timer may fire a little before its time (it counts whole milliseconds on another
+        // clock): the session then still waits for the same moment, and must be woken again, or a
+        // refusal's end would never be noticed and its texts would stay unsent.
+        var fired = Interlocked.Exchange(ref _wakeFired, 0) == 1;
+        if (at == _wakeAt && !fired)
         {
             return;
         }
@@ -275,8 +283,15 @@ internal sealed class LinkSession
         if (at is { } wake)
         {
             var delay = wake - _node.Options.Time.GetUtcNow();
-            _wakeTimer = _node.Options.Time.CreateTimer(_ => Kick(), null, delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+            var rounded = delay > TimeSpan.Zero ? TimeSpan.FromMilliseconds(Math.Ceiling(delay.TotalMilliseconds) + 1) : TimeSpan.Zero;
+            _wakeTimer = _node.Options.Time.CreateTimer(_ => Wake(), null, rounded, Timeout.InfiniteTimeSpan);
         }
+    }
+
+    private void Wake()
+    {
+        Volatile.Write(ref _wakeFired, 1);
+        Kick();
     }
 
     private void Enqueue(byte[] frame)
