@@ -48,9 +48,6 @@ public sealed partial class MessageLog
         });
     }
 
-    /// <summary>Marks a conversation's received messages seen and queues a read receipt (<see cref="Outbox.MarkSeen"/>).</summary>
-    public IReadOnlyList<string> MarkSeen(Contact contact) => _store.Outbox.MarkSeen(contact);
-
     /// <summary>How many received messages of a conversation are not yet seen.</summary>
     public long UnseenCount(Contact contact) => ConversationScalar(contact, $"SELECT count(*) FROM messages WHERE contact_id = $contact AND {OutboxSql.Unseen}");
 }

@@ -397,7 +397,7 @@ public sealed class DeliveryTests : IDisposable
         var outgoing = store.Outbox.QueueWithLamport(bob, "to Bob", 4).MessageId;
         Assert.Equal(3, store.Messages.UnseenCount(bob));
 
-        var seen = store.Messages.MarkSeen(bob);
+        var seen = store.Outbox.MarkSeen(bob);
 
         var ids = received.Select(m => m.MessageId).Order().ToList();
         Assert.Equal(ids, seen.Order());
@@ -416,13 +416,13 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         store.Messages.Receive(bob, [Incoming(bob, "from Bob")], null);
-        store.Messages.MarkSeen(bob);
+        store.Outbox.MarkSeen(bob);
 
-        Assert.Empty(store.Messages.MarkSeen(bob));
+        Assert.Empty(store.Outbox.MarkSeen(bob));
         Assert.Single(store.Outbox.PendingReceipts(bob));
 
         var carol = store.Contacts.Add(_carol.Account, "Carol", null, T0);
-        Assert.Empty(store.Messages.MarkSeen(carol));
+        Assert.Empty(store.Outbox.MarkSeen(carol));
         Assert.Empty(store.Outbox.PendingReceipts(carol));
     }
 
@@ -435,7 +435,7 @@ public sealed class DeliveryTests : IDisposable
         store.Messages.Receive(bob, [Incoming(bob, "from Bob")], null);
         store.Messages.Receive(carol, [Incoming(carol, "from Carol"), Incoming(carol, "again")], null);
 
-        store.Messages.MarkSeen(bob);
+        store.Outbox.MarkSeen(bob);
 
         Assert.Equal(0, store.Messages.UnseenCount(bob));
         Assert.Equal(2, store.Messages.UnseenCount(carol));
@@ -450,7 +450,7 @@ public sealed class DeliveryTests : IDisposable
         var received = Enumerable.Range(0, 1_001).Select(i => Incoming(bob, $"m{i}")).ToList();
         store.Messages.Receive(bob, received, null);
 
-        var seen = store.Messages.MarkSeen(bob);
+        var seen = store.Outbox.MarkSeen(bob);
 
         var pending = store.Outbox.PendingReceipts(bob);
         Assert.Equal(1_001, seen.Count);
@@ -464,9 +464,9 @@ public sealed class DeliveryTests : IDisposable
         using var store = Open();
         var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
         store.Messages.Receive(bob, [Incoming(bob, "one")], null);
-        store.Messages.MarkSeen(bob);
+        store.Outbox.MarkSeen(bob);
         store.Messages.Receive(bob, [Incoming(bob, "two")], null);
-        store.Messages.MarkSeen(bob);
+        store.Outbox.MarkSeen(bob);
         var pending = store.Outbox.PendingReceipts(bob);
         Assert.Equal(2, pending.Count);
 
@@ -486,7 +486,7 @@ public sealed class DeliveryTests : IDisposable
         {
             var bob = store.Contacts.Add(_bob.Account, "Bob", null, T0);
             store.Messages.Receive(bob, [Incoming(bob, "one")], null);
-            store.Messages.MarkSeen(bob);
+            store.Outbox.MarkSeen(bob);
             before = store.Outbox.PendingReceipts(bob);
         }
 
@@ -636,7 +636,7 @@ public sealed class DeliveryTests : IDisposable
             foreach (var contact in new[] { bob, carol })
             {
                 store.Messages.Receive(contact, [Incoming(contact, "hello")], [7, 7, 7]);
-                store.Messages.MarkSeen(contact);
+                store.Outbox.MarkSeen(contact);
             }
 
             store.Contacts.Remove(bob);
@@ -699,7 +699,7 @@ public sealed class DeliveryTests : IDisposable
         Assert.Equal([1, 2, 3], store.Sessions.Load(bob));
         var queued = store.Outbox.QueueWithLamport(bob, "after the upgrade", 3);
         Assert.Equal(queued, store.Messages.Find(queued.MessageId));
-        Assert.Equal([incoming.MessageId], store.Messages.MarkSeen(bob));
+        Assert.Equal([incoming.MessageId], store.Outbox.MarkSeen(bob));
         Assert.Single(store.Outbox.PendingReceipts(bob));
     }
 

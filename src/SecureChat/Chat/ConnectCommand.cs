@@ -19,9 +19,8 @@ internal static class ConnectCommand
     public static async Task<int> RunAsync(string directory, string target, ChannelOptions options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var (endpoint, expected) = TargetAddress.Parse(target);
-        TerminalChat.RefuseBesideRunningNode(directory, "connect");
         var terminal = new Terminal(Console.Out);
-        using var home = NodeHome.OpenForNode(directory, Console.Out);
+        using var home = NodeHome.OpenForNode(directory, Console.Out, TerminalChat.BesideRunningNode(directory, "connect"));
 
         // The chat is with the one peer dialed here: the node does not dial its other contacts.
         var logger = loggers.CreateLogger("securechat");
@@ -51,7 +50,7 @@ internal static class ConnectCommand
                     chat.Stopping = true;
                     await node.HangUpAsync(peer);
                     terminal.Announce($"disconnected from {TerminalChat.Label(peer)}");
-                    await StopAsync(api, node);
+                    await TerminalChat.StopAsync(api, node);
                     await pumping;
                     return ExitCodes.Ok;
                 }
@@ -67,24 +66,13 @@ internal static class ConnectCommand
         }
         finally
         {
-            await StopAsync(api, node);
+            await TerminalChat.StopAsync(api, node);
         }
     }
 
     /// <summary>How the chat with the peer ended: the sentence, and the exit code it gives.</summary>
     private sealed record CallEnd(string Reason, int Code);
 
-
-    /// <summary>Stops the API first (it answers through the node, and removes api.json), then the node.</summary>
-    private static async Task StopAsync(LocalApiHost? api, ChatNode node)
-    {
-        if (api is not null)
-        {
-            await api.DisposeAsync();
-        }
-
-        await node.DisposeAsync();
-    }
     /// <summary>The one peer of a <c>connect</c>: announces it, and ends the chat when its connection ends for good.</summary>
     private sealed class Call(TerminalChat chat, Contact peer, string where)
     {

@@ -26,9 +26,8 @@ internal static class ListenCommand
             throw new UsageException($"{port} is not a valid port: use a number from 1 to 65535, or 0 for any free port.");
         }
 
-        TerminalChat.RefuseBesideRunningNode(directory, "listen");
         var terminal = new Terminal(Console.Out);
-        using var home = NodeHome.OpenForNode(directory, Console.Out);
+        using var home = NodeHome.OpenForNode(directory, Console.Out, TerminalChat.BesideRunningNode(directory, "listen"));
 
         // The node starts without listening: the terminal subscribes to its events first, so no
         // peer that connects at once goes unannounced.
@@ -60,29 +59,18 @@ internal static class ListenCommand
             // Stopping the node closes every connection (each peer reads that this node stopped),
             // and ends the events once the last "disconnected" is out.
             chat.Stopping = true;
-            await StopAsync(api, node);
+            await TerminalChat.StopAsync(api, node);
             await pumping;
         }
         finally
         {
-            await StopAsync(api, node);
+            await TerminalChat.StopAsync(api, node);
         }
 
         terminal.Announce("stopped listening");
         return ExitCodes.Ok;
     }
 
-
-    /// <summary>Stops the API first (it answers through the node, and removes api.json), then the node.</summary>
-    private static async Task StopAsync(LocalApiHost? api, ChatNode node)
-    {
-        if (api is not null)
-        {
-            await api.DisposeAsync();
-        }
-
-        await node.DisposeAsync();
-    }
     /// <summary>
     /// Who is in the chat: contacts who connected (they get what is typed, and when they are away
     /// it waits for them in the outbox), and strangers who wait at the door until /accept or /decline.

@@ -27,8 +27,6 @@ internal sealed class TerminalChat
     /// </summary>
     public static readonly TimeSpan DeliveryGrace = TimeSpan.FromSeconds(15);
 
-    /// <summary>How long a node named by <c>api.json</c> has to answer before it is taken for gone.</summary>
-    private static readonly TimeSpan RunningNodeProbe = TimeSpan.FromSeconds(10);
 
     private readonly ChatNode _node;
     private readonly Terminal _terminal;
@@ -55,20 +53,21 @@ internal sealed class TerminalChat
     }
 
     /// <summary>
-    /// The terminal chat opens the data directory's store and runs a node on it: with a node
-    /// already running there (<c>securechat run</c>) it would be the second writer of one store
-    /// and a second node of one identity, so it says so and stops instead.
+    /// What the terminal chat says when another node holds the data directory (its lock,
+    /// <see cref="NodeHome.OpenForNode"/>): a second node of one identity on one store is refused.
     /// </summary>
-    /// <exception cref="UsageException">A node answers on the directory's local API.</exception>
-    public static void RefuseBesideRunningNode(string directory, string verb)
+    public static string BesideRunningNode(string directory, string verb) =>
+        $"A node already runs for {directory} and holds its store: chat through it (`securechat send` and `securechat history` go through it; `securechat ui` opens the web UI of a `securechat run`), or stop it to use `securechat {verb}`.";
+
+    /// <summary>Stops the local API first (it answers through the node, and removes api.json), then the node.</summary>
+    public static async Task StopAsync(LocalApiHost? api, ChatNode node)
     {
-        // A node that wrote api.json and is gone refuses the probe at once; one that runs may be
-        // slow to answer on a busy machine, and mistaking it for gone would open its store twice.
-        if (ApiClient.TryConnect(directory, RunningNodeProbe) is { } running)
+        if (api is not null)
         {
-            running.Dispose();
-            throw new UsageException($"A node already runs for {directory} and holds its store: chat through it (`securechat send` and `securechat history` go through it; `securechat ui` opens the web UI of a `securechat run`), or stop it to use `securechat {verb}`.");
+            await api.DisposeAsync();
         }
+
+        await node.DisposeAsync();
     }
 
     public ChatNode Node => _node;

@@ -145,7 +145,7 @@ internal sealed class StoreAccess(NodeHome home) : INodeAccess
     {
         var contact = Store.Contacts.Resolve(who);
         var page = Store.Messages.History(contact, limit, before);
-        Store.Messages.MarkSeen(contact);
+        Store.Outbox.MarkSeen(contact);
         return [.. page.Select(MessageView.From)];
     }
 

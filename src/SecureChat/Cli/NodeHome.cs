@@ -59,12 +59,13 @@ internal sealed class NodeHome : IDisposable
     /// <summary>
     /// Opens the data directory for a node (<c>run</c>, <c>listen</c>, <c>connect</c>): refused while
     /// another node holds it; while a CLI verb has the store open, waits for it to finish, so that
-    /// the node reads what the verb wrote (<see cref="HomeLock"/>).
+    /// the node reads what the verb wrote (<see cref="HomeLock"/>). <paramref name="busy"/> is the
+    /// sentence when another node holds the directory; by default the one <c>securechat run</c> says.
     /// </summary>
-    public static NodeHome OpenForNode(string directory, TextWriter announcements)
+    public static NodeHome OpenForNode(string directory, TextWriter announcements, string? busy = null)
     {
         var node = HomeLock.TryTake(directory, HomeLock.NodeFile)
-            ?? throw new UsageException($"A node already runs for {directory}: stop it first, or use another --home.");
+            ?? throw new UsageException(busy ?? $"A node already runs for {directory}: stop it first, or use another --home.");
         try
         {
             var store = HomeLock.Take(directory, HomeLock.StoreFile, StorePatience, TimeProvider.System,
