@@ -61,7 +61,7 @@ internal interface INodeAccess : IDisposable
 internal static class NodeAccess
 {
     /// <summary>How long a verb waits for a node that holds the store to answer on its local API.</summary>
-    public static readonly TimeSpan NodePatience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan NodePatience = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// One writer per data directory (<see cref="HomeLock"/>): the store is opened directly only
@@ -95,7 +95,7 @@ internal static class NodeAccess
 
             if (time.GetElapsedTime(started) >= NodePatience)
             {
-                throw new UsageException($"Another securechat process has {directory} open and its local API did not answer within {NodePatience.TotalSeconds:0} s (a terminal chat, or a node still starting): try again when it runs, or stop it.");
+                throw new UsageException($"Another securechat process has {directory} open and its local API did not answer within {NodePatience.TotalSeconds:0} s (a node still starting, or another securechat command waiting for a passphrase): try again when the node runs, or stop it.");
             }
 
             Task.Delay(HomeLock.PollInterval, time).GetAwaiter().GetResult();
