@@ -66,8 +66,8 @@ async function startCamera() {
   $('qr-scanner').hidden = false;
   await video.play().catch(() => {});
   // One frame at a time, each read after the node answered the last. A scan belongs to its stream:
-  // once the camera stopped (a code read, the dialog closed, a picture chosen) or started anew, a
-  // frame still on its way is not taken and no next frame is drawn.
+  // once the camera stopped (a code read, Stop pressed, the dialog closed) or started anew, a frame
+  // still on its way is not taken and no next frame is drawn.
   const scan = async () => {
     if (camera !== stream) return;
     if (video.videoWidth > 0) {
@@ -102,8 +102,6 @@ export function stopCamera() {
 async function readPicture() {
   const file = $('qr-file').files[0];
   if (!file) return;
-  // A chosen picture takes the place of the camera: a frame read after it must not overwrite it.
-  stopCamera();
   try {
     const bitmap = await createImageBitmap(file);
     const text = await decodeCanvas(drawScaled(bitmap, bitmap.width, bitmap.height));
