@@ -233,6 +233,42 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
     }
 
     [Fact]
+    public async Task AppModules_EveryOneTheAppImports_OnlyWithASessionAndAsJavaScript()
+    {
+        var cookie = await LoginAsync();
+
+        // The app is native ES modules: follow the imports from app.js as the browser does, each file once.
+        var reached = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Queue<string>(["/assets/app.js"]);
+        while (pending.TryDequeue(out var path))
+        {
+            if (!reached.Add(path))
+            {
+                continue;
+            }
+
+            using (var refused = await SendAsync(HttpMethod.Get, path))
+            {
+                await ExpectStatusAsync(refused, HttpStatusCode.Unauthorized, path);
+            }
+
+            using var module = await SendAsync(HttpMethod.Get, path, cookie: cookie);
+            await ExpectStatusAsync(module, HttpStatusCode.OK, path);
+            Assert.Equal("text/javascript", module.Content.Headers.ContentType?.MediaType);
+            foreach (Match import in ModuleImport().Matches(await module.Content.ReadAsStringAsync()))
+            {
+                pending.Enqueue(new Uri(new Uri(Node.BaseUrl, path), import.Groups["from"].Value).AbsolutePath);
+            }
+        }
+
+        // Every script the program carries but the explainer's is part of the app, so none is left public by mistake.
+        var scripts = typeof(SecureChat.Web.WebUi).Assembly.GetManifestResourceNames()
+            .Where(n => n.EndsWith(".js", StringComparison.Ordinal) && n != "wwwroot/login.js")
+            .Select(n => "/assets/" + n["wwwroot/".Length..]);
+        Assert.Equal(scripts.Order(StringComparer.Ordinal), reached.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task SessionPost_NeedsTheOwnOrigin_AndNoCrossSiteFetch()
     {
         var cookie = await LoginAsync();
@@ -495,6 +531,9 @@ public sealed partial class WebSecurityTests(WebSecurityTests.Server server) : I
 
     [GeneratedRegex(@"\bsrc\s*=\s*[""']?(?<src>[^""'\s>]+)", RegexOptions.IgnoreCase)]
     private static partial Regex ScriptSource();
+
+    [GeneratedRegex(@"^import\b[^;]*?\bfrom\s+'(?<from>[^']+)';", RegexOptions.Multiline)]
+    private static partial Regex ModuleImport();
 
     /// <summary>One node with its UI for the whole class (each test makes its own sessions), and Bob, a contact it can queue messages for.</summary>
     public sealed class Server : IAsyncLifetime
