@@ -46,14 +46,7 @@ public sealed class LanBeaconSocket : IDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            var error = ex.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => NetworkError.AddressInUse,
-                SocketError.AddressNotAvailable => NetworkError.AddressNotAvailable,
-                SocketError.AccessDenied => NetworkError.PermissionDenied,
-                _ => NetworkError.Other,
-            };
-            throw new NetworkException(error, $"the multicast group {group} on UDP {port} could not be joined ({ex.Message})", ex);
+            throw NetworkException.FromBind(ex, $"the multicast group {group} on UDP {port} could not be joined ({ex.Message})");
         }
 
         return new LanBeaconSocket(socket, new IPEndPoint(group, port));

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace SecureChat.Net;
 
 /// <summary>Why a network operation failed below the secure channel.</summary>
@@ -45,4 +47,17 @@ public sealed class NetworkException : Exception
     }
 
     public NetworkError Error { get; }
+
+    /// <summary>
+    /// A failed bind or join, with the socket's reason as a <see cref="NetworkError"/> and the
+    /// caller's sentence (which names the option that chooses another port or address).
+    /// </summary>
+    internal static NetworkException FromBind(SocketException ex, string sentence) =>
+        new(ex.SocketErrorCode switch
+        {
+            SocketError.AddressAlreadyInUse => NetworkError.AddressInUse,
+            SocketError.AddressNotAvailable => NetworkError.AddressNotAvailable,
+            SocketError.AccessDenied => NetworkError.PermissionDenied,
+            _ => NetworkError.Other,
+        }, sentence, ex);
 }

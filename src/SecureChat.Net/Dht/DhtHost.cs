@@ -53,14 +53,7 @@ public sealed class DhtHost : IAsyncDisposable
         catch (SocketException ex)
         {
             socket.Dispose();
-            var error = ex.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => NetworkError.AddressInUse,
-                SocketError.AddressNotAvailable => NetworkError.AddressNotAvailable,
-                SocketError.AccessDenied => NetworkError.PermissionDenied,
-                _ => NetworkError.Other,
-            };
-            throw new NetworkException(error, $"The DHT could not use UDP {bind}: {ex.Message}. Choose another port with --dht-port.", ex);
+            throw NetworkException.FromBind(ex, $"The DHT could not use UDP {bind}: {ex.Message}. Choose another port with --dht-port.");
         }
 
         return new DhtHost(socket, options, id ?? NodeId.Random(), time ?? TimeProvider.System, logger);
