@@ -46,10 +46,16 @@ internal sealed partial class ContactLink
             _timer?.Dispose();
             while (reader.TryRead(out var late))
             {
-                if (late is AttachMessage attach)
+                switch (late)
                 {
-                    await CloseQuietlyAsync(attach.Connection, "the node stopped").ConfigureAwait(false);
-                    attach.Taken.TrySetResult();
+                    case AttachMessage attach:
+                        await CloseQuietlyAsync(attach.Connection, "the node stopped").ConfigureAwait(false);
+                        attach.Taken.TrySetResult();
+                        break;
+                    case DialOutcome { Connection: { } dialed }:
+                        // Only after a failure of the loop itself can a dial's outcome still be here.
+                        await CloseQuietlyAsync(dialed, "the node stopped").ConfigureAwait(false);
+                        break;
                 }
             }
 

@@ -159,14 +159,18 @@ public sealed class ContactLinkTests(ITestOutputHelper output) : IAsyncLifetime
 
         var aliceLink = alice.Node.FindLink(bob.Account)!;
         var bobLink = bob.Node.FindLink(alice.Account)!;
-        await Eventually.HoldsAsync(
-            () => aliceLink.IsOnline && bobLink.IsOnline && _network.Pairs.Exists(p => p.Joins(aliceLink.Session?.Connection, bobLink.Session?.Connection)),
-            "both online on one connection",
-            () => $"{_network.Pairs.Count} connections made; alice online {aliceLink.IsOnline}, bob online {bobLink.IsOnline}.");
-
-        Assert.True(_network.Pairs.Count >= 2, "The dials did not cross.");
         var first = alice.Account.PublicKey.SequenceCompareTo(bob.Account.PublicKey) < 0 ? aliceLink : bobLink;
-        Assert.True(first.Session!.Connection.IsInitiator, "The connection kept was not dialed by the account whose key sorts first.");
+
+        // Both may pass through the other connection first (each takes whichever arrives first);
+        // they must end on the one the first key dialed. Were the choice not the same on both
+        // sides, each would keep its own and this would never hold.
+        await Eventually.HoldsAsync(
+            () => aliceLink.IsOnline && bobLink.IsOnline
+                && _network.Pairs.Exists(p => p.Joins(aliceLink.Session?.Connection, bobLink.Session?.Connection) && p.Dialed == first.Session?.Connection),
+            "both online on the connection dialed by the first key",
+            () => $"{_network.Pairs.Count} connections made; alice online {aliceLink.IsOnline}, bob online {bobLink.IsOnline}.");
+        var pairs = _network.Pairs;
+        Assert.True(pairs.Count >= 2 && pairs[0].Dialed.PeerAccount != pairs[1].Dialed.PeerAccount, "The first two connections were not dialed one by each side: the dials did not cross.");
 
         // And they stay on it: a message goes through, on the same connection.
         alice.Node.Send(alice.ContactOf(bob), "one connection");
