@@ -84,7 +84,7 @@ public sealed partial class ChatNode
         ArgumentNullException.ThrowIfNull(endpoint);
         var known = expected is not null ? Store.Contacts.Find(expected) : Store.Contacts.FindByEndpoint(endpoint.ToString());
         var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
-        var connection = await ChannelDialer.ConnectAsync(
+        var connection = await Options.Dialer.DialAsync(
             endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
         var contact = PinPeer(connection, endpoint.ToString());
         if (contact.Standing == ContactStanding.Request)
@@ -244,24 +244,34 @@ public sealed partial class ChatNode
                 continue;
             }
 
-            try
-            {
-                if (Store.Contacts.Find(connection.PeerAccount) is null && !Options.OpenDoor && RefuseStranger(inbound.Remote) is { } refusal)
-                {
-                    _logger.LogInformation("Refused a contact request from {Remote} ({Account}): {Reason}", inbound.Remote, connection.PeerAccount.Fingerprint, refusal);
-                    await connection.CloseAsync(CloseReason.Normal, "this node takes no more contact requests now; try later", CancellationToken.None).ConfigureAwait(false);
-                    await connection.DisposeAsync().ConfigureAwait(false);
-                    continue;
-                }
+            await TakeInboundAsync(connection, inbound.Remote).ConfigureAwait(false);
+        }
+    }
 
-                var contact = PinPeer(connection, null);
-                await AttachFirstAsync(contact, connection).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is StoreException or ObjectDisposedException or OperationCanceledException)
+    /// <summary>
+    /// Takes a connection a peer opened to this node, once its handshake is done: a stranger
+    /// becomes a request (within the caps), and the connection goes to the peer's link. Over TCP
+    /// the listener hands them over; a test hands over the far end of an in-memory pipe.
+    /// </summary>
+    internal async Task TakeInboundAsync(SecureConnection connection, System.Net.EndPoint remote)
+    {
+        try
+        {
+            if (Store.Contacts.Find(connection.PeerAccount) is null && !Options.OpenDoor && RefuseStranger(remote) is { } refusal)
             {
-                _logger.LogWarning("Could not take a connection from {Remote}: {Reason}", inbound.Remote, ex.Message);
+                _logger.LogInformation("Refused a contact request from {Remote} ({Account}): {Reason}", remote, connection.PeerAccount.Fingerprint, refusal);
+                await connection.CloseAsync(CloseReason.Normal, "this node takes no more contact requests now; try later", CancellationToken.None).ConfigureAwait(false);
                 await connection.DisposeAsync().ConfigureAwait(false);
+                return;
             }
+
+            var contact = PinPeer(connection, null);
+            await AttachFirstAsync(contact, connection).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is StoreException or ObjectDisposedException or OperationCanceledException)
+        {
+            _logger.LogWarning("Could not take a connection from {Remote}: {Reason}", remote, ex.Message);
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 }

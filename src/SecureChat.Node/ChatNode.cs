@@ -259,6 +259,9 @@ public sealed partial class ChatNode : IAsyncDisposable
         }
     }
 
+    /// <summary>The link kept for an account, if any; for tests.</summary>
+    internal ContactLink? FindLink(AccountId account) => _links.TryGetValue(account.Text, out var link) ? link : null;
+
     private ContactLink LinkOf(Contact contact)
     {
         var link = LinkOf(contact, out var created);

@@ -69,4 +69,10 @@ public sealed record NodeOptions
     public int RequestsPerAddressPerHour { get; init; } = 5;
 
     public TimeProvider Time => Channel.Time;
+
+    /// <summary>
+    /// How contact links reach an address: TCP unless a test gives in-memory pipes (and, next, a
+    /// relay circuit). The typed <see cref="ChatNode.ConnectAsync"/> dials through it too.
+    /// </summary>
+    internal ILinkDialer Dialer { get; init; } = TcpLinkDialer.Instance;
 }
