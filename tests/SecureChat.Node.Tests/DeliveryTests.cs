@@ -19,7 +19,9 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
     [Fact]
     public async Task Send_BothOnline_DeliveredOnceAndReceiptsMoveStates()
     {
+        // Both add each other: a stranger who dials in is a request, which the person reads only once accepted.
         var bobNode = Bob.Start();
+        bobNode.AddContact(Alice.Account, "alice", null);
         var aliceNode = Alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         await using var bobTrail = new EventTrail(bobNode);
@@ -90,6 +92,34 @@ public sealed class DeliveryTests(ITestOutputHelper output) : TwoNodeTests(outpu
         Assert.Throws<ArgumentException>(() => { _ = aliceNode.SendAsync(bob, new string('x', 70_000)); });
         await aliceNode.SendAsync(bob, "fine");
         Assert.Equal(["fine"], Alice.History(Bob).Select(m => m.Text));
+    }
+
+    /// <summary>
+    /// A stranger's request is not a contact: marking its texts read or telling it this side types
+    /// waits for the person to accept it, as sending does; an account the book does not hold is
+    /// refused the same way. Nothing is marked or sent.
+    /// </summary>
+    [Fact]
+    public async Task MarkReadAndSetTyping_RequestOrUnknownAccount_RefusedWithASentence()
+    {
+        await using var carol = new NodeHome("carol", new TestOutputLogger(Output, "carol"), NodeHome.NotListening);
+        var aliceNode = Alice.Start();
+        var request = Alice.Store.Contacts.Pin(carol.Identity.Certificate, "carol", null, DateTimeOffset.UtcNow, ContactStanding.Request);
+        var unknown = request with { Account = Bob.Account.Text, Name = "bob", Standing = ContactStanding.Contact };
+
+        var refusals = new[]
+        {
+            Assert.Throws<StoreException>(() => aliceNode.MarkRead(request)),
+            Assert.Throws<StoreException>(() => aliceNode.SetTyping(request, true)),
+            Assert.Throws<StoreException>(() => aliceNode.MarkRead(unknown)),
+            Assert.Throws<StoreException>(() => aliceNode.SetTyping(unknown, true)),
+        };
+
+        Assert.All(refusals, e => Assert.Equal(StoreError.NoSuchContact, e.Error));
+        Assert.All(refusals.Take(2), e => Assert.Equal($"{carol.Account.Text} is a contact request, not a contact: accept it first.", e.Message));
+        Assert.All(refusals.Skip(2), e => Assert.Equal("That contact was removed.", e.Message));
+        Assert.Empty(Alice.Store.Outbox.PendingReceipts(request));
+        Assert.Equal(ContactStanding.Request, Alice.ContactOf(carol).Standing);
     }
 
     [Fact]
