@@ -81,7 +81,7 @@ public sealed class PeerSessionQuotaTests : IDisposable
 
     /// <summary>
     /// A refusal asks for a wait; the sender holds at least 1 s (a peer that asks for none is not
-    /// hammered) and at most 2 days (a peer cannot silence it for longer), by its own clock.
+    /// hammered) and at most 2 days (a peer cannot silence it for longer), by its own clock. A refusal is not acknowledged: nothing goes back for it.
     /// </summary>
     [Theory]
     [InlineData(0, 1_000)]
@@ -91,6 +91,7 @@ public sealed class PeerSessionQuotaTests : IDisposable
     public void Refusal_AsksForAWait_HeldForItWithinOneSecondAndTwoDays(long askedMilliseconds, long heldMilliseconds)
     {
         using var pair = SessionPair.Run(_alice, _bob);
+        var dialerFrames = pair.RatchetFrames.FromDialer;
 
         pair.ToDialer.Add(_bob.Seal(_bob.Envelope(_alice, e => e.Refusal = new Refusal
         {
@@ -106,6 +107,43 @@ public sealed class PeerSessionQuotaTests : IDisposable
         Assert.Equal(_alice.Now + TimeSpan.FromMilliseconds(heldMilliseconds), refusal.Until);
         Assert.Equal(refusal.Until, pair.Dialer.WakeAt);
         Assert.Empty(_alice.Closes);
+        Assert.Equal(dialerFrames, pair.RatchetFrames.FromDialer);
+    }
+
+    /// <summary>
+    /// Once a text is refused on a connection, later texts on it are refused silently (no refusal
+    /// and no acknowledgement goes back), even when the quota would take them, until the refused
+    /// text comes again (6.10): the conversation is stored in order or not at all.
+    /// </summary>
+    [Fact]
+    public void Quota_LaterTextsAfterARefusal_RefusedSilentlyUntilTheRefusedOneComesAgain()
+    {
+        _bob.Limit = new QuotaLimit(1, 1 << 20);
+        var first = _alice.Send("stored");
+        var refused = _alice.Send("refused");
+        using var pair = SessionPair.Run(_alice, _bob);
+        Assert.Equal([first.Id], _bob.Store.Received.Select(m => m.MessageId));
+        var answered = pair.RatchetFrames.FromAnswerer;
+        _bob.Limit = QuotaLimit.ContactDefault;
+
+        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "later" })));
+        pair.Settle();
+
+        Assert.Single(_bob.Store.Received);
+        Assert.Equal(answered, pair.RatchetFrames.FromAnswerer);
+
+        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e =>
+        {
+            e.MessageId = ByteString.CopyFrom(Convert.FromHexString(refused.Id));
+            e.Lamport = (ulong)refused.Lamport;
+            e.Text = new Text { Content = refused.Text };
+        })));
+        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "after it" })));
+        pair.Settle();
+
+        Assert.Equal(["stored", "refused", "after it"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(answered + 1, pair.RatchetFrames.FromAnswerer);
+        Assert.Empty(_bob.Closes);
     }
 
     /// <summary>A refusal of a reason this version does not know is held like any quota (6.10: the enum is open).</summary>

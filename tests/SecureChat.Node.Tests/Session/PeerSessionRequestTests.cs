@@ -104,6 +104,31 @@ public sealed class PeerSessionRequestTests : IDisposable
         Assert.Equal(1, _carol.Store.InvitesDelivered);
     }
 
+    /// <summary>
+    /// The connection ends before the hellos were exchanged: Carol keeps her token for the next
+    /// hello (it is spent only once a hello exchange completed, 6.1), and the next connection
+    /// redeems it.
+    /// </summary>
+    [Fact]
+    public void Invite_ConnectionLostBeforeTheHellosWereExchanged_TokenKeptAndRedeemedOnTheNext()
+    {
+        _alice.Store.InviteTokens.Add(Token);
+        _carol.InviteToken = Token;
+        using (var lost = new SessionPair(_carol, _alice).Start())
+        {
+            lost.Settle(frameBudget: 0);
+        }
+
+        Assert.Equal(0, _carol.Store.InvitesDelivered);
+        Assert.Equal([Token], _alice.Store.InviteTokens);
+
+        using var pair = SessionPair.Run(_carol, _alice);
+
+        Assert.Single(pair.AnswererOutputs, o => o.Promoted is not null);
+        Assert.Equal(1, _carol.Store.InvitesDelivered);
+        Assert.Empty(_alice.Store.InviteTokens);
+    }
+
     /// <summary>A second stranger presenting the spent token is an ordinary request: held after its first five texts.</summary>
     [Fact]
     public void Invite_SecondHolderOfASpentToken_IsARequest()

@@ -51,6 +51,28 @@ public sealed class PeerSessionWireTests : IDisposable
         Assert.False(_bob.Store.HasSession);
     }
 
+    /// <summary>
+    /// The dialer's hello key is not used by version 1 (6.2): the answerer checks only its length,
+    /// not that it is a valid point, so even an all-zero key starts the session and texts flow.
+    /// </summary>
+    [Fact]
+    public void Hello_DialersRatchetKeyIsNoValidPoint_AnswererAcceptsAndTheSessionWorks()
+    {
+        var text = _alice.Send("my hello key is zeros");
+        using var pair = new SessionPair(_alice, _bob)
+        {
+            Wire = (fromDialer, frame) => fromDialer && NodeWire.TryParseFrame(frame, out var parsed) && parsed.FrameCase == NodeFrame.FrameOneofCase.Hello
+                ? [NodeWire.Encode(new NodeFrame { Hello = new Hello(parsed.Hello) { RatchetKey = ByteString.CopyFrom(new byte[32]) } })]
+                : [frame],
+        }.Start();
+
+        pair.Settle();
+
+        Assert.Empty(_bob.Closes);
+        Assert.Equal([text.Id], _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(MessageState.Delivered, text.State);
+    }
+
     [Fact]
     public void Frame_OfNoKnownCaseAfterTheHello_ClosesWithProtocolViolationAndKeepsTheSession()
     {
