@@ -12,6 +12,14 @@ public sealed partial class ChatNode
     private readonly ConcurrentDictionary<string, string> _dismissedWarnings = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// Makes a refusal's report and the person's dismissal one step each. A link reports on its own
+    /// thread: checked apart, a report that had looked for a dismissal just before the person
+    /// dismissed would raise the warning again right after it, and its event would come after the
+    /// dismissal's.
+    /// </summary>
+    private readonly Lock _keyWarningLock = new();
+
+    /// <summary>
     /// Why a peer at a contact's address was refused for presenting another key, until the person
     /// has seen it (<see cref="DismissKeyWarning"/>); null when nothing was refused.
     /// </summary>
@@ -25,26 +33,32 @@ public sealed partial class ChatNode
     public bool DismissKeyWarning(Contact contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
-        var dismissed = _keyWarnings.TryRemove(contact.Account, out var warning);
-        if (dismissed)
+        lock (_keyWarningLock)
         {
-            _dismissedWarnings[contact.Account] = warning!;
-            Events.Publish(new ContactChanged(contact, false));
-        }
+            var dismissed = _keyWarnings.TryRemove(contact.Account, out var warning);
+            if (dismissed)
+            {
+                _dismissedWarnings[contact.Account] = warning!;
+                Events.Publish(new ContactChanged(contact, false));
+            }
 
-        return dismissed;
+            return dismissed;
+        }
     }
 
     /// <summary>A peer at a contact's address presented another key and was refused: kept until the person dismisses it.</summary>
     internal void ReportKeyChange(string contactAccount, string endpoint, string message)
     {
-        if (_dismissedWarnings.TryGetValue(contactAccount, out var seen) && seen == message)
+        lock (_keyWarningLock)
         {
-            // The same key at the same address, already acknowledged: refused again, not warned again.
-            return;
-        }
+            if (_dismissedWarnings.TryGetValue(contactAccount, out var seen) && seen == message)
+            {
+                // The same key at the same address, already acknowledged: refused again, not warned again.
+                return;
+            }
 
-        _keyWarnings[contactAccount] = message;
-        Events.Publish(new ConnectionProblem(contactAccount, endpoint, message, KeyChanged: true));
+            _keyWarnings[contactAccount] = message;
+            Events.Publish(new ConnectionProblem(contactAccount, endpoint, message, KeyChanged: true));
+        }
     }
 }

@@ -53,9 +53,11 @@ public sealed partial class ChatNode
     }
 
     /// <summary>Marks a conversation read: its received messages are seen, and a read receipt goes to the contact.</summary>
+    /// <exception cref="StoreException">The account is a request or blocked (accept it first), or not in the contact book.</exception>
     public IReadOnlyList<string> MarkRead(Contact contact)
     {
         ArgumentNullException.ThrowIfNull(contact);
+        RequireContact(contact);
         var seen = _outbox.MarkSeen(contact);
         if (seen.Count > 0)
         {
@@ -71,12 +73,20 @@ public sealed partial class ChatNode
     }
 
     /// <summary>Tells a connected contact that this node's person is (or stopped) typing; nothing if it is offline.</summary>
+    /// <exception cref="StoreException">The account is a request or blocked (accept it first), or not in the contact book.</exception>
     public void SetTyping(Contact contact, bool active)
     {
         ArgumentNullException.ThrowIfNull(contact);
+        RequireContact(contact);
         if (_links.TryGetValue(contact.Account, out var link))
         {
             link.SendTyping(active);
+        }
+        else if (Store.Contacts.Find(contact.AccountId) is null)
+        {
+            // No link may only mean the contact has not been reached yet; an account the book does
+            // not hold gets the same answer as a read mark or a send to it.
+            throw new StoreException(StoreError.NoSuchContact, "That contact was removed.");
         }
     }
 }

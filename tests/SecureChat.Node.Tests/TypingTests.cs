@@ -3,14 +3,21 @@ using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests;
 
-/// <summary>Typing notices reach a connected contact, both ways, and are never stored.</summary>
+/// <summary>
+/// Typing notices reach a connected contact, both ways, and are never stored: the integration test
+/// of typing over sockets. What a session does with them (sent only once the session is chosen,
+/// never acknowledged) is tested in memory in Session/PeerSessionAcknowledgementTests.cs and
+/// PeerSessionReceiptTests.cs.
+/// </summary>
 public sealed class TypingTests(ITestOutputHelper output) : TwoNodeTests(output)
 {
 
     [Fact]
     public async Task SetTyping_BothOnline_PeerSeesTypingStartAndStop()
     {
+        // Both add each other: a stranger who dials in is a request, which is told of typing only once accepted.
         var bobNode = Bob.Start();
+        bobNode.AddContact(Alice.Account, "alice", null);
         var aliceNode = Alice.Start();
         await using var aliceTrail = new EventTrail(aliceNode);
         await using var bobTrail = new EventTrail(bobNode);

@@ -43,6 +43,21 @@ internal sealed class MemorySessionStore : ISessionStore
     /// <summary>Set to make the next <see cref="Receive"/> fail as a full disk does: nothing written.</summary>
     public bool FailNextReceive { get; set; }
 
+    /// <summary>Set to make the next <see cref="MarkSent"/> fail as a full disk does: neither the state nor the marks written.</summary>
+    public bool FailNextMarkSent { get; set; }
+
+    /// <summary>Set to make the next <see cref="SaveSession"/> fail as a full disk does: no session kept.</summary>
+    public bool FailNextSaveSession { get; set; }
+
+    /// <summary>One-time invite tokens this party's person handed out (docs/protocol.md 7.6); a redeemed one is spent.</summary>
+    public List<byte[]> InviteTokens { get; } = [];
+
+    /// <summary>The requests that became contacts by an invite token.</summary>
+    public int InvitesRedeemed { get; private set; }
+
+    /// <summary>How many times <see cref="Outbox"/> was read, for tests of what a session reads again.</summary>
+    public int OutboxReads { get; private set; }
+
     /// <summary>The saved session, as a node reads it when a connection comes up.</summary>
     public SessionRecord? Load() => _session is null ? null : SessionRecord.TryDecode(_session, RatchetOptions.Default);
 
@@ -61,8 +76,22 @@ internal sealed class MemorySessionStore : ISessionStore
         return receipt;
     }
 
+    /// <summary>The person read some of what arrived: a read receipt for those texts alone.</summary>
+    public PendingReceipt MarkSeen(params string[] messageIds)
+    {
+        var receipt = new PendingReceipt(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), messageIds);
+        _receipts.Add(receipt);
+        return receipt;
+    }
+
     public void SaveSession(Contact contact, SessionRecord session)
     {
+        if (FailNextSaveSession)
+        {
+            FailNextSaveSession = false;
+            throw new StoreException(StoreError.DiskFull, "The disk is full.");
+        }
+
         _session = session.Encode();
         SessionsStarted++;
     }
@@ -93,6 +122,12 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public IReadOnlyList<string> MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState)
     {
+        if (FailNextMarkSent)
+        {
+            FailNextMarkSent = false;
+            throw new StoreException(StoreError.DiskFull, "The disk is full.");
+        }
+
         _session = sessionState.ToArray();
         return Move(messageIds, MessageState.Sent);
     }
@@ -101,6 +136,7 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit, string? afterMessageId)
     {
+        OutboxReads++;
         var after = afterMessageId is null ? -1 : _outgoing.FindIndex(m => m.Id == afterMessageId);
         return [.. _outgoing.Skip(after + 1).Where(m => m.State < MessageState.Delivered).Take(limit)
             .Select(m => new StoredMessage(m.Id, contact.Name, contact.Account, true, m.SentAt, null, m.State, m.Text, m.Lamport))];
@@ -110,7 +146,19 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds) => _receipts.RemoveAll(r => envelopeIds.Contains(r.EnvelopeId));
 
-    public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token) => null;
+    public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token)
+    {
+        var held = token.ToArray();
+        var index = InviteTokens.FindIndex(t => t.AsSpan().SequenceEqual(held));
+        if (index < 0)
+        {
+            return null;
+        }
+
+        InviteTokens.RemoveAt(index);
+        InvitesRedeemed++;
+        return request with { Standing = ContactStanding.Contact };
+    }
 
     public Contact InviteDelivered(Contact contact)
     {

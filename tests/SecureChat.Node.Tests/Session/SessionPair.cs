@@ -1,10 +1,12 @@
 using System.Net;
 using System.Security.Cryptography;
+using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using SecureChat.Node.Session;
 using SecureChat.Protocol.Identity;
 using SecureChat.Protocol.Messages;
+using SecureChat.Protocol.Messages.Wire;
 using SecureChat.Protocol.Ratchet;
 using SecureChat.Storage;
 
@@ -24,7 +26,7 @@ internal sealed class Party : IDisposable
         Name = name;
         Identity = LocalIdentity.Create(name, Epoch);
         Options = options ?? new NodeOptions { SendBatch = 4, MaxInFlight = 16 };
-        Quota = new ReceiveQuota(Options.QuotaWindow, _ => Limit, (_, _) => []);
+        Quota = new ReceiveQuota(Options.QuotaWindow, peer => peer.Standing == ContactStanding.Request ? RequestLimit : Limit, (_, _) => []);
     }
 
     public string Name { get; }
@@ -46,6 +48,15 @@ internal sealed class Party : IDisposable
     /// <summary>The quota this party gives its peer.</summary>
     public QuotaLimit Limit { get; set; } = QuotaLimit.ContactDefault;
 
+    /// <summary>The quota this party gives a stranger whose request waits (docs/protocol.md 7.5).</summary>
+    public QuotaLimit RequestLimit { get; set; } = new NodeOptions().RequestQuota;
+
+    /// <summary>How far this party's wall clock is set off its fake time: a person (or a broken battery) can step it back, which a <see cref="FakeTimeProvider"/> cannot.</summary>
+    public TimeSpan Skew { get; set; }
+
+    /// <summary>How this party's book holds its peer: a contact, or a stranger's request (docs/protocol.md 7.5).</summary>
+    public ContactStanding PeerStanding { get; set; } = ContactStanding.Contact;
+
     /// <summary>The invite token this party's next hello presents, if any.</summary>
     public byte[]? InviteToken { get; set; }
 
@@ -53,7 +64,7 @@ internal sealed class Party : IDisposable
 
     public List<SessionClose> Closes { get; } = [];
 
-    public DateTimeOffset Now => Time.GetUtcNow();
+    public DateTimeOffset Now => Time.GetUtcNow() + Skew;
 
     /// <summary>Queues a text as the node's send does: the next Lamport value, the send time now.</summary>
     public MemoryOutgoing Send(string text) => Store.Queue(text, Clock.Tick(), Now);
@@ -62,12 +73,45 @@ internal sealed class Party : IDisposable
     {
         Account = peer.Identity.Account.Text,
         Name = peer.Name,
+        Standing = PeerStanding,
         FirstSeen = Epoch,
         LastSeen = Epoch,
     };
 
     public IEnumerable<MessageState> StatesOf(string messageId) =>
         Events.OfType<MessageStateChanged>().Where(e => e.MessageId == messageId).Select(e => e.State);
+
+    /// <summary>An envelope as this party's node writes one to <paramref name="peer"/>, with the next Lamport value and the send time now; <paramref name="body"/> sets the rest.</summary>
+    public Envelope Envelope(Party peer, Action<Envelope> body)
+    {
+        var envelope = new Envelope
+        {
+            MessageId = ByteString.CopyFrom(NodeWire.NewMessageId()),
+            Conversation = ByteString.CopyFrom(NodeWire.Conversation(Identity.Account, peer.Identity.Account)),
+            SenderDevice = ByteString.CopyFrom(NodeWire.DeviceId(Identity.Certificate)),
+            Lamport = (ulong)Clock.Tick(),
+            SentAt = Now.ToUnixTimeMilliseconds(),
+        };
+        body(envelope);
+        return envelope;
+    }
+
+    /// <summary>
+    /// Encrypts an envelope under the session this party's store holds, as a peer that wrote it
+    /// would (a hostile or buggy peer: the envelope need not be one a node writes), and keeps the
+    /// turned state in the store. The party's running session, if any, does not know of it, so a
+    /// test sends this frame in place of what that session would send next.
+    /// </summary>
+    public byte[] Seal(Envelope envelope) => Seal(NodeWire.EncodePadded(envelope));
+
+    /// <summary>Encrypts raw plaintext bytes (not necessarily an envelope) under this party's stored session.</summary>
+    public byte[] Seal(byte[] plaintext)
+    {
+        using var record = Store.Load() ?? throw new InvalidOperationException($"{Name} holds no session to encrypt under.");
+        var frame = NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(record.Ratchet.Encrypt(plaintext)) });
+        Store.SessionState = record.Encode();
+        return frame;
+    }
 
     public void Dispose() => Identity.Dispose();
 }
@@ -121,6 +165,27 @@ internal sealed class SessionPair : IDisposable
 
     /// <summary>Frames delivered so far, both ways.</summary>
     public int Delivered { get; private set; }
+
+    /// <summary>
+    /// Frames written by the dialer and not yet read by the answerer, in order: a test may drop,
+    /// repeat, reorder or add frames here, as a network the channel did not protect would (the
+    /// channel itself keeps order and refuses replays, so these are what a broken or hostile peer
+    /// can make a session see).
+    /// </summary>
+    public List<byte[]> ToAnswerer => _answerer.Inbox;
+
+    /// <summary>Frames written by the answerer and not yet read by the dialer, in order; see <see cref="ToAnswerer"/>.</summary>
+    public List<byte[]> ToDialer => _dialer.Inbox;
+
+    /// <summary>
+    /// When set, every frame a session writes passes through it on its way: it is given whether the
+    /// dialer wrote the frame, and the frame; the frames it returns are what the other end gets.
+    /// </summary>
+    public Func<bool, byte[], IEnumerable<byte[]>>? Wire { get; set; }
+
+    /// <summary>The number of ratchet frames (not hellos) each way so far: what the dialer wrote, and what the answerer wrote.</summary>
+    public (int FromDialer, int FromAnswerer) RatchetFrames =>
+        (_dialer.Outputs.Sum(o => o.Frames.Count(IsRatchet)), _answerer.Outputs.Sum(o => o.Frames.Count(IsRatchet)));
 
     /// <summary>Both ends send their hello (the shell's first step).</summary>
     public SessionPair Start()
@@ -231,6 +296,8 @@ internal sealed class SessionPair : IDisposable
 
     private static byte[] Key(Party party) => party.Identity.Account.PublicKey.ToArray();
 
+    private static bool IsRatchet(byte[] frame) => NodeWire.TryParseFrame(frame, out var parsed) && parsed.FrameCase == NodeFrame.FrameOneofCase.Ratchet;
+
     private sealed class End
     {
         public End(Party party, Party peer, ChannelFacts channel, uint listenPort)
@@ -257,7 +324,8 @@ internal sealed class SessionPair : IDisposable
         public void Apply(SessionOutput output, SessionPair pair)
         {
             Outputs.Add(output);
-            Other.Inbox.AddRange(output.Frames);
+            var fromDialer = ReferenceEquals(this, pair._dialer);
+            Other.Inbox.AddRange(pair.Wire is { } wire ? output.Frames.SelectMany(frame => wire(fromDialer, frame)) : output.Frames);
             Party.Events.AddRange(output.Events);
             NeedsPump |= output.MoreToSend;
             if (output.Close is { } close)
