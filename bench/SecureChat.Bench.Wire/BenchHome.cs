@@ -28,23 +28,19 @@ internal sealed class BenchHome : IAsyncDisposable
     private readonly SecretBytes _dataKey;
     private readonly bool _owned;
 
-    private BenchHome(string directory, LocalIdentity identity, SecretBytes dataKey, bool owned)
+    private BenchHome(string directory, LocalIdentity identity, SecretBytes dataKey, bool owned, Stages? stages = null)
     {
         Directory = directory;
         Identity = identity;
         _dataKey = dataKey;
         _owned = owned;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         Store = LocalStore.Open(directory, dataKey, identity.Account, TimeProvider.System);
-        var opened = clock.Elapsed.TotalMilliseconds;
+        stages?.Mark("store opened");
         Node = ChatNode.Start(identity, Store, Options, NullLogger.Instance);
-        Timings = $"store opened in {opened:F0} ms, node started in {clock.Elapsed.TotalMilliseconds - opened:F0} ms";
+        stages?.Mark("node started");
     }
 
     public string Directory { get; }
-
-    /// <summary>How long opening the store and starting the node took, for the log.</summary>
-    public string Timings { get; }
 
     public LocalIdentity Identity { get; }
 
@@ -68,12 +64,11 @@ internal sealed class BenchHome : IAsyncDisposable
     }
 
     /// <summary>Starts from an existing data directory (an unprotected identity), which stays.</summary>
-    public static BenchHome Open(string directory)
+    public static BenchHome Open(string directory, Stages stages)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (identity, dataKey) = IdentityFile.Unlock(directory, []);
-        Console.Error.WriteLine($"  identity unlocked in {clock.Elapsed.TotalMilliseconds:F0} ms");
-        return new BenchHome(directory, identity, dataKey, owned: false);
+        stages.Mark("identity unlocked");
+        return new BenchHome(directory, identity, dataKey, owned: false, stages);
     }
 
     /// <summary>
