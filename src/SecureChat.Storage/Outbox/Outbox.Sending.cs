@@ -146,9 +146,10 @@ public sealed partial class Outbox
         return listed;
     }
 
-    private static long? RowOf(SqliteConnection connection, long contactId, byte[] messageId)
+    private long? RowOf(SqliteConnection connection, long contactId, byte[] messageId)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = _writing;
         command.CommandText = OutboxSql.RowOf;
         command.Parameters.AddWithValue("$id", messageId);
         command.Parameters.AddWithValue("$contact", contactId);
@@ -159,7 +160,7 @@ public sealed partial class Outbox
     private void ReadPage(SqliteConnection connection, Contact contact, long contactId, long afterRow, long beforeRow, int limit, List<StoredMessage> page)
     {
         var command = Prepared(connection, ref _page, OutboxSql.Page, "$contact", "$after", "$before", "$limit");
-        command.Transaction = null;
+        command.Transaction = _writing;
         command.Parameters["$contact"].Value = contactId;
         command.Parameters["$after"].Value = afterRow;
         command.Parameters["$before"].Value = beforeRow;
