@@ -118,9 +118,10 @@ internal sealed partial class PeerSession
         var refusalFrame = refusal is not null && session.Ratchet.CanSend ? Encrypt(session, NewEnvelope(now, body => body.Refusal = refusal)) : null;
         // Delivered marks and acknowledged receipts are held for the next write; read marks are
         // too, and this batch's acknowledgement of them makes that write this one.
+        var holding = HasHeldWrites;
         Acknowledged(delivered);
         _held.Read.AddRange(read);
-        if (texts.Count == 0 && acknowledgement is null && refusalFrame is null && Hold(now))
+        if (texts.Count == 0 && acknowledgement is null && refusalFrame is null && Hold(now, holding))
         {
             // Only acknowledgements came: nothing here must be on disk before a frame leaves, so
             // the ratchet state that decrypted them waits for the next write (see Hold).

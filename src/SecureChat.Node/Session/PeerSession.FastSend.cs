@@ -129,16 +129,16 @@ internal sealed partial class PeerSession
     /// <summary>
     /// Whether a batch that carried only acknowledgements may leave its write to later: yes while
     /// <see cref="AcknowledgementHold"/> is set and not too many are held. The first held batch
-    /// starts the clock that <see cref="WakeAt"/> reports.
+    /// (nothing was <paramref name="holding"/> before it) starts the clock that <see cref="WakeAt"/> reports.
     /// </summary>
-    private bool Hold(DateTimeOffset now)
+    private bool Hold(DateTimeOffset now, bool holding)
     {
         if (AcknowledgementHold <= TimeSpan.Zero || _heldSteps >= MaxHeldSteps)
         {
             return false;
         }
 
-        if (_heldSteps == 0 && _held.IsEmpty)
+        if (!holding)
         {
             _heldSince = now;
         }
