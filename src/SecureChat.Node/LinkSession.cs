@@ -245,8 +245,22 @@ internal sealed class LinkSession
     /// </summary>
     private void SendHanded(PeerSession peer, DateTimeOffset now)
     {
-        if (_handoff?.Take(_node.Options.SendBatch) is not { } handed)
+        if (_handoff is null)
         {
+            return;
+        }
+
+        // Beyond what the connection can send now (a burst larger than the in-flight window),
+        // texts go to the outbox's writer, which queues them on its own thread, many to a commit.
+        var room = peer.SendRoom(now);
+        if (_handoff.Take(room > 0 ? room : int.MaxValue) is not { } handed)
+        {
+            return;
+        }
+
+        if (room <= 0)
+        {
+            _handoff.GiveBack(handed);
             return;
         }
 

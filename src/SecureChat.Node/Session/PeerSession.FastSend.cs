@@ -38,6 +38,14 @@ internal sealed partial class PeerSession
     public bool HasHeldWrites => _heldSteps > 0 || !_held.IsEmpty;
 
     /// <summary>
+    /// How many texts <see cref="SendQueued"/> could send now: none before the hello, after a
+    /// close, while a refusal holds texts back, or while the in-flight window is full. Texts beyond
+    /// it are better queued by the outbox's writer, on its own thread, than by this connection.
+    /// </summary>
+    public int SendRoom(DateTimeOffset now) =>
+        _closed || _session is not { Ratchet.CanSend: true } || HeldBack(now) ? 0 : Math.Min(_options.SendBatch, _options.MaxInFlight - _inFlight.Count);
+
+    /// <summary>
     /// The fast send path: <paramref name="texts"/>, queued just now for the contact, are written
     /// to the store in one write with their encryption, after every older outbox message this
     /// connection has not taken yet (encrypted ahead of them, in the same write). The output's
