@@ -250,8 +250,8 @@ internal sealed class LinkSession
             return;
         }
 
-        // Beyond what the connection can send now (a burst larger than the in-flight window),
-        // texts go to the outbox's writer, which queues them on its own thread, many to a commit.
+        // When the connection can send nothing now (the in-flight window is full), texts go to
+        // the outbox's writer, which queues them on its own thread, many to a commit.
         var room = peer.SendRoom(now);
         if (_handoff.Take(room > 0 ? room : int.MaxValue) is not { } handed)
         {
@@ -283,7 +283,15 @@ internal sealed class LinkSession
 
         _handoff.Written(handed, output.Queued);
         Execute(output);
-        if (_handoff.HasWaiting)
+
+        // More waits than the next step could send (a burst): the writer queues it on its own
+        // thread, many to a commit, while this loop sends; they follow the texts just written.
+        var waiting = _handoff.Waiting;
+        if (waiting > peer.SendRoom(now) && _handoff.Take(int.MaxValue) is { } burst)
+        {
+            _handoff.GiveBack(burst);
+        }
+        else if (waiting > 0)
         {
             Kick();
         }

@@ -53,7 +53,7 @@ public sealed partial class MessageLog
     /// and applies the connection's held <paramref name="marks"/> (delivered, read, receipts
     /// acknowledged) in the same transaction: one disk sync for the batch and the marks.
     /// </summary>
-    public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> messages, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves)
+    public IReadOnlyList<StoredMessage> ReceiveWithMarks(Contact contact, IReadOnlyList<StoredMessage> messages, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves)
     {
         ArgumentNullException.ThrowIfNull(contact);
         ArgumentNullException.ThrowIfNull(messages);

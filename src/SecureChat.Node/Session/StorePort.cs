@@ -117,7 +117,7 @@ internal sealed class NodeSessionStore(ChatNode node) : ISessionStore
     public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token) => node.RedeemInvite(request, token);
 
     public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves) =>
-        node.Store.Messages.Receive(contact, texts, sessionState, marks, out moves);
+        node.Store.Messages.ReceiveWithMarks(contact, texts, sessionState, marks, out moves);
 
     public ConversationMoves MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState, OutgoingMarks marks) =>
         node.Store.Outbox.MarkSent(contact, messageIds, sessionState, marks);

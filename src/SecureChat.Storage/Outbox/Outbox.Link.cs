@@ -235,14 +235,14 @@ public sealed partial class Outbox
             }
         }
 
-        /// <summary>True while texts wait to be taken.</summary>
-        public bool HasWaiting
+        /// <summary>How many texts wait to be taken.</summary>
+        public int Waiting
         {
             get
             {
                 lock (_outbox._pendingGate)
                 {
-                    return _handed.Count > 0;
+                    return _handed.Count;
                 }
             }
         }
