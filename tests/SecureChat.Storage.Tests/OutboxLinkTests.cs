@@ -44,6 +44,7 @@ public sealed class OutboxLinkTests : IDisposable
 
         var answered = await Task.WhenAll(first, second);
         Assert.Equal(["one", "two"], answered.Select(m => m.Text));
+        Assert.All(answered, m => Assert.Equal(MessageState.Queued, m.State));
         Assert.Equal(stored.Select(m => m.MessageId), answered.Select(m => m.MessageId));
         Assert.All(store.Outbox.Take(bob, 10), m => Assert.Equal(MessageState.Sent, m.State));
         Assert.Equal([7, 7], store.Sessions.Load(bob));

@@ -182,7 +182,12 @@ public sealed partial class Outbox
             }
         }
 
-        /// <summary>The texts taken are on disk as <paramref name="stored"/> (in the same order): their senders learn it, and the outbox announces them.</summary>
+        /// <summary>
+        /// The texts taken are on disk as <paramref name="stored"/> (in the same order): their
+        /// senders learn it, and the outbox announces them. Both see each text as queued, as
+        /// without a connection (what <c>send</c> promises is that it is on disk, in the outbox);
+        /// its move to sent is the connection's to announce, as for any text it sends.
+        /// </summary>
         public void Written(HandedTexts texts, IReadOnlyList<StoredMessage> stored)
         {
             ArgumentNullException.ThrowIfNull(texts);
@@ -192,10 +197,11 @@ public sealed partial class Outbox
                 throw new ArgumentException("Every text taken is reported written.", nameof(stored));
             }
 
-            _outbox.Queued?.Invoke(texts.Contact, stored);
-            for (var i = 0; i < stored.Count; i++)
+            var queued = stored.Select(m => m with { State = MessageState.Queued }).ToList();
+            _outbox.Queued?.Invoke(texts.Contact, queued);
+            for (var i = 0; i < queued.Count; i++)
             {
-                texts.Sends[i].Done.TrySetResult(stored[i]);
+                texts.Sends[i].Done.TrySetResult(queued[i]);
             }
         }
 
