@@ -121,15 +121,11 @@ internal sealed partial class PeerSession
         var holding = HasHeldWrites;
         Acknowledged(delivered);
         _held.Read.AddRange(read);
-        if (texts.Count == 0 && acknowledgement is null && refusalFrame is null && Hold(now, holding))
+        if (texts.Count == 0 && acknowledgement is null && refusalFrame is null && refused is null && Hold(now, holding))
         {
             // Only acknowledgements came: nothing here must be on disk before a frame leaves, so
-            // the ratchet state that decrypted them waits for the next write (see Hold).
-            if (refused is not null)
-            {
-                Refused(refused, now);
-            }
-
+            // the ratchet state that decrypted them waits for the next write (see Hold). A refusal
+            // is written at once with them, so that what its event reports is what the store holds.
             return;
         }
 
