@@ -172,10 +172,12 @@ public sealed partial class Outbox
     /// <summary>
     /// Runs <paramref name="handler"/> inside every transaction that queues texts for
     /// <paramref name="contact"/>, after they are written and before the commit, until the
-    /// returned registration is disposed. This is how a connection that is up can encrypt a text
-    /// in the transaction that queues it: the handler encrypts, and through
-    /// <see cref="OutboxTransaction.MarkSent"/> saves the ratchet state and marks the texts sent
-    /// in that same transaction, one disk sync for queueing and sending. If the handler throws,
+    /// returned registration is disposed. The handler runs on the writer's thread: a handler that
+    /// encrypts must own its ratchet there. The node's connections do not (their ratchet belongs to
+    /// their own loop), so they take their texts through <see cref="Attach"/> and write them with
+    /// <see cref="QueueAndSend"/> on that loop instead. Through <see cref="OutboxTransaction.MarkSent"/>
+    /// a handler saves the ratchet state and marks the texts sent in the transaction that queues
+    /// them, one disk sync for queueing and sending. If the handler throws,
     /// nothing of its conversation is queued and the sender gets the exception; it must keep its
     /// own state unchanged until the queueing call returns (clone, then commit).
     /// </summary>
