@@ -15,6 +15,9 @@ public sealed partial class Outbox
     /// <summary>The transaction this outbox has open on the store's connection, so reads made inside it (a handler's <see cref="Take"/>) join it.</summary>
     private SqliteTransaction? _writing;
 
+    /// <summary>No marks: what <see cref="MarkSent(Contact, IEnumerable{string}, byte[])"/> writes besides the batch (never changed).</summary>
+    private static readonly OutgoingMarks NoMarks = new();
+
     /// <summary>Per contact account: the connection that takes its new texts (guarded by <see cref="_pendingGate"/>).</summary>
     private readonly Dictionary<string, OutboxLink> _links = new(StringComparer.Ordinal);
 

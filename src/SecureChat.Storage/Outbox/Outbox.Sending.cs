@@ -51,24 +51,8 @@ public sealed partial class Outbox
     /// encrypted them: one disk sync, and the state is on disk before they leave. Returns the IDs
     /// that moved, in the order given.
     /// </summary>
-    public IReadOnlyList<string> MarkSent(Contact contact, IEnumerable<string> messageIds, byte[] sessionState)
-    {
-        ArgumentNullException.ThrowIfNull(contact);
-        ArgumentNullException.ThrowIfNull(messageIds);
-        ArgumentNullException.ThrowIfNull(sessionState);
-        var contactId = _store.Contacts.IdOf(contact);
-        var ids = messageIds.Select(MessageLog.ParseId).ToList();
-        return _store.Run(connection =>
-        {
-            Refresh(connection);
-            using var transaction = connection.BeginTransaction();
-            _store.Sessions.Save(connection, transaction, contactId, sessionState);
-            var changed = ids.Count == 0 ? [] : AdvanceListed(connection, transaction, contactId, ids, MessageState.Sent);
-            transaction.Commit();
-            Moved(contactId, changed, MessageState.Sent);
-            return changed;
-        });
-    }
+    public IReadOnlyList<string> MarkSent(Contact contact, IEnumerable<string> messageIds, byte[] sessionState) =>
+        MarkSent(contact, messageIds, sessionState, NoMarks).Sent;
 
     /// <summary>
     /// Moves outgoing messages of a conversation forward to <paramref name="state"/> (never back:
