@@ -24,7 +24,10 @@ public sealed partial class ChatNode
     /// <summary>
     /// Queues a text like <see cref="Send"/>, and shares the disk write with the sends made while
     /// the one before was being written (the outbox's group commit): many concurrent sends cost
-    /// one sync, not one each. The task ends when the message is on disk.
+    /// one sync, not one each. The task ends when the message is on disk. While the contact's
+    /// connection is up, the outbox hands the text to it, and the connection queues, encrypts and
+    /// marks it sent in one write (docs/protocol.md 6.4): one sync where queueing and sending took
+    /// two. The answer is the same either way: the message as queued, with its ID.
     /// </summary>
     /// <exception cref="ArgumentException">The text is empty, too long or not valid Unicode (thrown at once).</exception>
     public Task<StoredMessage> SendAsync(Contact contact, string text)

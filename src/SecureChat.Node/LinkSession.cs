@@ -18,6 +18,13 @@ internal sealed class LinkSession
     private const int MaxFramesPerBatch = 512;
     private const int MaxWriteBacklog = 50_000;
 
+    /// <summary>
+    /// How long acknowledgements wait in memory for the next store write (<see cref="PeerSession.AcknowledgementHold"/>):
+    /// long enough that a conversation in motion folds them into its next send, short enough that
+    /// a message shows delivered at once to a person.
+    /// </summary>
+    private static readonly TimeSpan AcknowledgementHold = TimeSpan.FromMilliseconds(20);
+
     private readonly ChatNode _node;
     private readonly ContactLink _link;
     private readonly SecureConnection _connection;
@@ -32,6 +39,9 @@ internal sealed class LinkSession
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _writeBacklog;
     private int _pendingTyping = -1;
+
+    /// <summary>While online: the contact's texts queued from now on come to this connection (the fast send path).</summary>
+    private Outbox.OutboxLink? _handoff;
 
     /// <summary>Wakes the actor at the session's <see cref="PeerSession.WakeAt"/>.</summary>
     private ITimer? _wakeTimer;
@@ -143,6 +153,12 @@ internal sealed class LinkSession
 
         await _connection.DisposeAsync().ConfigureAwait(false);
         _wakeTimer?.Dispose();
+
+        // Texts handed to this connection and not taken go to the outbox's writer; their senders
+        // get its answer. Then what the session holds in memory is written, so that the next
+        // connection starts from it.
+        _handoff?.Dispose();
+        WriteHeld();
         _peer?.Dispose();
         _link.Ended(this);
         _stop.Dispose();
@@ -198,6 +214,7 @@ internal sealed class LinkSession
                 peer.Typing(typing == 1);
             }
 
+            SendHanded(peer, now);
             Execute(peer.Pump(now));
         }
     }
@@ -214,7 +231,93 @@ internal sealed class LinkSession
         var channel = new ChannelFacts(
             _connection.IsInitiator, _connection.HandshakeHash.ToArray(), _connection.ExporterSecret.ToArray(),
             _node.Identity.Account.PublicKey.ToArray(), _connection.PeerAccount.PublicKey.ToArray(), _connection.RemoteEndPoint);
-        return new PeerSession(channel, intent, stored, store, _link, _node.Quota, _node.Refusals, _node.Options, _node.RatchetOptions, _logger);
+        return new PeerSession(channel, intent, stored, store, _link, _node.Quota, _node.Refusals, _node.Options, _node.RatchetOptions, _logger)
+        {
+            AcknowledgementHold = AcknowledgementHold,
+        };
+    }
+
+    /// <summary>
+    /// The fast send path: texts queued for the contact since the last step are written by the
+    /// session in one store write with their encryption, then their senders learn they are on
+    /// disk, then the frames go. Texts the session cannot take now, or that a failed write did not
+    /// store, go to the outbox's writer: the sender gets the same answer as without a connection.
+    /// </summary>
+    private void SendHanded(PeerSession peer, DateTimeOffset now)
+    {
+        if (_handoff is null)
+        {
+            return;
+        }
+
+        // When the connection can send nothing now (the in-flight window is full), texts go to
+        // the outbox's writer, which queues them on its own thread, many to a commit.
+        var room = peer.SendRoom(now);
+        if (_handoff.Take(room > 0 ? room : int.MaxValue) is not { } handed)
+        {
+            return;
+        }
+
+        if (room <= 0)
+        {
+            _handoff.GiveBack(handed);
+            return;
+        }
+
+        SessionOutput? output;
+        try
+        {
+            output = peer.SendQueued(handed.Texts, now);
+        }
+        catch
+        {
+            _handoff.GiveBack(handed);
+            throw;
+        }
+
+        if (output is null)
+        {
+            _handoff.GiveBack(handed);
+            return;
+        }
+
+        _handoff.Written(handed, output.Queued);
+        Execute(output);
+
+        // More waits than the next step could send (a burst): the writer queues it on its own
+        // thread, many to a commit, while this loop sends; they follow the texts just written.
+        var waiting = _handoff.Waiting;
+        if (waiting > peer.SendRoom(now) && _handoff.Take(int.MaxValue) is { } burst)
+        {
+            _handoff.GiveBack(burst);
+        }
+        else if (waiting > 0)
+        {
+            Kick();
+        }
+    }
+
+    /// <summary>Writes what the session holds in memory (acknowledgements) as the connection ends; a failure loses only marks.</summary>
+    private void WriteHeld()
+    {
+        if (_peer is not { HasHeldWrites: true } peer)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var change in peer.Flush().Events)
+            {
+                _node.Events.Publish(change);
+            }
+        }
+        catch (StoreException ex)
+        {
+            // The messages stay marked sent, are sent again on the next connection, and the
+            // contact's node, which stores each message once, acknowledges them again.
+            _logger.LogWarning("Could not write the acknowledgements of {Contact} as the connection ended: {Reason}", _link.Label, ex.Message);
+        }
     }
 
     /// <summary>
@@ -241,6 +344,7 @@ internal sealed class LinkSession
         if (output.CameOnline)
         {
             IsOnline = true;
+            _handoff = _node.Store.Outbox.Attach(_peer!.Contact, Kick);
             _link.Online(this);
         }
 

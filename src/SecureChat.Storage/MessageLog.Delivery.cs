@@ -48,6 +48,34 @@ public sealed partial class MessageLog
         });
     }
 
+    /// <summary>
+    /// Stores received messages with the session state like <see cref="Receive(Contact, IReadOnlyList{StoredMessage}, byte[])"/>,
+    /// and applies the connection's held <paramref name="marks"/> (delivered, read, receipts
+    /// acknowledged) in the same transaction: one disk sync for the batch and the marks.
+    /// </summary>
+    public IReadOnlyList<StoredMessage> ReceiveWithMarks(Contact contact, IReadOnlyList<StoredMessage> messages, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves)
+    {
+        ArgumentNullException.ThrowIfNull(contact);
+        ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(sessionState);
+        ArgumentNullException.ThrowIfNull(marks);
+        var contactId = _store.Contacts.IdOf(contact);
+        var (added, moved) = _store.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            var added = messages.Count == 0 ? [] : Insert(connection, transaction, contactId, messages);
+            _store.Sessions.Save(connection, transaction, contactId, sessionState);
+            var (delivered, read) = _store.Outbox.ApplyMarks(connection, transaction, contactId, marks);
+            transaction.Commit();
+            _store.Outbox.MarksMoved(contactId, delivered, read);
+            IndexAdded(contactId, added);
+            var addedIds = added.Select(a => a.MessageId).ToHashSet();
+            return (messages.Where(m => addedIds.Remove(m.MessageId)).ToList(), new ConversationMoves([], delivered, read));
+        });
+        moves = moved;
+        return added;
+    }
+
     /// <summary>How many received messages of a conversation are not yet seen.</summary>
     public long UnseenCount(Contact contact) => ConversationScalar(contact, $"SELECT count(*) FROM messages WHERE contact_id = $contact AND {OutboxSql.Unseen}");
 }

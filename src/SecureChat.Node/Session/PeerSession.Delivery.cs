@@ -116,11 +116,25 @@ internal sealed partial class PeerSession
             ? Encrypt(session, NewEnvelope(now, body => body.Delivered = Receipt(acknowledge)))
             : null;
         var refusalFrame = refusal is not null && session.Ratchet.CanSend ? Encrypt(session, NewEnvelope(now, body => body.Refusal = refusal)) : null;
+        // Delivered marks and acknowledged receipts are held for the next write; read marks are
+        // too, and this batch's acknowledgement of them makes that write this one.
+        var holding = HasHeldWrites;
+        Acknowledged(delivered);
+        _held.Read.AddRange(read);
+        if (texts.Count == 0 && acknowledgement is null && refusalFrame is null && refused is null && Hold(now, holding))
+        {
+            // Only acknowledgements came: nothing here must be on disk before a frame leaves, so
+            // the ratchet state that decrypted them waits for the next write (see Hold). A refusal
+            // is written at once with them, so that what its event reports is what the store holds.
+            return;
+        }
+
         var state = session.Encode();
         IReadOnlyList<StoredMessage> added;
+        ConversationMoves moves;
         try
         {
-            added = _store.Receive(_contact, texts, state);
+            added = _store.Receive(_contact, texts, state, _held, out moves);
         }
         catch (StoreException)
         {
@@ -133,6 +147,7 @@ internal sealed partial class PeerSession
             CryptographicOperations.ZeroMemory(state);
         }
 
+        Written(moves);
         ReturnDuplicates(texts, added, now);
         if (acknowledgement is not null)
         {
@@ -145,16 +160,6 @@ internal sealed partial class PeerSession
         }
 
         _output.Received.AddRange(added);
-        if (delivered.Count > 0)
-        {
-            Acknowledged(delivered);
-        }
-
-        if (read.Count > 0)
-        {
-            Publish(_store.Advance(_contact, read, MessageState.Read), MessageState.Read);
-        }
-
         if (refused is not null)
         {
             Refused(refused, now);
@@ -178,18 +183,22 @@ internal sealed partial class PeerSession
         return now;
     }
 
-    /// <summary>The peer stored these: texts are delivered, read receipts and the session start are done.</summary>
+    /// <summary>
+    /// The peer stored these: texts are delivered, read receipts and the session start are done.
+    /// The marks are held (<see cref="_held"/>) and written with the session's next store write.
+    /// </summary>
     private void Acknowledged(List<string> ids)
     {
-        Publish(_store.Advance(_contact, ids, MessageState.Delivered), MessageState.Delivered);
+        if (ids.Count == 0)
+        {
+            return;
+        }
 
         // The peer acknowledges on the connection that carried the envelope, so only read receipts
-        // sent on this one can be among the IDs: the store is asked about those alone.
+        // sent on this one can be among the IDs: the store is told about those alone.
         var receipts = ids.Where(_receiptsInFlight.Remove).ToList();
-        if (receipts.Count > 0)
-        {
-            _store.AcknowledgeReceipts(receipts);
-        }
+        _held.ReceiptsAcknowledged.AddRange(receipts);
+        _held.Delivered.AddRange(receipts.Count == 0 ? ids : ids.Except(receipts, StringComparer.Ordinal));
 
         foreach (var id in ids)
         {
@@ -215,28 +224,11 @@ internal sealed partial class PeerSession
             return;
         }
 
-        var frames = new List<byte[]>();
-        if (_pendingTyping >= 0)
-        {
-            var active = _pendingTyping == 1;
-            frames.Add(Encrypt(session, NewEnvelope(now, body => body.Typing = new Typing { Active = active })));
-            _pendingTyping = -1;
-        }
-
-        if (!session.PeerConfirmed && _sessionStartId is null)
-        {
-            var start = NewEnvelope(now, body => body.SessionStart = new SessionStart());
-            _sessionStartId = Convert.ToHexStringLower(start.MessageId.Span);
-            frames.Add(Encrypt(session, start));
-        }
-
-        foreach (var receipt in _store.PendingReceipts(_contact).Where(r => !_receiptsInFlight.Contains(r.EnvelopeId)))
-        {
-            var envelope = NewEnvelope(now, body => body.Read = Receipt(receipt.MessageIds.Select(id => ByteString.CopyFrom(Convert.FromHexString(id)))));
-            envelope.MessageId = ByteString.CopyFrom(Convert.FromHexString(receipt.EnvelopeId));
-            frames.Add(Encrypt(session, envelope));
-            _receiptsInFlight.Add(receipt.EnvelopeId);
-        }
+        var receipts = _store.PendingReceipts(_contact).Where(r => !_receiptsInFlight.Contains(r.EnvelopeId)).ToList();
+        var frames = Preamble(session, receipts, now, out var startId);
+        _pendingTyping = -1;
+        _sessionStartId ??= startId;
+        _receiptsInFlight.UnionWith(receipts.Select(r => r.EnvelopeId));
 
         // The outbox is read on from the last message taken on this connection, not from its start:
         // what is in flight stays in the outbox until acknowledged, and is not read (and opened) again.
@@ -251,16 +243,7 @@ internal sealed partial class PeerSession
 
         foreach (var message in sending)
         {
-            var envelope = new Envelope
-            {
-                MessageId = ByteString.CopyFrom(Convert.FromHexString(message.MessageId)),
-                Conversation = ByteString.CopyFrom(_intent.Conversation),
-                SenderDevice = ByteString.CopyFrom(_intent.DeviceId),
-                Lamport = (ulong)message.Lamport,
-                SentAt = message.SentAt.ToUnixTimeMilliseconds(),
-                Text = new Text { Content = message.Text },
-            };
-            frames.Add(Encrypt(session, envelope));
+            frames.Add(Encrypt(session, TextEnvelope(message)));
             _inFlight.Add(message.MessageId);
         }
 
@@ -269,12 +252,13 @@ internal sealed partial class PeerSession
             return;
         }
 
-        // One store write: the ratchet state that encrypted the batch, and the batch marked sent.
+        // One store write: the ratchet state that encrypted the batch, the batch marked sent, and
+        // the marks held since the last write.
         var state = session.Encode();
-        IReadOnlyList<string> marked;
+        ConversationMoves moves;
         try
         {
-            marked = _store.MarkSent(_contact, [.. sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId)], state);
+            moves = _store.MarkSent(_contact, [.. sending.Where(m => m.State == MessageState.Queued).Select(m => m.MessageId)], state, _held);
         }
         finally
         {
@@ -282,7 +266,7 @@ internal sealed partial class PeerSession
         }
 
         _output.Frames.AddRange(frames);
-        Publish(marked, MessageState.Sent);
+        Written(moves);
         _output.MoreToSend = sending.Count == room;
     }
 

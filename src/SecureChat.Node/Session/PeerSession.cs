@@ -77,13 +77,13 @@ internal sealed partial class PeerSession : IDisposable
     /// <summary>The ID of the ratchet session in use, once chosen.</summary>
     public ReadOnlyMemory<byte> SessionId => _session?.Id ?? ReadOnlyMemory<byte>.Empty;
 
-    /// <summary>When the shell must call <see cref="Pump"/> even if nothing arrives: the hello deadline, or the end of a refusal.</summary>
+    /// <summary>When the shell must call <see cref="Pump"/> even if nothing arrives: the hello deadline, the end of a refusal, or the time to write held acknowledgements.</summary>
     public DateTimeOffset? WakeAt => this switch
     {
         { _closed: true } or { _started: false } => null,
         { _session: null } => _helloDeadline,
-        _ when _resumeAt > DateTimeOffset.MinValue => _resumeAt,
-        _ => null,
+        _ when _resumeAt > DateTimeOffset.MinValue => HeldUntil is { } held && held < _resumeAt ? held : _resumeAt,
+        _ => HeldUntil,
     };
 
     /// <summary>
@@ -179,6 +179,7 @@ internal sealed partial class PeerSession : IDisposable
         }
 
         SendWaiting(now);
+        WriteHeldIfDue(now);
         return output;
     }
 

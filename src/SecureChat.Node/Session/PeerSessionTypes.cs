@@ -56,6 +56,9 @@ internal sealed class SessionOutput
     /// <summary>Texts the store took as new in this step (duplicates left out).</summary>
     public List<StoredMessage> Received { get; } = [];
 
+    /// <summary>Texts this node queued in this step's write (<see cref="PeerSession.SendQueued"/>), as stored, in order.</summary>
+    public List<StoredMessage> Queued { get; } = [];
+
     /// <summary>Set by the step that finished the hello exchange: the contact is online through this connection.</summary>
     public bool CameOnline { get; set; }
 

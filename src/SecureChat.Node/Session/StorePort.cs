@@ -37,6 +37,43 @@ internal interface ISessionStore
     /// <summary>Spends an invite token a request's hello presented; returns the contact it became, or null.</summary>
     Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token);
 
+    /// <summary>
+    /// <see cref="Receive(Contact, IReadOnlyList{StoredMessage}, byte[])"/> with the session's held
+    /// marks written in the same store write; returns the new texts, and what the marks moved.
+    /// </summary>
+    IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves)
+    {
+        var added = Receive(contact, texts, sessionState);
+        moves = ApplyMarks(this, contact, marks, []);
+        return added;
+    }
+
+    /// <summary><see cref="MarkSent(Contact, IReadOnlyList{string}, byte[])"/> with the session's held marks written in the same store write.</summary>
+    ConversationMoves MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState, OutgoingMarks marks) =>
+        ApplyMarks(this, contact, marks, MarkSent(contact, messageIds, sessionState));
+
+    /// <summary>
+    /// The fast send path: queues <paramref name="texts"/> (each with the conversation's next
+    /// Lamport value) and, in the same store write, what <paramref name="send"/> decides once it
+    /// sees them queued: older outbox messages and (some of) these marked sent with the session
+    /// state that encrypted them, and the held marks. Returns the texts as stored, in order;
+    /// throws <see cref="StoreException"/> having written nothing (<see cref="StoreError.OutboxFull"/>
+    /// before <paramref name="send"/> is called).
+    /// </summary>
+    IReadOnlyList<StoredMessage> QueueAndSend(Contact contact, IReadOnlyList<string> texts, Func<IReadOnlyList<StoredMessage>, SendPlan> send, OutgoingMarks marks, out ConversationMoves moves);
+
+    private static ConversationMoves ApplyMarks(ISessionStore store, Contact contact, OutgoingMarks marks, IReadOnlyList<string> sent)
+    {
+        var delivered = marks.Delivered.Count == 0 ? [] : store.Advance(contact, marks.Delivered, MessageState.Delivered);
+        var read = marks.Read.Count == 0 ? [] : store.Advance(contact, marks.Read, MessageState.Read);
+        if (marks.ReceiptsAcknowledged.Count > 0)
+        {
+            store.AcknowledgeReceipts(marks.ReceiptsAcknowledged);
+        }
+
+        return new ConversationMoves(sent, delivered, read);
+    }
+
     /// <summary>The contact has had this node's invite token in a hello: it is not kept any longer.</summary>
     Contact InviteDelivered(Contact contact);
 }
@@ -79,5 +116,42 @@ internal sealed class NodeSessionStore(ChatNode node) : ISessionStore
 
     public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token) => node.RedeemInvite(request, token);
 
+    public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves) =>
+        node.Store.Messages.ReceiveWithMarks(contact, texts, sessionState, marks, out moves);
+
+    public ConversationMoves MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState, OutgoingMarks marks) =>
+        node.Store.Outbox.MarkSent(contact, messageIds, sessionState, marks);
+
+    public IReadOnlyList<StoredMessage> QueueAndSend(Contact contact, IReadOnlyList<string> texts, Func<IReadOnlyList<StoredMessage>, SendPlan> send, OutgoingMarks marks, out ConversationMoves moves)
+    {
+        ConversationMoves moved = ConversationMoves.None;
+        var stored = node.Store.Outbox.QueueAndSend(contact, texts, (transaction, queued) =>
+        {
+            var plan = send(queued);
+            try
+            {
+                var older = transaction.MarkOlderSent(plan.Older);
+                transaction.MarkSent(plan.Queued, plan.SessionState);
+                var folded = transaction.Apply(marks);
+                moved = new ConversationMoves([.. older, .. plan.Queued], folded.Delivered, folded.Read);
+            }
+            finally
+            {
+                Array.Clear(plan.SessionState);
+            }
+        });
+        moves = moved;
+        return stored;
+    }
+
     public Contact InviteDelivered(Contact contact) => node.InviteDelivered(contact);
 }
+
+/// <summary>
+/// What a session sends in the write that queues new texts (<see cref="ISessionStore.QueueAndSend"/>):
+/// older outbox messages and new texts it encrypted, and the state that encrypted them.
+/// </summary>
+/// <param name="Older">Outbox messages queued before, still marked queued, encrypted ahead of the new texts.</param>
+/// <param name="Queued">Those of the new texts encrypted now; the others stay queued, for the next batch.</param>
+/// <param name="SessionState">The ratchet state after encrypting them; the store wipes it once written.</param>
+internal sealed record SendPlan(IReadOnlyList<string> Older, IReadOnlyList<string> Queued, byte[] SessionState);

@@ -36,7 +36,7 @@ public sealed partial class Outbox
             _dataVersionQuery.CommandText = "PRAGMA data_version";
         }
 
-        _dataVersionQuery.Transaction = null;
+        _dataVersionQuery.Transaction = _writing;
         var version = (long)_dataVersionQuery.ExecuteScalar()!;
         if (version != _dataVersion)
         {

@@ -52,7 +52,7 @@ public sealed partial class Outbox
         return _store.Run(connection =>
         {
             var command = Prepared(connection, ref _pendingReceipts, OutboxSql.PendingReceipts, "$contact");
-            command.Transaction = null;
+            command.Transaction = _writing;
             command.Parameters["$contact"].Value = contactId;
             using var reader = command.ExecuteReader();
             var pending = new List<PendingReceipt>();
@@ -82,7 +82,7 @@ public sealed partial class Outbox
         return _store.Run(connection =>
         {
             var command = Prepared(connection, ref _acknowledgeReceipts, OutboxSql.AcknowledgeReceipts, "$ids");
-            command.Transaction = null;
+            command.Transaction = _writing;
             command.Parameters["$ids"].Value = Listed(ids);
             return command.ExecuteNonQuery();
         });

@@ -51,24 +51,8 @@ public sealed partial class Outbox
     /// encrypted them: one disk sync, and the state is on disk before they leave. Returns the IDs
     /// that moved, in the order given.
     /// </summary>
-    public IReadOnlyList<string> MarkSent(Contact contact, IEnumerable<string> messageIds, byte[] sessionState)
-    {
-        ArgumentNullException.ThrowIfNull(contact);
-        ArgumentNullException.ThrowIfNull(messageIds);
-        ArgumentNullException.ThrowIfNull(sessionState);
-        var contactId = _store.Contacts.IdOf(contact);
-        var ids = messageIds.Select(MessageLog.ParseId).ToList();
-        return _store.Run(connection =>
-        {
-            Refresh(connection);
-            using var transaction = connection.BeginTransaction();
-            _store.Sessions.Save(connection, transaction, contactId, sessionState);
-            var changed = ids.Count == 0 ? [] : AdvanceListed(connection, transaction, contactId, ids, MessageState.Sent);
-            transaction.Commit();
-            Moved(contactId, changed, MessageState.Sent);
-            return changed;
-        });
-    }
+    public IReadOnlyList<string> MarkSent(Contact contact, IEnumerable<string> messageIds, byte[] sessionState) =>
+        MarkSent(contact, messageIds, sessionState, NoMarks).Sent;
 
     /// <summary>
     /// Moves outgoing messages of a conversation forward to <paramref name="state"/> (never back:
@@ -146,9 +130,10 @@ public sealed partial class Outbox
         return listed;
     }
 
-    private static long? RowOf(SqliteConnection connection, long contactId, byte[] messageId)
+    private long? RowOf(SqliteConnection connection, long contactId, byte[] messageId)
     {
         using var command = connection.CreateCommand();
+        command.Transaction = _writing;
         command.CommandText = OutboxSql.RowOf;
         command.Parameters.AddWithValue("$id", messageId);
         command.Parameters.AddWithValue("$contact", contactId);
@@ -159,7 +144,7 @@ public sealed partial class Outbox
     private void ReadPage(SqliteConnection connection, Contact contact, long contactId, long afterRow, long beforeRow, int limit, List<StoredMessage> page)
     {
         var command = Prepared(connection, ref _page, OutboxSql.Page, "$contact", "$after", "$before", "$limit");
-        command.Transaction = null;
+        command.Transaction = _writing;
         command.Parameters["$contact"].Value = contactId;
         command.Parameters["$after"].Value = afterRow;
         command.Parameters["$before"].Value = beforeRow;

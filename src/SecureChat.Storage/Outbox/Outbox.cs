@@ -140,15 +140,23 @@ public sealed partial class Outbox
         ArgumentNullException.ThrowIfNull(contact);
         CheckText(text, nameof(text));
         var pending = new PendingText(contact, text, new TaskCompletionSource<StoredMessage>(TaskCreationOptions.RunContinuationsAsynchronously));
+        OutboxLink? link;
         lock (_pendingGate)
         {
-            _pending.Add(pending);
-            if (_writer.IsCompleted)
+            // A connection that is up takes the text itself, unless older texts of the conversation
+            // are still on their way into the store: those are written (and sent) first, in order.
+            if (_links.TryGetValue(contact.Account, out link) && !_writingFor.ContainsKey(contact.Account))
             {
-                _writer = Task.Run(WritePending);
+                link = link.Hand(pending) ? link : null;
+            }
+            else
+            {
+                link = null;
+                AddPending([pending]);
             }
         }
 
+        link?.Wake();
         return pending.Done.Task;
     }
 
@@ -164,10 +172,12 @@ public sealed partial class Outbox
     /// <summary>
     /// Runs <paramref name="handler"/> inside every transaction that queues texts for
     /// <paramref name="contact"/>, after they are written and before the commit, until the
-    /// returned registration is disposed. This is how a connection that is up can encrypt a text
-    /// in the transaction that queues it: the handler encrypts, and through
-    /// <see cref="OutboxTransaction.MarkSent"/> saves the ratchet state and marks the texts sent
-    /// in that same transaction, one disk sync for queueing and sending. If the handler throws,
+    /// returned registration is disposed. The handler runs on the writer's thread: a handler that
+    /// encrypts must own its ratchet there. The node's connections do not (their ratchet belongs to
+    /// their own loop), so they take their texts through <see cref="Attach"/> and write them with
+    /// <see cref="QueueAndSend"/> on that loop instead. Through <see cref="OutboxTransaction.MarkSent"/>
+    /// a handler saves the ratchet state and marks the texts sent in the transaction that queues
+    /// them, one disk sync for queueing and sending. If the handler throws,
     /// nothing of its conversation is queued and the sender gets the exception; it must keep its
     /// own state unchanged until the queueing call returns (clone, then commit).
     /// </summary>
@@ -217,6 +227,31 @@ public sealed partial class Outbox
                 _pending.RemoveRange(0, batch.Count);
             }
 
+            try
+            {
+                WriteBatch(batch);
+            }
+            finally
+            {
+                lock (_pendingGate)
+                {
+                    foreach (var send in batch)
+                    {
+                        if (--_writingFor[send.Contact.Account] == 0)
+                        {
+                            _writingFor.Remove(send.Contact.Account);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes one batch of what <see cref="QueueAsync"/> gathered, and tells each sender how it went.</summary>
+    private void WriteBatch(List<PendingText> batch)
+    {
+        {
+
             var groups = new List<(Group Group, List<PendingText> Sends)>();
             foreach (var conversation in batch.GroupBy(p => p.Contact.Account, StringComparer.Ordinal))
             {
@@ -244,7 +279,7 @@ public sealed partial class Outbox
                     Fail(sends, ex);
                 }
 
-                continue;
+                return;
             }
 
             foreach (var (group, sends) in groups)
@@ -300,33 +335,11 @@ public sealed partial class Outbox
             // Milliseconds, as stored: the returned message equals what history shows.
             var now = DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
             using var transaction = connection.BeginTransaction();
-            foreach (var group in writing)
-            {
-                if (!_handlers.TryGetValue(group.ContactId, out var handler))
-                {
-                    group.Stored = Insert(connection, transaction, group, now);
-                    continue;
-                }
-
-                // A savepoint, so that a handler that fails takes back its own conversation's rows only.
-                using var savepoint = new Savepoint(connection, transaction);
-                try
-                {
-                    var inTransaction = new OutboxTransaction(this, connection, transaction, group.Contact, group.ContactId, Insert(connection, transaction, group, now));
-                    handler(inTransaction, inTransaction.Messages);
-                    savepoint.Release();
-                    group.Stored = inTransaction.Messages;
-                }
-                catch (Exception ex) when (ex is not SqliteException)
-                {
-                    savepoint.Rollback();
-                    group.Rows = null;
-                    group.Failure = ex;
-                }
-            }
-
+            var afterCommit = new List<Action>();
             try
             {
+                _writing = transaction;
+                WriteGroups(connection, transaction, writing, now, afterCommit);
                 transaction.Commit();
             }
             catch
@@ -339,6 +352,10 @@ public sealed partial class Outbox
                 ForgetCounts();
                 throw;
             }
+            finally
+            {
+                _writing = null;
+            }
 
             foreach (var group in writing.Where(g => g.Stored is not null))
             {
@@ -349,8 +366,45 @@ public sealed partial class Outbox
                 _store.Messages.IndexAdded(group.ContactId, group.Rows!, group.Stored!);
             }
 
+            // What handlers moved in the transaction (older messages sent with the new ones,
+            // acknowledgements folded in) reaches the memory once it is on disk.
+            foreach (var action in afterCommit)
+            {
+                action();
+            }
+
             return 0;
         });
+    }
+
+    /// <summary>Inserts each group's texts in the open transaction and runs its handler, if it has one.</summary>
+    private void WriteGroups(SqliteConnection connection, SqliteTransaction transaction, List<Group> writing, DateTimeOffset now, List<Action> afterCommit)
+    {
+        foreach (var group in writing)
+        {
+            if ((group.Handler ?? _handlers.GetValueOrDefault(group.ContactId)) is not { } handler)
+            {
+                group.Stored = Insert(connection, transaction, group, now);
+                continue;
+            }
+
+            // A savepoint, so that a handler that fails takes back its own conversation's rows only.
+            using var savepoint = new Savepoint(connection, transaction);
+            try
+            {
+                var inTransaction = new OutboxTransaction(this, connection, transaction, group.Contact, group.ContactId, Insert(connection, transaction, group, now));
+                handler(inTransaction, inTransaction.Messages);
+                savepoint.Release();
+                group.Stored = inTransaction.Messages;
+                afterCommit.AddRange(inTransaction.AfterCommit);
+            }
+            catch (Exception ex) when (ex is not SqliteException)
+            {
+                savepoint.Rollback();
+                group.Rows = null;
+                group.Failure = ex;
+            }
+        }
     }
 
     /// <summary>Inserts one conversation's texts, ticking its clock for each under the store's lock: the order of rows is the clock's order.</summary>
@@ -401,7 +455,7 @@ public sealed partial class Outbox
     /// <summary>The counts of undelivered messages are no longer known (a write failed, or rows changed outside this type).</summary>
     private void ForgetCounts() => _counts.Clear();
 
-    private sealed record PendingText(Contact Contact, string Text, TaskCompletionSource<StoredMessage> Done);
+    internal sealed record PendingText(Contact Contact, string Text, TaskCompletionSource<StoredMessage> Done);
 
     /// <summary>One conversation's share of a write: its texts (with a Lamport value, or 0 for the clock's next), and what became of them.</summary>
     private sealed class Group(Contact contact, long contactId, IReadOnlyList<(string Text, long Lamport)> items)
@@ -417,6 +471,9 @@ public sealed partial class Outbox
         public List<long>? Rows { get; set; }
 
         public Exception? Failure { get; set; }
+
+        /// <summary>Runs in the transaction instead of the conversation's registered handler (the fast send path).</summary>
+        public QueueingHandler? Handler { get; init; }
     }
 
     /// <summary>A savepoint inside the write's transaction, so one conversation's failure leaves the others' rows in.</summary>

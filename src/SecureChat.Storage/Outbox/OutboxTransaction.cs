@@ -30,6 +30,41 @@ public sealed class OutboxTransaction
     /// <summary>The texts being queued, with the states the handler gave them.</summary>
     internal IReadOnlyList<StoredMessage> Messages => _messages;
 
+    /// <summary>What the outbox's memory learns once the transaction is committed.</summary>
+    internal List<Action> AfterCommit { get; } = [];
+
+    /// <summary>
+    /// Marks messages queued before this transaction as sent: they were encrypted with the texts
+    /// being queued, ahead of them, under the state <see cref="MarkSent"/> saves. Returns the IDs
+    /// that moved.
+    /// </summary>
+    public IReadOnlyList<string> MarkOlderSent(IReadOnlyCollection<string> messageIds)
+    {
+        ArgumentNullException.ThrowIfNull(messageIds);
+        if (messageIds.Count == 0)
+        {
+            return [];
+        }
+
+        var moved = _outbox.AdvanceInTransaction(_connection, _transaction, _contactId, [.. messageIds.Select(MessageLog.ParseId)], MessageState.Sent);
+        AfterCommit.Add(() => _outbox.MovedAfterCommit(_contactId, moved, MessageState.Sent));
+        return moved;
+    }
+
+    /// <summary>Writes held delivered and read marks and acknowledged receipts in this transaction; returns what moved.</summary>
+    public ConversationMoves Apply(OutgoingMarks marks)
+    {
+        ArgumentNullException.ThrowIfNull(marks);
+        if (marks.IsEmpty)
+        {
+            return ConversationMoves.None;
+        }
+
+        var (delivered, read) = _outbox.ApplyMarks(_connection, _transaction, _contactId, marks);
+        AfterCommit.Add(() => _outbox.MarksMoved(_contactId, delivered, read));
+        return new ConversationMoves([], delivered, read);
+    }
+
     /// <summary>
     /// Saves the ratchet state that encrypted (some of) the texts being queued, and marks those
     /// sent, in this transaction: the state is on disk before they leave, and with them.

@@ -40,6 +40,9 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public bool HasSession => _session is not null;
 
+    /// <summary>Store writes made (each one transaction of the real store): the seam that counts a send's syncs.</summary>
+    public int Writes { get; private set; }
+
     /// <summary>Set to make the next <see cref="Receive"/> fail as a full disk does: nothing written.</summary>
     public bool FailNextReceive { get; set; }
 
@@ -94,9 +97,14 @@ internal sealed class MemorySessionStore : ISessionStore
 
         _session = session.Encode();
         SessionsStarted++;
+        Writes++;
     }
 
-    public void ForgetSession(Contact contact) => _session = null;
+    public void ForgetSession(Contact contact)
+    {
+        _session = null;
+        Writes++;
+    }
 
     public IReadOnlyList<StoredMessage> Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState)
     {
@@ -117,6 +125,7 @@ internal sealed class MemorySessionStore : ISessionStore
 
         _received.AddRange(added);
         _session = sessionState.ToArray();
+        Writes++;
         return added;
     }
 
@@ -129,10 +138,32 @@ internal sealed class MemorySessionStore : ISessionStore
         }
 
         _session = sessionState.ToArray();
+        Writes++;
         return Move(messageIds, MessageState.Sent);
     }
 
-    public IReadOnlyList<string> Advance(Contact contact, IReadOnlyList<string> messageIds, MessageState state) => Move(messageIds, state);
+    public IReadOnlyList<string> Advance(Contact contact, IReadOnlyList<string> messageIds, MessageState state)
+    {
+        Writes++;
+        return Move(messageIds, state);
+    }
+
+    /// <summary>Received texts, the session state and the held marks in one write, as the node's store does.</summary>
+    IReadOnlyList<StoredMessage> ISessionStore.Receive(Contact contact, IReadOnlyList<StoredMessage> texts, byte[] sessionState, OutgoingMarks marks, out ConversationMoves moves)
+    {
+        var added = Receive(contact, texts, sessionState);
+        moves = new ConversationMoves([], Move(marks.Delivered, MessageState.Delivered), Move(marks.Read, MessageState.Read));
+        _receipts.RemoveAll(r => marks.ReceiptsAcknowledged.Contains(r.EnvelopeId));
+        return added;
+    }
+
+    /// <summary>A batch marked sent, the session state and the held marks in one write, as the node's store does.</summary>
+    ConversationMoves ISessionStore.MarkSent(Contact contact, IReadOnlyList<string> messageIds, byte[] sessionState, OutgoingMarks marks)
+    {
+        var sent = MarkSent(contact, messageIds, sessionState);
+        _receipts.RemoveAll(r => marks.ReceiptsAcknowledged.Contains(r.EnvelopeId));
+        return new ConversationMoves(sent, Move(marks.Delivered, MessageState.Delivered), Move(marks.Read, MessageState.Read));
+    }
 
     public IReadOnlyList<StoredMessage> Outbox(Contact contact, int limit, string? afterMessageId)
     {
@@ -144,7 +175,11 @@ internal sealed class MemorySessionStore : ISessionStore
 
     public IReadOnlyList<PendingReceipt> PendingReceipts(Contact contact) => [.. _receipts];
 
-    public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds) => _receipts.RemoveAll(r => envelopeIds.Contains(r.EnvelopeId));
+    public void AcknowledgeReceipts(IReadOnlyList<string> envelopeIds)
+    {
+        _receipts.RemoveAll(r => envelopeIds.Contains(r.EnvelopeId));
+        Writes++;
+    }
 
     public Contact? RedeemInvite(Contact request, ReadOnlySpan<byte> token)
     {
@@ -163,8 +198,62 @@ internal sealed class MemorySessionStore : ISessionStore
     public Contact InviteDelivered(Contact contact)
     {
         InvitesDelivered++;
+        Writes++;
         return contact with { InviteToken = null };
     }
+
+    /// <summary>Where <see cref="QueueAndSend"/> takes each text's Lamport value (the party's clock, as the outbox's is the node's); set by tests of the fast send path.</summary>
+    public Func<long>? NextLamport { get; set; }
+
+    /// <summary>The send time <see cref="QueueAndSend"/> gives its texts.</summary>
+    public Func<DateTimeOffset>? Now { get; set; }
+
+    /// <summary>Set to make the next <see cref="QueueAndSend"/> fail at its commit, as a full disk does: nothing of it written.</summary>
+    public bool FailNextQueueAndSend { get; set; }
+
+    /// <summary>Undelivered messages the outbox takes (<see cref="StoreError.OutboxFull"/> beyond).</summary>
+    public int MaxOutbox { get; set; } = int.MaxValue;
+
+    public IReadOnlyList<StoredMessage> QueueAndSend(Contact contact, IReadOnlyList<string> texts, Func<IReadOnlyList<StoredMessage>, SendPlan> send, OutgoingMarks marks, out ConversationMoves moves)
+    {
+        var nextLamport = NextLamport ?? throw new InvalidOperationException("Set NextLamport and Now to use the fast send path.");
+        var now = Now ?? throw new InvalidOperationException("Set NextLamport and Now to use the fast send path.");
+        if (_outgoing.Count(m => m.State < MessageState.Delivered) + texts.Count > MaxOutbox)
+        {
+            throw new StoreException(StoreError.OutboxFull, "The outbox is full.");
+        }
+
+        // The texts are visible to the send decision, as rows of the open transaction are.
+        var queued = texts.Select(text => new MemoryOutgoing(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), text, nextLamport(), now())).ToList();
+        _outgoing.AddRange(queued);
+        SendPlan plan;
+        try
+        {
+            plan = send([.. queued.Select(m => Stored(contact, m))]);
+            if (FailNextQueueAndSend)
+            {
+                FailNextQueueAndSend = false;
+                throw new StoreException(StoreError.DiskFull, "The disk is full.");
+            }
+        }
+        catch
+        {
+            _outgoing.RemoveAll(queued.Contains);
+            throw;
+        }
+
+        _session = plan.SessionState.ToArray();
+        var sent = Move([.. plan.Older, .. plan.Queued], MessageState.Sent);
+        var delivered = Move(marks.Delivered, MessageState.Delivered);
+        var read = Move(marks.Read, MessageState.Read);
+        _receipts.RemoveAll(r => marks.ReceiptsAcknowledged.Contains(r.EnvelopeId));
+        Writes++;
+        moves = new ConversationMoves(sent, delivered, read);
+        return [.. queued.Select(m => Stored(contact, m))];
+    }
+
+    private static StoredMessage Stored(Contact contact, MemoryOutgoing message) =>
+        new(message.Id, contact.Name, contact.Account, true, message.SentAt, null, message.State, message.Text, message.Lamport);
 
     private List<string> Move(IEnumerable<string> ids, MessageState state)
     {

@@ -209,6 +209,23 @@ internal sealed class SessionPair : IDisposable
         using var pair = Run(dialer, answerer);
     }
 
+    /// <summary>
+    /// The fast send path at one end, as the shell's loop runs it: texts queued now go through
+    /// <see cref="PeerSession.SendQueued"/> and its frames are put in flight. Returns the step's
+    /// output, or null when the session did not take the texts.
+    /// </summary>
+    public SessionOutput? SendQueued(bool atDialer, params string[] texts)
+    {
+        var end = atDialer ? _dialer : _answerer;
+        var output = end.Session.SendQueued(texts, end.Party.Now);
+        if (output is not null)
+        {
+            end.Apply(output, this);
+        }
+
+        return output;
+    }
+
     /// <summary>Asks both sessions to look at their outbox (a message was queued, a receipt is due).</summary>
     public SessionPair Kick()
     {
