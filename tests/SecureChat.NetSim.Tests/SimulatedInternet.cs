@@ -21,6 +21,12 @@ internal enum HomeKind
 
     /// <summary>IPv4 behind an endpoint-independent NAT and IPv6 behind a stateful firewall, on one router.</summary>
     DualStack,
+
+    /// <summary>
+    /// An endpoint-independent NAT whose router runs miniupnpd with UPnP-IGD, NAT-PMP and PCP: the
+    /// home host may ask it to forward a port.
+    /// </summary>
+    UpnpRouter,
 }
 
 /// <summary>
@@ -42,7 +48,7 @@ internal sealed record SimHost(string Name, string Namespace, IPAddress? IPv4, I
 /// A home network: the host inside, its router, and for a double NAT the carrier's router in
 /// front of it (whose address is the one the internet sees).
 /// </summary>
-internal sealed record SimHome(HomeKind Kind, SimHost Host, SimHost Router, SimHost? CarrierRouter)
+internal sealed record SimHome(HomeKind Kind, SimHost Host, SimHost Router, SimHost? CarrierRouter, IPAddress? Gateway)
 {
     /// <summary>The IPv4 address the public internet sees this home's connections come from.</summary>
     public IPAddress PublicIPv4 => (CarrierRouter ?? Router).V4;
@@ -69,6 +75,9 @@ internal sealed partial class SimulatedInternet : IDisposable
     private const string Bridge = "pub";
 
     private readonly List<string> _namespaces = [];
+    private readonly List<Daemon> _daemons = [];
+    private StunServer? _stun;
+    private DirectoryInfo? _scratch;
     private readonly string _prefix;
     private readonly string _core;
     private int _attached;
@@ -194,14 +203,32 @@ internal sealed partial class SimulatedInternet : IDisposable
 
         var masquerade = kind switch
         {
-            HomeKind.EimNat or HomeKind.DoubleNat or HomeKind.DualStack => "masquerade",
+            HomeKind.EimNat or HomeKind.DoubleNat or HomeKind.DualStack or HomeKind.UpnpRouter => "masquerade",
             HomeKind.SymmetricNat => "masquerade fully-random",
             _ => null,
         };
-        Nft(routerNs, Ruleset(lan: "lan", masquerade));
         var router = new SimHost(name + " router", routerNs, routerV4, kind is HomeKind.Ipv6Firewall or HomeKind.DualStack ? routerV6 : null);
-        return new SimHome(kind, new SimHost(name, hostNs, hostV4, hostV6), router, carrier);
+        var gateway = hasV4 ? IPAddress.Parse($"192.168.{n}.1") : null;
+        if (kind == HomeKind.UpnpRouter)
+        {
+            var stun = _stun ??= StartStunServer();
+            Nft(routerNs, Ruleset(lan: "lan", masquerade, stun.Addresses) + MiniUpnpdRuleset);
+            StartMiniUpnpd(name, routerNs, $"192.168.{n}.0/24", stun.Primary);
+        }
+        else
+        {
+            Nft(routerNs, Ruleset(lan: "lan", masquerade));
+        }
+
+        return new SimHome(kind, new SimHost(name, hostNs, hostV4, hostV6), router, carrier, gateway);
     }
+
+    /// <summary>What miniupnpd has logged so far in the home <paramref name="home"/> (for a failure message).</summary>
+    public string MiniUpnpdLog(SimHome home) =>
+        _daemons.FirstOrDefault(d => d.Namespace == home.Router.Namespace)?.Log ?? "(no miniupnpd in this home)";
+
+    /// <summary>How many Binding requests the world's STUN server answered.</summary>
+    public int StunAnswered => _stun?.Answered ?? 0;
 
     /// <summary>
     /// How many packets the router's firewall has dropped as unsolicited (arriving from its WAN
@@ -255,6 +282,12 @@ internal sealed partial class SimulatedInternet : IDisposable
 
         _disposed = true;
         var failures = new List<string>();
+        foreach (var daemon in _daemons)
+        {
+            daemon.Dispose();
+        }
+
+        _stun?.Dispose();
         for (var i = _namespaces.Count - 1; i >= 0; i--)
         {
             KillProcessesIn(_namespaces[i]);
@@ -265,6 +298,7 @@ internal sealed partial class SimulatedInternet : IDisposable
             }
         }
 
+        _scratch?.Delete(recursive: true);
         if (failures.Count > 0)
         {
             throw new InvalidOperationException("The simulated internet could not delete every namespace: " + string.Join("; ", failures));
@@ -322,9 +356,9 @@ internal sealed partial class SimulatedInternet : IDisposable
     private (IPAddress V4, IPAddress V6) AttachToCore(string ns, string ifname)
     {
         var i = ++_attached;
-        if (i > 200)
+        if (i > 89)
         {
-            throw new InvalidOperationException("The public segment holds at most 200 machines.");
+            throw new InvalidOperationException("The public segment holds at most 89 machines (a second address is 100 above the first).");
         }
 
         // The core's end is named by number: interface names are at most 15 characters.
@@ -348,8 +382,12 @@ internal sealed partial class SimulatedInternet : IDisposable
     /// leaving through the WAN (<paramref name="masquerade"/> is the statement, with its flags;
     /// IPv6 is never translated).
     /// </summary>
-    private static string Ruleset(string lan, string? masquerade)
+    private static string Ruleset(string lan, string? masquerade, IReadOnlyList<IPAddress>? stunServer = null)
     {
+        // A router with miniupnpd forwards what its mappings translate, and hears the STUN server
+        // answer from its other address and port: miniupnpd maps nothing before it has seen that.
+        var mapped = stunServer is null ? string.Empty : "ct status dnat accept";
+        var stun = stunServer is null ? string.Empty : $"iifname \"wan\" ip saddr {{ {string.Join(", ", stunServer)} }} udp sport {{ {StunServer.PrimaryPort}, {StunServer.AlternatePort} }} accept";
         var nat = masquerade is null
             ? string.Empty
             : $$"""
@@ -364,18 +402,94 @@ internal sealed partial class SimulatedInternet : IDisposable
                 type filter hook forward priority filter; policy drop;
                 ct state established,related accept
                 iifname "{{lan}}" oifname "wan" accept
+                {{mapped}}
                 counter drop comment "unsolicited"
               }
               chain input {
                 type filter hook input priority filter; policy accept;
                 ct state established,related accept
                 meta l4proto { icmp, ipv6-icmp } accept
+                {{stun}}
                 iifname "wan" counter drop comment "unsolicited"
               }
             {{nat}}
             }
 
             """;
+    }
+
+    /// <summary>
+    /// miniupnpd's own table, with the default names of its nftables backend (table <c>filter</c>,
+    /// chains <c>miniupnpd</c>, <c>prerouting_miniupnpd</c>, <c>postrouting_miniupnpd</c>), which it
+    /// fills with its mappings. Debian's scripts in /etc/miniupnpd would make it but source a
+    /// helper written for iptables, so the world makes it itself. Its forward chain accepts: the
+    /// filtering is the <c>netsim</c> table's, which accepts what a mapping translated.
+    /// </summary>
+    private const string MiniUpnpdRuleset = """
+        table inet filter {
+          chain forward {
+            type filter hook forward priority filter; policy accept;
+            jump miniupnpd
+          }
+          chain miniupnpd {
+          }
+          chain prerouting {
+            type nat hook prerouting priority dstnat; policy accept;
+            jump prerouting_miniupnpd
+          }
+          chain postrouting {
+            type nat hook postrouting priority srcnat; policy accept;
+            jump postrouting_miniupnpd
+          }
+          chain prerouting_miniupnpd {
+          }
+          chain postrouting_miniupnpd {
+          }
+        }
+
+        """;
+
+    /// <summary>A public host "stun" with a second address, and the STUN server on both.</summary>
+    private StunServer StartStunServer()
+    {
+        var host = AddPublicHost("stun");
+        var second = IPAddress.Parse($"198.18.0.{100 + _attached}");
+        Ip(host.Namespace, "addr", "add", $"{second}/24", "dev", "eth0");
+        return new StunServer(host, host.V4, second);
+    }
+
+    /// <summary>
+    /// Starts miniupnpd in the router's namespace with a configuration, pid file, lease file and
+    /// minissdpd socket of its own (two routers on one machine must share none of them): NAT-PMP
+    /// and PCP on, UPnP-IGD on, secure mode (a host maps ports to itself only), and the external
+    /// address learned by STUN, since miniupnpd refuses to map ports on an address of a reserved
+    /// range unless STUN showed that every source reaches it.
+    /// </summary>
+    private void StartMiniUpnpd(string name, string routerNs, string lanPrefix, IPEndPoint stun)
+    {
+        _scratch ??= Directory.CreateTempSubdirectory("securechat-netsim-");
+        var dir = Directory.CreateDirectory(Path.Combine(_scratch.FullName, name)).FullName;
+        var config = Path.Combine(dir, "miniupnpd.conf");
+        File.WriteAllText(config, $"""
+            ext_ifname=wan
+            listening_ip=lan
+            http_port=0
+            enable_natpmp=yes
+            enable_upnp=yes
+            secure_mode=yes
+            system_uptime=yes
+            ipv6_disable=yes
+            uuid={Guid.NewGuid()}
+            lease_file={Path.Combine(dir, "upnp.leases")}
+            minissdpdsocket={Path.Combine(dir, "minissdpd.sock")}
+            ext_perform_stun=yes
+            ext_stun_host={stun.Address}
+            ext_stun_port={stun.Port}
+            allow 1024-65535 {lanPrefix} 1024-65535
+            deny 0-65535 0.0.0.0/0 0-65535
+
+            """);
+        _daemons.Add(Daemon.Start(routerNs, ["miniupnpd", "-f", config, "-P", Path.Combine(dir, "miniupnpd.pid"), "-d"]));
     }
 
     private void Nft(string ns, string ruleset) => Shell.Run("ip", ["netns", "exec", ns, "nft", "-f", "-"], ruleset);
