@@ -93,9 +93,6 @@ internal sealed partial class SimulatedInternet : IDisposable
     /// <summary>The prefix of every namespace of this world (<c>sc{pid}-{4 hex}-</c>).</summary>
     public string Prefix => _prefix;
 
-    /// <summary>The namespaces made so far, in the order they were made.</summary>
-    public IReadOnlyList<string> Namespaces => _namespaces;
-
     /// <summary>
     /// Sweeps away what dead runs left, then builds the public segment. Fails with a sentence that
     /// says what is missing when this machine cannot create network namespaces (the tests must run
@@ -304,9 +301,6 @@ internal sealed partial class SimulatedInternet : IDisposable
             throw new InvalidOperationException("The simulated internet could not delete every namespace: " + string.Join("; ", failures));
         }
     }
-
-    /// <summary>Runs <c>ip netns exec NS</c> + <paramref name="command"/>, as a process of the test (say, <c>nft</c>).</summary>
-    public static string Exec(string ns, params string[] command) => Shell.Run("ip", ["netns", "exec", ns, .. command]);
 
     private static void KillProcessesIn(string ns)
     {
