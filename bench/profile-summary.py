@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """CPU of a SecureChat node by stage, from the profiles `SecureChat.Bench.Wire --profile DIR` writes.
 
-Usage: convert each .nettrace first (dotnet-trace convert --format speedscope -o X.json X.nettrace),
-then: bench/profile-summary.py DIR/burst-sender.json DIR/burst-receiver.json ...
+Usage: convert each .nettrace first (dotnet-trace convert --format speedscope -o X.json X.nettrace,
+which writes X.speedscope.json), then:
+bench/profile-summary.py DIR/burst-sender.speedscope.json DIR/burst-receiver.speedscope.json ...
 
 The sampler takes every managed thread's stack each millisecond, whether the thread runs or waits,
 so the samples are thread time, not CPU time. This script keeps the samples of threads at work:
