@@ -33,7 +33,14 @@ internal static class Messaging
 
         // Warm-up: the JIT, SQLite's caches and the first ratchet steps, outside the measurement.
         await BurstAsync(sender, contact, Math.Min(messages / 10, 2_000)).ConfigureAwait(false);
-        var (queueing, total) = await BurstAsync(sender, contact, messages).ConfigureAwait(false);
+        (TimeSpan Queueing, TimeSpan Total) burst;
+        var profiling = Profiler.Start("burst", ("sender", Environment.ProcessId), ("receiver", receiver.Id));
+        await using (profiling.ConfigureAwait(false))
+        {
+            burst = await BurstAsync(sender, contact, messages).ConfigureAwait(false);
+        }
+
+        var (queueing, total) = burst;
         var rate = messages / total.TotalSeconds;
         log.WriteLine($"throughput: {messages:N0} messages in {total.TotalMilliseconds:F0} ms ({rate:N0}/s); all on disk in the outbox after {queueing.TotalMilliseconds:F0} ms");
 
@@ -55,14 +62,19 @@ internal static class Messaging
                 }
             }
         });
-        await PaceAsync(paced, 1_000, i =>
+        profiling = Profiler.Start("paced", ("sender", Environment.ProcessId), ("receiver", receiver.Id));
+        await using (profiling.ConfigureAwait(false))
         {
-            var start = Stopwatch.GetTimestamp();
-            pacedSends[i] = sender.Node.SendAsync(contact, Text(i, start)).ContinueWith(
-                t => { queuedAt[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds; return t.Result; }, TaskScheduler.Default);
-        }).ConfigureAwait(false);
-        await Task.WhenAll(pacedSends).ConfigureAwait(false);
-        await sender.DrainAsync(Patience).ConfigureAwait(false);
+            await PaceAsync(paced, 1_000, i =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                pacedSends[i] = sender.Node.SendAsync(contact, Text(i, start)).ContinueWith(
+                    t => { queuedAt[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds; return t.Result; }, TaskScheduler.Default);
+            }).ConfigureAwait(false);
+            await Task.WhenAll(pacedSends).ConfigureAwait(false);
+            await sender.DrainAsync(Patience).ConfigureAwait(false);
+        }
+
         await watching.CancelAsync().ConfigureAwait(false);
         await watcher.ConfigureAwait(false);
         var toSent = pacedSends.Cast<Task<StoredMessage>>()

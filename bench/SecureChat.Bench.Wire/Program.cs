@@ -23,6 +23,10 @@ if (args is ["--role", var role, .. var rest])
 
 var quick = Stats.IsQuick(args);
 var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
+// --profile DIR: CPU samples of both nodes during the messages step's burst and paced phases
+// (Profiler); --profile-allocations DIR: the same with the runtime's allocation ticks.
+Profiler.Allocations = args.Contains("--profile-allocations");
+Profiler.Directory = args.SkipWhile(a => a is not ("--profile" or "--profile-allocations")).Skip(1).FirstOrDefault();
 var log = Console.Error;
 var steps = new (string Name, Func<Task<IEnumerable<Figure>>> Run)[]
 {
