@@ -10,17 +10,8 @@ namespace SecureChat.Node.Tests.Session;
 /// DeliveryTests.Send_BothOnline_DeliveredOnceAndReceiptsMoveStates stays as the integration test
 /// over sockets and the real store.
 /// </summary>
-public sealed class PeerSessionAcknowledgementTests : IDisposable
+public sealed class PeerSessionAcknowledgementTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
-
     /// <summary>
     /// A batch of texts and the session start is acknowledged by one delivered envelope, written
     /// after the store kept them; the delivered envelope itself is not acknowledged, so nothing
@@ -29,30 +20,30 @@ public sealed class PeerSessionAcknowledgementTests : IDisposable
     [Fact]
     public void Delivered_OneBatchReceived_OneAcknowledgementAndNoneForIt()
     {
-        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
+        var sent = Enumerable.Range(0, 3).Select(i => Alice.Send($"text {i}")).ToList();
 
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
 
         Assert.Equal((4, 1), pair.RatchetFrames);
-        Assert.All(sent, m => Assert.Equal([MessageState.Sent, MessageState.Delivered], _alice.StatesOf(m.Id)));
+        Assert.All(sent, m => Assert.Equal([MessageState.Sent, MessageState.Delivered], Alice.StatesOf(m.Id)));
     }
 
     /// <summary>A resent text Bob already has is acknowledged again (its first acknowledgement was lost), not stored again.</summary>
     [Fact]
     public void Delivered_TextAlreadyStored_AcknowledgedAgainNotStoredAgain()
     {
-        var text = _alice.Send("twice on the wire");
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer ? [frame] : IsHello(frame) ? [frame] : [] }.Start())
+        var text = Alice.Send("twice on the wire");
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer ? [frame] : IsHello(frame) ? [frame] : [] }.Start())
         {
             pair.Settle();
         }
 
-        Assert.Single(_bob.Store.Received);
+        Assert.Single(Bob.Store.Received);
         Assert.Equal(MessageState.Sent, text.State);
 
-        using var next = SessionPair.Run(_alice, _bob);
+        using var next = SessionPair.Run(Alice, Bob);
 
-        Assert.Single(_bob.Store.Received);
+        Assert.Single(Bob.Store.Received);
         Assert.Equal(MessageState.Delivered, text.State);
         Assert.Empty(next.AnswererOutputs.SelectMany(o => o.Received));
     }
@@ -61,14 +52,14 @@ public sealed class PeerSessionAcknowledgementTests : IDisposable
     [Fact]
     public void ReadReceipt_SomeTextsSeen_OnlyThoseMoveToRead()
     {
-        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
-        using var pair = SessionPair.Run(_alice, _bob);
+        var sent = Enumerable.Range(0, 3).Select(i => Alice.Send($"text {i}")).ToList();
+        using var pair = SessionPair.Run(Alice, Bob);
 
-        _bob.Store.MarkSeen(sent[0].Id, sent[2].Id);
+        Bob.Store.MarkSeen(sent[0].Id, sent[2].Id);
         pair.Kick().Settle();
 
         Assert.Equal([MessageState.Read, MessageState.Delivered, MessageState.Read], sent.Select(m => m.State));
-        Assert.Empty(_bob.Store.Receipts);
+        Assert.Empty(Bob.Store.Receipts);
     }
 
     /// <summary>
@@ -79,45 +70,45 @@ public sealed class PeerSessionAcknowledgementTests : IDisposable
     [Fact]
     public void ReadReceipt_BeforeTheAcknowledgement_StateNeverMovesBack()
     {
-        var text = _alice.Send("read before delivered");
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer || IsHello(frame) ? [frame] : [] }.Start())
+        var text = Alice.Send("read before delivered");
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer || IsHello(frame) ? [frame] : [] }.Start())
         {
             pair.Settle();
         }
 
         Assert.Equal(MessageState.Sent, text.State);
-        _bob.Store.MarkAllSeen();
+        Bob.Store.MarkAllSeen();
 
-        SessionPair.RunOnce(_bob, _alice);
+        SessionPair.RunOnce(Bob, Alice);
 
         Assert.Equal(MessageState.Read, text.State);
-        Assert.Equal([MessageState.Sent, MessageState.Read], _alice.StatesOf(text.Id));
-        Assert.Empty(_bob.Store.Receipts);
-        Assert.Single(_bob.Store.Received);
+        Assert.Equal([MessageState.Sent, MessageState.Read], Alice.StatesOf(text.Id));
+        Assert.Empty(Bob.Store.Receipts);
+        Assert.Single(Bob.Store.Received);
     }
 
     /// <summary>Typing notices go only while connected: one set before the hellos waits for the session, and none is stored or acknowledged.</summary>
     [Fact]
     public void Typing_SetBeforeTheSessionIsChosen_GoesOnceItIs()
     {
-        using var pair = new SessionPair(_alice, _bob);
+        using var pair = new SessionPair(Alice, Bob);
         pair.Dialer.Typing(true);
         pair.Start().Settle();
 
-        Assert.Equal([true], _bob.Events.OfType<TypingChanged>().Select(e => e.Active));
-        Assert.Empty(_bob.Store.Received);
+        Assert.Equal([true], Bob.Events.OfType<TypingChanged>().Select(e => e.Active));
+        Assert.Empty(Bob.Store.Received);
     }
 
     /// <summary>Bob answered, so he cannot encrypt until Alice's session start reaches him: his typing notice then goes, it is not lost.</summary>
     [Fact]
     public void Typing_BobBeforeHeCanEncrypt_GoesOnceAlicesSessionStartArrives()
     {
-        using var pair = new SessionPair(_alice, _bob).Start();
+        using var pair = new SessionPair(Alice, Bob).Start();
         pair.Answerer.Typing(true);
 
         pair.Settle();
 
-        Assert.Equal([true], _alice.Events.OfType<TypingChanged>().Select(e => e.Active));
+        Assert.Equal([true], Alice.Events.OfType<TypingChanged>().Select(e => e.Active));
     }
 
     private static bool IsHello(byte[] frame) => NodeWire.TryParseFrame(frame, out var parsed) && parsed.FrameCase == NodeFrame.FrameOneofCase.Hello;

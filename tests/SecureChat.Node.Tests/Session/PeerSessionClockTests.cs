@@ -11,17 +11,9 @@ namespace SecureChat.Node.Tests.Session;
 /// party has its own fake clock, which the test steps back and forward. ClockJumpTests keeps the
 /// same conversation over sockets and real stores as the integration test.
 /// </summary>
-public sealed class PeerSessionClockTests : IDisposable
+public sealed class PeerSessionClockTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
     private int _dropped;
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
 
     /// <summary>
     /// Both wall clocks step back a day, then forward 40 days (past the ratchet's skipped-key
@@ -33,7 +25,7 @@ public sealed class PeerSessionClockTests : IDisposable
     {
         var fromAlice = new List<MemoryOutgoing>();
         var fromBob = new List<MemoryOutgoing>();
-        var pair = SessionPair.Run(_alice, _bob);
+        var pair = SessionPair.Run(Alice, Bob);
         try
         {
             for (var i = 0; i < 90; i++)
@@ -47,8 +39,8 @@ public sealed class PeerSessionClockTests : IDisposable
                     Step(TimeSpan.FromDays(40));
                 }
 
-                fromAlice.Add(_alice.Send($"alice {i:D3}"));
-                fromBob.Add(_bob.Send($"bob {i:D3}"));
+                fromAlice.Add(Alice.Send($"alice {i:D3}"));
+                fromBob.Add(Bob.Send($"bob {i:D3}"));
                 pair.Kick().Settle(frameBudget: pair.Delivered + 3, cutWhenSpent: false);
             }
 
@@ -58,16 +50,16 @@ public sealed class PeerSessionClockTests : IDisposable
             pair.Dispose();
 
             // Bob is away while Alice queues; the clocks step forward, Bob comes back and answers, they step back.
-            fromAlice.AddRange(Enumerable.Range(0, 20).Select(i => _alice.Send($"alice queued {i:D3}")));
+            fromAlice.AddRange(Enumerable.Range(0, 20).Select(i => Alice.Send($"alice queued {i:D3}")));
             Step(TimeSpan.FromDays(40));
-            pair = SessionPair.Run(_bob, _alice);
-            fromBob.AddRange(Enumerable.Range(0, 10).Select(i => _bob.Send($"bob back {i:D3}")));
+            pair = SessionPair.Run(Bob, Alice);
+            fromBob.AddRange(Enumerable.Range(0, 10).Select(i => Bob.Send($"bob back {i:D3}")));
             pair.Kick().Settle();
             Step(TimeSpan.FromDays(-1));
             for (var i = 0; i < 10; i++)
             {
-                fromAlice.Add(_alice.Send($"alice after {i:D3}"));
-                fromBob.Add(_bob.Send($"bob after {i:D3}"));
+                fromAlice.Add(Alice.Send($"alice after {i:D3}"));
+                fromBob.Add(Bob.Send($"bob after {i:D3}"));
                 pair.Kick().Settle();
             }
         }
@@ -76,20 +68,20 @@ public sealed class PeerSessionClockTests : IDisposable
             pair.Dispose();
         }
 
-        Assert.Equal(fromAlice.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(fromBob.Select(m => m.Id), _alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(fromAlice.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(fromBob.Select(m => m.Id), Alice.Store.Received.Select(m => m.MessageId));
         Assert.All(fromAlice.Concat(fromBob), m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Empty(_alice.Closes.Concat(_bob.Closes));
+        Assert.Empty(Alice.Closes.Concat(Bob.Closes));
     }
 
     /// <summary>A text held in flight across a 40-day step: its skipped key has expired, the ratchet says so, the session resets, and the text still arrives once.</summary>
     [Fact]
     public void ClockJump_ForwardPastTheSkippedKeyLifetimeWithAFrameHeldBack_TextArrivesOnceUnderANewSession()
     {
-        var sent = new[] { _alice.Send("held back"), _alice.Send("went ahead") };
+        var sent = new[] { Alice.Send("held back"), Alice.Send("went ahead") };
         byte[]? held = null;
         var written = 0;
-        using (var pair = new SessionPair(_alice, _bob)
+        using (var pair = new SessionPair(Alice, Bob)
         {
             Wire = (fromDialer, frame) =>
             {
@@ -104,17 +96,17 @@ public sealed class PeerSessionClockTests : IDisposable
         }.Start())
         {
             pair.Settle();
-            Assert.Equal([sent[1].Id], _bob.Store.Received.Select(m => m.MessageId));
+            Assert.Equal([sent[1].Id], Bob.Store.Received.Select(m => m.MessageId));
 
-            _bob.Time.Advance(TimeSpan.FromDays(40));
+            Bob.Time.Advance(TimeSpan.FromDays(40));
             pair.ToAnswerer.Add(held!);
             pair.Settle();
         }
 
-        Assert.Contains("out of step", Assert.Single(_bob.Closes).Text, StringComparison.Ordinal);
-        SessionPair.RunOnce(_alice, _bob);
+        Assert.Contains("out of step", Assert.Single(Bob.Closes).Text, StringComparison.Ordinal);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal([sent[1].Id, sent[0].Id], _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([sent[1].Id, sent[0].Id], Bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
@@ -122,85 +114,85 @@ public sealed class PeerSessionClockTests : IDisposable
     [Fact]
     public void ClockJump_SenderClockYearsBehind_SendTimeKeptAsSent()
     {
-        _alice.Skew = TimeSpan.FromDays(-5 * 365);
-        var text = _alice.Send("from the past");
+        Alice.Skew = TimeSpan.FromDays(-5 * 365);
+        var text = Alice.Send("from the past");
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        var stored = Assert.Single(_bob.Store.Received);
+        var stored = Assert.Single(Bob.Store.Received);
         Assert.Equal(text.SentAt, stored.SentAt);
-        Assert.Equal(_bob.Now, stored.ReceivedAt);
+        Assert.Equal(Bob.Now, stored.ReceivedAt);
     }
 
     /// <summary>The receiver moves its clock past every Lamport value it receives, so what it writes next sorts after it.</summary>
     [Fact]
     public void Lamport_ReceivedText_ReceiversNextTextIsLater()
     {
-        _alice.Clock.Value = 5_000;
-        var text = _alice.Send("far ahead");
-        using var pair = SessionPair.Run(_alice, _bob);
+        Alice.Clock.Value = 5_000;
+        var text = Alice.Send("far ahead");
+        using var pair = SessionPair.Run(Alice, Bob);
 
-        var answer = _bob.Send("answer");
+        var answer = Bob.Send("answer");
         pair.Kick().Settle();
 
         Assert.True(answer.Lamport > text.Lamport, $"{answer.Lamport} after {text.Lamport}");
-        Assert.Equal([answer.Id], _alice.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(answer.Lamport, _alice.Store.Received[0].Lamport);
+        Assert.Equal([answer.Id], Alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(answer.Lamport, Alice.Store.Received[0].Lamport);
     }
 
     /// <summary>A text's Lamport value is fixed when it is queued: lost in flight and resent later, after the sender's clock moved on, it carries the same value.</summary>
     [Fact]
     public void Lamport_TextLostAndResentLater_KeepsTheValueItWasQueuedWith()
     {
-        var text = _alice.Send("lost once");
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer && ++_dropped == 3 ? [] : [frame] }.Start())
+        var text = Alice.Send("lost once");
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer && ++_dropped == 3 ? [] : [frame] }.Start())
         {
             pair.Settle();
         }
 
-        Assert.Empty(_bob.Store.Received);
-        _alice.Clock.Value += 1_000;
-        SessionPair.RunOnce(_alice, _bob);
+        Assert.Empty(Bob.Store.Received);
+        Alice.Clock.Value += 1_000;
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(text.Lamport, Assert.Single(_bob.Store.Received).Lamport);
+        Assert.Equal(text.Lamport, Assert.Single(Bob.Store.Received).Lamport);
     }
 
     /// <summary>A clock at the ceiling (2^53 - 1) stays there, and texts written at it still go and are stored.</summary>
     [Fact]
     public void Lamport_SenderAtTheCeiling_StaysThereAndTextsStillDeliver()
     {
-        SessionPair.RunOnce(_alice, _bob);
-        _alice.Clock.Value = (long)NodeWire.MaxLamport;
-        _bob.Clock.Value = (long)NodeWire.MaxLamport - 10;
-        var sent = new[] { _alice.Send("at the ceiling"), _alice.Send("still at it") };
+        SessionPair.RunOnce(Alice, Bob);
+        Alice.Clock.Value = (long)NodeWire.MaxLamport;
+        Bob.Clock.Value = (long)NodeWire.MaxLamport - 10;
+        var sent = new[] { Alice.Send("at the ceiling"), Alice.Send("still at it") };
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
         Assert.All(sent, m => Assert.Equal((long)NodeWire.MaxLamport, m.Lamport));
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal((long)NodeWire.MaxLamport, _bob.Clock.Value);
-        Assert.Empty(_bob.Closes);
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal((long)NodeWire.MaxLamport, Bob.Clock.Value);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>A Lamport value above 2^53 - 1 is refused even within the window: closed, nothing of the batch stored, the clock unmoved.</summary>
     [Fact]
     public void Lamport_AboveTheCeiling_ClosedAndNothingStored()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        _bob.Clock.Value = (long)NodeWire.MaxLamport - 5;
+        using var pair = SessionPair.Run(Alice, Bob);
+        Bob.Clock.Value = (long)NodeWire.MaxLamport - 5;
 
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e =>
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e =>
         {
             e.Lamport = NodeWire.MaxLamport + 1;
             e.Text = new Text { Content = "past the ceiling" };
         })));
         pair.Settle();
 
-        var close = Assert.Single(_bob.Closes);
+        var close = Assert.Single(Bob.Closes);
         Assert.Equal(CloseReason.ProtocolViolation, close.Reason);
         Assert.Contains("beyond this conversation's bound", close.Text, StringComparison.Ordinal);
-        Assert.Empty(_bob.Store.Received);
-        Assert.Equal((long)NodeWire.MaxLamport - 5, _bob.Clock.Value);
+        Assert.Empty(Bob.Store.Received);
+        Assert.Equal((long)NodeWire.MaxLamport - 5, Bob.Clock.Value);
     }
 
     /// <summary>
@@ -210,12 +202,12 @@ public sealed class PeerSessionClockTests : IDisposable
     [Fact]
     public void Lamport_BeyondTheWindowAfterGoodTextsInOneBatch_NothingOfTheBatchStored()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         var answered = pair.RatchetFrames.FromAnswerer;
-        var good = _alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "good" }));
-        var far = _alice.Seal(_alice.Envelope(_bob, e =>
+        var good = Alice.Seal(Alice.Envelope(Bob, e => e.Text = new Text { Content = "good" }));
+        var far = Alice.Seal(Alice.Envelope(Bob, e =>
         {
-            e.Lamport = (ulong)_bob.Clock.Value + (3 * NodeWire.LamportWindow);
+            e.Lamport = (ulong)Bob.Clock.Value + (3 * NodeWire.LamportWindow);
             e.Text = new Text { Content = "too far" };
             e.MessageId = ByteString.CopyFrom(NodeWire.NewMessageId());
         }));
@@ -223,14 +215,14 @@ public sealed class PeerSessionClockTests : IDisposable
         pair.ToAnswerer.AddRange([good, far]);
         pair.Settle();
 
-        Assert.Contains("beyond this conversation's bound", Assert.Single(_bob.Closes).Text, StringComparison.Ordinal);
-        Assert.Empty(_bob.Store.Received);
+        Assert.Contains("beyond this conversation's bound", Assert.Single(Bob.Closes).Text, StringComparison.Ordinal);
+        Assert.Empty(Bob.Store.Received);
         Assert.Equal(answered, pair.RatchetFrames.FromAnswerer);
     }
 
     private void Step(TimeSpan by)
     {
-        _alice.Skew += by;
-        _bob.Skew += by;
+        Alice.Skew += by;
+        Bob.Skew += by;
     }
 }

@@ -10,30 +10,21 @@ namespace SecureChat.Node.Tests.Session;
 /// 6.4-6.6): every text is stored once, in the order it was sent, or is still in the outbox.
 /// </summary>
 [SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "The cut points must be reproducible from a fixed seed; no key is drawn from it.")]
-public sealed class PeerSessionDeliveryTests : IDisposable
+public sealed class PeerSessionDeliveryTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
-
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void Bootstrap_EitherSideDials_TextsFlowBothWays(bool aliceDials)
     {
-        var fromAlice = _alice.Send("hello bob");
-        var fromBob = _bob.Send("hello alice");
+        var fromAlice = Alice.Send("hello bob");
+        var fromBob = Bob.Send("hello alice");
 
-        using var pair = aliceDials ? SessionPair.Run(_alice, _bob) : SessionPair.Run(_bob, _alice);
+        using var pair = aliceDials ? SessionPair.Run(Alice, Bob) : SessionPair.Run(Bob, Alice);
 
-        Assert.Equal([fromAlice.Id], _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal([fromBob.Id], _alice.Store.Received.Select(m => m.MessageId));
-        Assert.Equal("hello bob", _bob.Store.Received[0].Text);
+        Assert.Equal([fromAlice.Id], Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([fromBob.Id], Alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal("hello bob", Bob.Store.Received[0].Text);
         Assert.Equal(MessageState.Delivered, fromAlice.State);
         Assert.Equal(MessageState.Delivered, fromBob.State);
     }
@@ -41,37 +32,37 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [Fact]
     public void Bootstrap_ExporterSecretsDiffer_FirstRatchetMessageFailsAndTheSessionIsForgotten()
     {
-        using var pair = new SessionPair(_alice, _bob, answererExporter: new byte[32]).Start();
+        using var pair = new SessionPair(Alice, Bob, answererExporter: new byte[32]).Start();
 
         pair.Settle();
 
-        Assert.Equal(CloseReason.ProtocolViolation, Assert.Single(_bob.Closes).Reason);
-        Assert.Contains("out of step", _bob.Closes[0].Text, StringComparison.Ordinal);
-        Assert.False(_bob.Store.HasSession);
+        Assert.Equal(CloseReason.ProtocolViolation, Assert.Single(Bob.Closes).Reason);
+        Assert.Contains("out of step", Bob.Closes[0].Text, StringComparison.Ordinal);
+        Assert.False(Bob.Store.HasSession);
     }
 
     [Fact]
     public void Deliver_ManyTexts_StoredOnceInOrderSentThenDelivered()
     {
-        var sent = Enumerable.Range(0, 23).Select(i => _alice.Send($"text {i}")).ToList();
+        var sent = Enumerable.Range(0, 23).Select(i => Alice.Send($"text {i}")).ToList();
 
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(sent.Select(m => m.Lamport), _bob.Store.Received.Select(m => m.Lamport));
-        Assert.All(sent, m => Assert.Equal([MessageState.Sent, MessageState.Delivered], _alice.StatesOf(m.Id)));
-        Assert.True(pair.DialerOutputs.Count(o => o.Frames.Count > 0) > 23 / _alice.Options.SendBatch, "the outbox goes in batches of SendBatch");
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Lamport), Bob.Store.Received.Select(m => m.Lamport));
+        Assert.All(sent, m => Assert.Equal([MessageState.Sent, MessageState.Delivered], Alice.StatesOf(m.Id)));
+        Assert.True(pair.DialerOutputs.Count(o => o.Frames.Count > 0) > 23 / Alice.Options.SendBatch, "the outbox goes in batches of SendBatch");
     }
 
     [Fact]
     public void Deliver_QueuedWhileOnline_GoesOnTheNextPump()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        var text = _alice.Send("typed while connected");
+        using var pair = SessionPair.Run(Alice, Bob);
+        var text = Alice.Send("typed while connected");
 
         pair.Kick().Settle();
 
-        Assert.Equal([text.Id], _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([text.Id], Bob.Store.Received.Select(m => m.MessageId));
         Assert.Equal(MessageState.Delivered, text.State);
     }
 
@@ -120,21 +111,21 @@ public sealed class PeerSessionDeliveryTests : IDisposable
         var toAlice = new List<MemoryOutgoing>();
         for (var round = 0; round < 25; round++)
         {
-            toBob.AddRange(Enumerable.Range(0, random.Next(4)).Select(i => _alice.Send($"a{round}.{i}")));
-            toAlice.AddRange(Enumerable.Range(0, random.Next(4)).Select(i => _bob.Send($"b{round}.{i}")));
-            using var pair = random.Next(2) == 0 ? new SessionPair(_alice, _bob) : new SessionPair(_bob, _alice);
+            toBob.AddRange(Enumerable.Range(0, random.Next(4)).Select(i => Alice.Send($"a{round}.{i}")));
+            toAlice.AddRange(Enumerable.Range(0, random.Next(4)).Select(i => Bob.Send($"b{round}.{i}")));
+            using var pair = random.Next(2) == 0 ? new SessionPair(Alice, Bob) : new SessionPair(Bob, Alice);
             pair.Start().Settle(frameBudget: random.Next(30), oneByOne: random.Next(2) == 0);
-            _alice.Time.Advance(TimeSpan.FromSeconds(1));
-            _bob.Time.Advance(TimeSpan.FromSeconds(1));
+            Alice.Time.Advance(TimeSpan.FromSeconds(1));
+            Bob.Time.Advance(TimeSpan.FromSeconds(1));
         }
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(toBob.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(toAlice.Select(m => m.Id), _alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(toBob.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(toAlice.Select(m => m.Id), Alice.Store.Received.Select(m => m.MessageId));
         Assert.All(toBob.Concat(toAlice), m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Empty(_alice.Closes);
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Alice.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>
@@ -144,21 +135,21 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [Fact]
     public void Deliver_AcknowledgementsLost_ResentTextsStoredAndCountedOnce()
     {
-        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
-        using (var pair = new SessionPair(_alice, _bob).Start())
+        var sent = Enumerable.Range(0, 3).Select(i => Alice.Send($"text {i}")).ToList();
+        using (var pair = new SessionPair(Alice, Bob).Start())
         {
             // Both hellos, then Alice's session start and three texts in one batch reach Bob; his acknowledgement is cut off.
             pair.Settle(frameBudget: 6);
         }
 
-        Assert.Equal(3, _bob.Store.Received.Count);
+        Assert.Equal(3, Bob.Store.Received.Count);
         Assert.All(sent, m => Assert.Equal(MessageState.Sent, m.State));
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Equal(3, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+        Assert.Equal(3, Bob.Quota.Usage(Bob.ContactOf(Alice), Bob.Now).Messages);
     }
 
     /// <summary>
@@ -169,32 +160,32 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [Fact]
     public void Deliver_StoreWriteFails_NothingAcknowledgedOrCountedAndTheNextConnectionDelivers()
     {
-        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
-        _bob.Store.FailNextReceive = true;
+        var sent = Enumerable.Range(0, 3).Select(i => Alice.Send($"text {i}")).ToList();
+        Bob.Store.FailNextReceive = true;
 
-        using (var pair = new SessionPair(_alice, _bob).Start())
+        using (var pair = new SessionPair(Alice, Bob).Start())
         {
             Assert.Throws<StoreException>(() => pair.Settle());
         }
 
-        Assert.Empty(_bob.Store.Received);
+        Assert.Empty(Bob.Store.Received);
         Assert.All(sent, m => Assert.Equal(MessageState.Sent, m.State));
-        Assert.Equal(0, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+        Assert.Equal(0, Bob.Quota.Usage(Bob.ContactOf(Alice), Bob.Now).Messages);
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(3, _bob.Quota.Usage(_bob.ContactOf(_alice), _bob.Now).Messages);
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(3, Bob.Quota.Usage(Bob.ContactOf(Alice), Bob.Now).Messages);
     }
 
     [Fact]
     public void Deliver_SecondHelloAfterTheFirst_ClosesWithProtocolViolation()
     {
-        using var pair = new SessionPair(_alice, _bob).Start();
+        using var pair = new SessionPair(Alice, Bob).Start();
         pair.Settle();
         var hello = pair.DialerOutputs[0].Frames[0];
 
-        var output = pair.Answerer.Receive([hello], _bob.Now);
+        var output = pair.Answerer.Receive([hello], Bob.Now);
 
         Assert.Equal(CloseReason.ProtocolViolation, output.Close?.Reason);
         Assert.Contains("not a ratchet message", output.Close!.Text, StringComparison.Ordinal);
@@ -207,14 +198,14 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [Fact]
     public void Deliver_FramesOfABatchReversed_EachStoredOnceWithItsLamport()
     {
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        var sent = Enumerable.Range(0, 4).Select(i => _alice.Send($"text {i}")).ToList();
-        using var pair = new SessionPair(_alice, _bob).Start();
+        var sent = Enumerable.Range(0, 4).Select(i => Alice.Send($"text {i}")).ToList();
+        using var pair = new SessionPair(Alice, Bob).Start();
         pair.Settle(shuffle: batch => [.. batch.TakeWhile(IsHello), .. batch.SkipWhile(IsHello).Reverse()]);
 
-        Assert.Equal(sent.Select(m => m.Id).Order(), _bob.Store.Received.Select(m => m.MessageId).Order());
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.OrderBy(m => m.Lamport).Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id).Order(), Bob.Store.Received.Select(m => m.MessageId).Order());
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.OrderBy(m => m.Lamport).Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
@@ -231,24 +222,24 @@ public sealed class PeerSessionDeliveryTests : IDisposable
     [InlineData(false)]
     public void CrossingDials_TwoConnectionsAtOnce_TheKeptOneAndLaterOnesDeliverExactlyOnce(bool keepAlicesDial)
     {
-        var early = _alice.Send("queued before both dials");
-        var aliceDial = new SessionPair(_alice, _bob).Start();
-        var bobDial = new SessionPair(_bob, _alice).Start();
+        var early = Alice.Send("queued before both dials");
+        var aliceDial = new SessionPair(Alice, Bob).Start();
+        var bobDial = new SessionPair(Bob, Alice).Start();
         aliceDial.Settle(frameBudget: 2, cutWhenSpent: false);
         bobDial.Settle(frameBudget: 2, cutWhenSpent: false);
         Assert.True(aliceDial.Dialer.IsOnline && bobDial.Dialer.IsOnline);
 
         var (kept, dropped) = keepAlicesDial ? (aliceDial, bobDial) : (bobDial, aliceDial);
         dropped.Dispose();
-        var fromBob = _bob.Send("on the kept connection");
+        var fromBob = Bob.Send("on the kept connection");
         kept.Kick().Settle();
         kept.Dispose();
 
-        var late = _alice.Send("on a later connection");
-        SessionPair.RunOnce(_bob, _alice);
+        var late = Alice.Send("on a later connection");
+        SessionPair.RunOnce(Bob, Alice);
 
-        Assert.Equal([early.Id, late.Id], _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal([fromBob.Id], _alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([early.Id, late.Id], Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([fromBob.Id], Alice.Store.Received.Select(m => m.MessageId));
         Assert.All(new[] { early, late, fromBob }, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 }

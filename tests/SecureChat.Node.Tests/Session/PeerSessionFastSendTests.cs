@@ -9,33 +9,24 @@ namespace SecureChat.Node.Tests.Session;
 /// write, after every older outbox message; a crash at any point resends it under a saved state
 /// and never under a key already used; acknowledgements held in memory cost no write of their own.
 /// </summary>
-public sealed class PeerSessionFastSendTests : IDisposable
+public sealed class PeerSessionFastSendTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
     public PeerSessionFastSendTests()
     {
         // The outbox takes Lamport values from the conversation's clock, as the node's does.
-        _alice.Store.NextLamport = _alice.Clock.Tick;
-        _alice.Store.Now = () => _alice.Now;
-    }
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
+        Alice.Store.NextLamport = Alice.Clock.Tick;
+        Alice.Store.Now = () => Alice.Now;
     }
 
     [Fact]
     public void SendQueued_Online_OneStoreWriteQueuesEncryptsAndMarksSent()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        var writes = _alice.Store.Writes;
+        using var pair = SessionPair.Run(Alice, Bob);
+        var writes = Alice.Store.Writes;
 
         var output = pair.SendQueued(true, "fast")!;
 
-        Assert.Equal(writes + 1, _alice.Store.Writes);
+        Assert.Equal(writes + 1, Alice.Store.Writes);
         var stored = Assert.Single(output.Queued);
         Assert.Equal(MessageState.Sent, stored.State);
         Assert.Equal(MessageState.Sent, OutgoingOf("fast").State);
@@ -44,46 +35,46 @@ public sealed class PeerSessionFastSendTests : IDisposable
 
         pair.Settle();
 
-        Assert.Equal(["fast"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["fast"], Bob.Store.Received.Select(m => m.Text));
         Assert.Equal(MessageState.Delivered, OutgoingOf("fast").State);
-        Assert.Equal([MessageState.Sent, MessageState.Delivered], _alice.StatesOf(stored.MessageId));
+        Assert.Equal([MessageState.Sent, MessageState.Delivered], Alice.StatesOf(stored.MessageId));
     }
 
     [Fact]
     public void SendQueued_OlderTextsWaitInTheOutbox_TheyGoFirstInTheSameWriteAndEachIsStoredOnce()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        _ = _alice.Send("older 0");
-        _ = _alice.Send("older 1");
-        var writes = _alice.Store.Writes;
+        using var pair = SessionPair.Run(Alice, Bob);
+        _ = Alice.Send("older 0");
+        _ = Alice.Send("older 1");
+        var writes = Alice.Store.Writes;
 
         var output = pair.SendQueued(true, "new 0", "new 1")!;
 
-        Assert.Equal(writes + 1, _alice.Store.Writes);
+        Assert.Equal(writes + 1, Alice.Store.Writes);
         Assert.Equal(4, output.Frames.Count);
-        Assert.All(_alice.Store.Outgoing, m => Assert.Equal(MessageState.Sent, m.State));
+        Assert.All(Alice.Store.Outgoing, m => Assert.Equal(MessageState.Sent, m.State));
         pair.Kick().Settle();
-        Assert.Equal(["older 0", "older 1", "new 0", "new 1"], _bob.Store.Received.Select(m => m.Text));
-        Assert.Equal(_bob.Store.Received.Select(m => m.Lamport).Order(), _bob.Store.Received.Select(m => m.Lamport));
-        Assert.All(_alice.Store.Outgoing, m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Empty(_alice.Closes);
-        Assert.Empty(_bob.Closes);
+        Assert.Equal(["older 0", "older 1", "new 0", "new 1"], Bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(Bob.Store.Received.Select(m => m.Lamport).Order(), Bob.Store.Received.Select(m => m.Lamport));
+        Assert.All(Alice.Store.Outgoing, m => Assert.Equal(MessageState.Delivered, m.State));
+        Assert.Empty(Alice.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     [Fact]
     public void SendQueued_OlderTextsFillTheBatch_NewTextsStayQueuedAndFollowThemInOrder()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        var older = Enumerable.Range(0, _alice.Options.SendBatch + 2).Select(i => _alice.Send($"older {i}")).ToList();
+        using var pair = SessionPair.Run(Alice, Bob);
+        var older = Enumerable.Range(0, Alice.Options.SendBatch + 2).Select(i => Alice.Send($"older {i}")).ToList();
 
         var output = pair.SendQueued(true, "new")!;
 
         Assert.True(output.MoreToSend);
         Assert.Equal(MessageState.Queued, Assert.Single(output.Queued).State);
-        Assert.Equal(_alice.Options.SendBatch, output.Frames.Count);
+        Assert.Equal(Alice.Options.SendBatch, output.Frames.Count);
         pair.Settle();
-        Assert.Equal([.. older.Select(m => m.Text), "new"], _bob.Store.Received.Select(m => m.Text));
-        Assert.All(_alice.Store.Outgoing, m => Assert.Equal(MessageState.Delivered, m.State));
+        Assert.Equal([.. older.Select(m => m.Text), "new"], Bob.Store.Received.Select(m => m.Text));
+        Assert.All(Alice.Store.Outgoing, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
     /// <summary>
@@ -96,74 +87,74 @@ public sealed class PeerSessionFastSendTests : IDisposable
     public void SendQueued_CrashBetweenCommitAndWrite_ResentUnderTheSavedStateWithoutReusingAKey()
     {
         byte[] lost;
-        using (var first = SessionPair.Run(_alice, _bob))
+        using (var first = SessionPair.Run(Alice, Bob))
         {
-            var output = first.Dialer.SendQueued(["survives the crash"], _alice.Now)!;
+            var output = first.Dialer.SendQueued(["survives the crash"], Alice.Now)!;
             lost = Assert.Single(output.Frames);
         }
 
         Assert.Equal(MessageState.Sent, OutgoingOf("survives the crash").State);
-        using var second = SessionPair.Run(_alice, _bob);
+        using var second = SessionPair.Run(Alice, Bob);
 
-        Assert.Equal(["survives the crash"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["survives the crash"], Bob.Store.Received.Select(m => m.Text));
         Assert.Equal(MessageState.Delivered, OutgoingOf("survives the crash").State);
-        var late = second.Answerer.Receive([lost], _bob.Now);
+        var late = second.Answerer.Receive([lost], Bob.Now);
         Assert.Null(late.Close);
         Assert.Empty(late.Received);
-        Assert.Single(_bob.Store.Received);
-        Assert.Empty(_alice.Closes);
-        Assert.Empty(_bob.Closes);
+        Assert.Single(Bob.Store.Received);
+        Assert.Empty(Alice.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     [Fact]
     public void SendQueued_BeforeTheHello_TakesNothingAndWritesNothing()
     {
-        using var pair = new SessionPair(_alice, _bob).Start();
-        var writes = _alice.Store.Writes;
+        using var pair = new SessionPair(Alice, Bob).Start();
+        var writes = Alice.Store.Writes;
 
-        Assert.Null(pair.Dialer.SendQueued(["too early"], _alice.Now));
+        Assert.Null(pair.Dialer.SendQueued(["too early"], Alice.Now));
 
-        Assert.Equal(writes, _alice.Store.Writes);
-        Assert.Empty(_alice.Store.Outgoing);
+        Assert.Equal(writes, Alice.Store.Writes);
+        Assert.Empty(Alice.Store.Outgoing);
     }
 
     [Fact]
     public void SendQueued_OutboxFull_TakesNothingAndTheSessionGoesOnInStep()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        _alice.Store.MaxOutbox = 0;
+        using var pair = SessionPair.Run(Alice, Bob);
+        Alice.Store.MaxOutbox = 0;
 
         Assert.Null(pair.SendQueued(true, "refused"));
-        Assert.Empty(_alice.Store.Outgoing);
+        Assert.Empty(Alice.Store.Outgoing);
 
-        _alice.Store.MaxOutbox = int.MaxValue;
+        Alice.Store.MaxOutbox = int.MaxValue;
         pair.SendQueued(true, "accepted");
         pair.Settle();
-        Assert.Equal(["accepted"], _bob.Store.Received.Select(m => m.Text));
-        Assert.Empty(_bob.Closes);
+        Assert.Equal(["accepted"], Bob.Store.Received.Select(m => m.Text));
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>A failed write stores nothing and hands out no frame; the shell ends the connection, and the next one is in step.</summary>
     [Fact]
     public void SendQueued_WriteFails_NothingStoredNoFrameAndTheNextConnectionIsInStep()
     {
-        using (var first = SessionPair.Run(_alice, _bob))
+        using (var first = SessionPair.Run(Alice, Bob))
         {
-            var saved = _alice.Store.SessionState;
-            _alice.Store.FailNextQueueAndSend = true;
+            var saved = Alice.Store.SessionState;
+            Alice.Store.FailNextQueueAndSend = true;
 
             Assert.Equal(StoreError.DiskFull, Assert.Throws<StoreException>(() => first.SendQueued(true, "disk full")).Error);
 
-            Assert.Empty(_alice.Store.Outgoing);
-            Assert.Equal(saved, _alice.Store.SessionState);
+            Assert.Empty(Alice.Store.Outgoing);
+            Assert.Equal(saved, Alice.Store.SessionState);
         }
 
-        using var second = SessionPair.Run(_alice, _bob);
+        using var second = SessionPair.Run(Alice, Bob);
         second.SendQueued(true, "room again");
         second.Settle();
-        Assert.Equal(["room again"], _bob.Store.Received.Select(m => m.Text));
-        Assert.Empty(_alice.Closes);
-        Assert.Empty(_bob.Closes);
+        Assert.Equal(["room again"], Bob.Store.Received.Select(m => m.Text));
+        Assert.Empty(Alice.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>
@@ -174,9 +165,9 @@ public sealed class PeerSessionFastSendTests : IDisposable
     [Fact]
     public void Acknowledgements_Held_FoldedIntoTheNextSend_OneWritePerSend()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         pair.Dialer.AcknowledgementHold = TimeSpan.FromSeconds(1);
-        var writes = _alice.Store.Writes;
+        var writes = Alice.Store.Writes;
 
         for (var i = 0; i < 10; i++)
         {
@@ -184,20 +175,20 @@ public sealed class PeerSessionFastSendTests : IDisposable
             pair.Settle();
         }
 
-        Assert.Equal(writes + 10, _alice.Store.Writes);
-        Assert.Equal(10, _bob.Store.Received.Count);
-        Assert.All(_alice.Store.Outgoing.SkipLast(1), m => Assert.Equal(MessageState.Delivered, m.State));
-        var last = _alice.Store.Outgoing[^1];
+        Assert.Equal(writes + 10, Alice.Store.Writes);
+        Assert.Equal(10, Bob.Store.Received.Count);
+        Assert.All(Alice.Store.Outgoing.SkipLast(1), m => Assert.Equal(MessageState.Delivered, m.State));
+        var last = Alice.Store.Outgoing[^1];
         Assert.Equal(MessageState.Sent, last.State);
-        Assert.Equal([MessageState.Sent], _alice.StatesOf(last.Id));
-        Assert.Equal(_alice.Now + TimeSpan.FromSeconds(1), pair.Dialer.WakeAt);
+        Assert.Equal([MessageState.Sent], Alice.StatesOf(last.Id));
+        Assert.Equal(Alice.Now + TimeSpan.FromSeconds(1), pair.Dialer.WakeAt);
 
-        _alice.Time.Advance(TimeSpan.FromSeconds(1));
+        Alice.Time.Advance(TimeSpan.FromSeconds(1));
         pair.Kick().Settle();
 
-        Assert.Equal(writes + 11, _alice.Store.Writes);
+        Assert.Equal(writes + 11, Alice.Store.Writes);
         Assert.Equal(MessageState.Delivered, last.State);
-        Assert.Equal([MessageState.Sent, MessageState.Delivered], _alice.StatesOf(last.Id));
+        Assert.Equal([MessageState.Sent, MessageState.Delivered], Alice.StatesOf(last.Id));
         Assert.Null(pair.Dialer.WakeAt);
     }
 
@@ -205,7 +196,7 @@ public sealed class PeerSessionFastSendTests : IDisposable
     [Fact]
     public void Acknowledgements_HeldWhenTheNodeCrashes_TheTextIsSentAgainAndStoredOnce()
     {
-        using (var first = SessionPair.Run(_alice, _bob))
+        using (var first = SessionPair.Run(Alice, Bob))
         {
             first.Dialer.AcknowledgementHold = TimeSpan.FromSeconds(1);
             first.SendQueued(true, "acknowledged, mark lost");
@@ -214,18 +205,18 @@ public sealed class PeerSessionFastSendTests : IDisposable
         }
 
         Assert.Equal(MessageState.Sent, OutgoingOf("acknowledged, mark lost").State);
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(["acknowledged, mark lost"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["acknowledged, mark lost"], Bob.Store.Received.Select(m => m.Text));
         Assert.Equal(MessageState.Delivered, OutgoingOf("acknowledged, mark lost").State);
-        Assert.Empty(_alice.Closes);
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Alice.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     [Fact]
     public void Acknowledgements_HeldWhenTheConnectionEnds_FlushWritesThem()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         pair.Dialer.AcknowledgementHold = TimeSpan.FromSeconds(1);
         pair.SendQueued(true, "delivered");
         pair.Settle();
@@ -241,18 +232,18 @@ public sealed class PeerSessionFastSendTests : IDisposable
     [Fact]
     public void Acknowledgements_NoHold_WrittenWithTheBatchThatCarriedThem()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        var text = _alice.Send("acknowledged");
+        using var pair = SessionPair.Run(Alice, Bob);
+        var text = Alice.Send("acknowledged");
 
         // Alice sends (her write of the batch); the frame waits, undelivered.
         pair.Kick().Settle(frameBudget: pair.Delivered, cutWhenSpent: false);
-        var writes = _alice.Store.Writes;
+        var writes = Alice.Store.Writes;
 
         pair.Settle();
 
         Assert.Equal(MessageState.Delivered, text.State);
-        Assert.Equal(writes + 1, _alice.Store.Writes);
+        Assert.Equal(writes + 1, Alice.Store.Writes);
     }
 
-    private MemoryOutgoing OutgoingOf(string text) => _alice.Store.Outgoing.Single(m => m.Text == text);
+    private MemoryOutgoing OutgoingOf(string text) => Alice.Store.Outgoing.Single(m => m.Text == text);
 }

@@ -10,17 +10,8 @@ namespace SecureChat.Node.Tests.Session;
 /// broken peer or a lost disk write can make a session see; every text still ends stored once or
 /// waiting in its outbox.
 /// </summary>
-public sealed class PeerSessionNetworkTests : IDisposable
+public sealed class PeerSessionNetworkTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
-
     /// <summary>
     /// The second of Alice's texts never reaches Bob; the first and third do (the ratchet keeps the
     /// skipped key). The lost one stays in Alice's outbox, unacknowledged, and the next connection
@@ -29,21 +20,21 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void Loss_OneFrameOfABatchDropped_TheRestStoredAndTheLostOneArrivesOnTheNextConnection()
     {
-        var sent = new[] { _alice.Send("one"), _alice.Send("two"), _alice.Send("three") };
+        var sent = new[] { Alice.Send("one"), Alice.Send("two"), Alice.Send("three") };
         var written = 0;
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer && ++written == 4 ? [] : [frame] }.Start())
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer && ++written == 4 ? [] : [frame] }.Start())
         {
             // Alice writes her hello, the session start, then "one", "two" (lost), "three".
             pair.Settle();
 
-            Assert.Equal(["one", "three"], _bob.Store.Received.Select(m => m.Text));
+            Assert.Equal(["one", "three"], Bob.Store.Received.Select(m => m.Text));
             Assert.Equal([MessageState.Delivered, MessageState.Sent, MessageState.Delivered], sent.Select(m => m.State));
-            Assert.Empty(_bob.Closes);
+            Assert.Empty(Bob.Closes);
         }
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(["one", "three", "two"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["one", "three", "two"], Bob.Store.Received.Select(m => m.Text));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
@@ -55,21 +46,21 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void Duplication_RatchetFrameRepeated_SessionResetAndEachTextStoredOnce()
     {
-        var sent = Enumerable.Range(0, 3).Select(i => _alice.Send($"text {i}")).ToList();
+        var sent = Enumerable.Range(0, 3).Select(i => Alice.Send($"text {i}")).ToList();
         var written = 0;
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer && ++written == 3 ? [frame, frame] : [frame] }.Start())
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer && ++written == 3 ? [frame, frame] : [frame] }.Start())
         {
             pair.Settle();
         }
 
-        Assert.Contains("out of step", Assert.Single(_bob.Closes).Text, StringComparison.Ordinal);
-        Assert.False(_bob.Store.HasSession);
+        Assert.Contains("out of step", Assert.Single(Bob.Closes).Text, StringComparison.Ordinal);
+        Assert.False(Bob.Store.HasSession);
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Equal(2, _bob.Store.SessionsStarted);
+        Assert.Equal(2, Bob.Store.SessionsStarted);
     }
 
     /// <summary>
@@ -80,10 +71,10 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void Reordering_FrameHeldBackAndDeliveredAfterLaterOnes_EachStoredOnceWithItsLamport()
     {
-        var sent = Enumerable.Range(0, 4).Select(i => _alice.Send($"text {i}")).ToList();
+        var sent = Enumerable.Range(0, 4).Select(i => Alice.Send($"text {i}")).ToList();
         byte[]? held = null;
         var written = 0;
-        using var pair = new SessionPair(_alice, _bob)
+        using var pair = new SessionPair(Alice, Bob)
         {
             Wire = (fromDialer, frame) =>
             {
@@ -97,15 +88,15 @@ public sealed class PeerSessionNetworkTests : IDisposable
             },
         }.Start();
         pair.Settle();
-        Assert.Equal(sent.Skip(1).Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Skip(1).Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
 
         pair.ToAnswerer.Add(held!);
         pair.Settle();
 
-        Assert.Equal([.. sent.Skip(1).Select(m => m.Id), sent[0].Id], _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Equal(sent.Select(m => m.Lamport), _bob.Store.Received.OrderBy(m => m.Lamport).Select(m => m.Lamport));
+        Assert.Equal([.. sent.Skip(1).Select(m => m.Id), sent[0].Id], Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Lamport), Bob.Store.Received.OrderBy(m => m.Lamport).Select(m => m.Lamport));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>
@@ -119,9 +110,9 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [InlineData(false)]
     public void Loss_SessionStartLost_BobsTextWaitsAndGoesOnTheNextConnectionUnderTheSameSession(bool bobDialsNext)
     {
-        var text = _bob.Send("can you read me?");
+        var text = Bob.Send("can you read me?");
         byte[] sessionId;
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => fromDialer && IsRatchet(frame) ? [] : [frame] }.Start())
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => fromDialer && IsRatchet(frame) ? [] : [frame] }.Start())
         {
             pair.Settle();
             Assert.True(pair.Answerer.IsOnline);
@@ -131,12 +122,12 @@ public sealed class PeerSessionNetworkTests : IDisposable
 
         Assert.Equal(MessageState.Queued, text.State);
 
-        using var next = bobDialsNext ? SessionPair.Run(_bob, _alice) : SessionPair.Run(_alice, _bob);
+        using var next = bobDialsNext ? SessionPair.Run(Bob, Alice) : SessionPair.Run(Alice, Bob);
 
-        Assert.Equal([text.Id], _alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([text.Id], Alice.Store.Received.Select(m => m.MessageId));
         Assert.Equal(MessageState.Delivered, text.State);
         Assert.Equal(sessionId, next.Dialer.SessionId.ToArray());
-        Assert.Equal((1, 1), (_alice.Store.SessionsStarted, _bob.Store.SessionsStarted));
+        Assert.Equal((1, 1), (Alice.Store.SessionsStarted, Bob.Store.SessionsStarted));
     }
 
     /// <summary>
@@ -147,21 +138,21 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void InFlight_NoAcknowledgements_AtMostTheLimitSentAndTheRestOnTheNextConnection()
     {
-        var sent = Enumerable.Range(0, 40).Select(i => _alice.Send($"text {i}")).ToList();
-        var limit = _alice.Options.MaxInFlight;
-        using (var pair = new SessionPair(_alice, _bob) { Wire = (fromDialer, frame) => !fromDialer && IsRatchet(frame) ? [] : [frame] }.Start())
+        var sent = Enumerable.Range(0, 40).Select(i => Alice.Send($"text {i}")).ToList();
+        var limit = Alice.Options.MaxInFlight;
+        using (var pair = new SessionPair(Alice, Bob) { Wire = (fromDialer, frame) => !fromDialer && IsRatchet(frame) ? [] : [frame] }.Start())
         {
             pair.Settle();
 
-            Assert.Equal(limit, _bob.Store.Received.Count);
+            Assert.Equal(limit, Bob.Store.Received.Count);
             Assert.Equal(limit + 1, pair.RatchetFrames.FromDialer);
             Assert.Equal(limit, sent.Count(m => m.State == MessageState.Sent));
             Assert.All(sent.Skip(limit), m => Assert.Equal(MessageState.Queued, m.State));
         }
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
     }
 
@@ -169,26 +160,26 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void Batching_MoreTextsThanABatch_EachStepTakesOneBatchAndAsksForAnother()
     {
-        var sent = Enumerable.Range(0, 10).Select(i => _alice.Send($"text {i}")).ToList();
-        var batch = _alice.Options.SendBatch;
+        var sent = Enumerable.Range(0, 10).Select(i => Alice.Send($"text {i}")).ToList();
+        var batch = Alice.Options.SendBatch;
 
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
 
         var steps = pair.DialerOutputs.Where(o => o.Frames.Any(IsRatchet)).ToList();
         Assert.Equal(batch + 1, steps[0].Frames.Count);
         Assert.True(steps[0].MoreToSend);
         Assert.All(steps, o => Assert.True(o.Frames.Count <= batch + 1));
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
     }
 
     /// <summary>A side sends nothing but its hello until it has read the peer's (6.1): a queued text waits for the session choice.</summary>
     [Fact]
     public void Hello_TextQueuedBeforeThePeersHelloArrives_OnlyTheHelloIsWritten()
     {
-        var text = _alice.Send("early");
-        using var pair = new SessionPair(_alice, _bob).Start();
+        var text = Alice.Send("early");
+        using var pair = new SessionPair(Alice, Bob).Start();
 
-        var output = pair.Dialer.Pump(_alice.Now);
+        var output = pair.Dialer.Pump(Alice.Now);
 
         Assert.Empty(output.Frames);
         Assert.False(pair.Dialer.IsOnline);
@@ -205,10 +196,10 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void StoreFailure_MarkSentFails_NoFrameHandedOutAndTheNextConnectionDelivers()
     {
-        var sent = new[] { _alice.Send("one"), _alice.Send("two") };
-        using (var pair = new SessionPair(_alice, _bob).Start())
+        var sent = new[] { Alice.Send("one"), Alice.Send("two") };
+        using (var pair = new SessionPair(Alice, Bob).Start())
         {
-            _alice.Store.FailNextMarkSent = true;
+            Alice.Store.FailNextMarkSent = true;
 
             Assert.Throws<StoreException>(() => pair.Settle());
 
@@ -216,11 +207,11 @@ public sealed class PeerSessionNetworkTests : IDisposable
             Assert.All(sent, m => Assert.Equal(MessageState.Queued, m.State));
         }
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
         Assert.All(sent, m => Assert.Equal(MessageState.Delivered, m.State));
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>
@@ -231,24 +222,24 @@ public sealed class PeerSessionNetworkTests : IDisposable
     [Fact]
     public void StoreFailure_SaveSessionFails_NothingSentAndTheNextConnectionStartsAFreshSession()
     {
-        var text = _alice.Send("under which session?");
-        using (var pair = new SessionPair(_alice, _bob).Start())
+        var text = Alice.Send("under which session?");
+        using (var pair = new SessionPair(Alice, Bob).Start())
         {
-            _bob.Store.FailNextSaveSession = true;
+            Bob.Store.FailNextSaveSession = true;
 
             Assert.Throws<StoreException>(() => pair.Settle());
 
-            Assert.False(_bob.Store.HasSession);
-            Assert.Empty(_bob.Store.Received);
+            Assert.False(Bob.Store.HasSession);
+            Assert.Empty(Bob.Store.Received);
             Assert.Equal(0, pair.RatchetFrames.FromAnswerer);
         }
 
-        using var next = SessionPair.Run(_alice, _bob);
+        using var next = SessionPair.Run(Alice, Bob);
 
-        Assert.Equal([text.Id], _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([text.Id], Bob.Store.Received.Select(m => m.MessageId));
         Assert.Equal(MessageState.Delivered, text.State);
         Assert.Equal(next.HandshakeHash[..16], next.Answerer.SessionId.ToArray());
-        Assert.Equal(2, _alice.Store.SessionsStarted);
+        Assert.Equal(2, Alice.Store.SessionsStarted);
     }
 
     private static bool IsRatchet(byte[] frame) => NodeWire.TryParseFrame(frame, out var parsed) && parsed.FrameCase == NodeFrame.FrameOneofCase.Ratchet;

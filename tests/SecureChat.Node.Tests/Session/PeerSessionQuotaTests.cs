@@ -9,28 +9,19 @@ namespace SecureChat.Node.Tests.Session;
 /// clocks. QuotaDeliveryTests.Send_OverThePeersQuota_RefusedWithAnEventHeldInTheOutboxAndDeliveredOnceWhenTheWindowMoves
 /// stays as the integration test over sockets and the real store.
 /// </summary>
-public sealed class PeerSessionQuotaTests : IDisposable
+public sealed class PeerSessionQuotaTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
-
     /// <summary>The text that crosses the byte limit is the last one stored; the next is refused for bytes.</summary>
     [Fact]
     public void Quota_ByteLimit_TheTextThatCrossesItIsTheLastStoredAndTheReasonIsBytes()
     {
-        _bob.Limit = new QuotaLimit(100, 10);
-        var sent = new[] { _alice.Send("aaaaaa"), _alice.Send("bbbbbb"), _alice.Send("cc") };
+        Bob.Limit = new QuotaLimit(100, 10);
+        var sent = new[] { Alice.Send("aaaaaa"), Alice.Send("bbbbbb"), Alice.Send("cc") };
 
-        SessionPair.RunOnce(_alice, _bob);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Take(2).Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        var refusal = Assert.Single(_alice.Events.OfType<DeliveryRefused>()).Refusal;
+        Assert.Equal(sent.Take(2).Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        var refusal = Assert.Single(Alice.Events.OfType<DeliveryRefused>()).Refusal;
         Assert.Equal("bytes", refusal.Reason);
         Assert.Contains("at most 10 bytes of text from you per day", refusal.Message, StringComparison.Ordinal);
     }
@@ -42,14 +33,14 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [Fact]
     public void Quota_SeveralTextsOverIt_OneRefusalAndNothingAfterTheFirstRefusedStored()
     {
-        _bob.Limit = new QuotaLimit(2, 1 << 20);
-        var sent = Enumerable.Range(0, 5).Select(i => _alice.Send($"text {i}")).ToList();
+        Bob.Limit = new QuotaLimit(2, 1 << 20);
+        var sent = Enumerable.Range(0, 5).Select(i => Alice.Send($"text {i}")).ToList();
 
-        using var pair = new SessionPair(_alice, _bob).Start();
+        using var pair = new SessionPair(Alice, Bob).Start();
         pair.Settle();
 
-        Assert.Equal(sent.Take(2).Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Single(_alice.Events.OfType<DeliveryRefused>());
+        Assert.Equal(sent.Take(2).Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Single(Alice.Events.OfType<DeliveryRefused>());
         Assert.All(sent.Skip(2), m => Assert.NotEqual(MessageState.Delivered, m.State));
     }
 
@@ -60,23 +51,23 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [Fact]
     public void Quota_WhileHeld_ReadReceiptsTypingAndThePeersTextsStillGo()
     {
-        _bob.Limit = new QuotaLimit(1, 1 << 20);
-        _alice.Send("one");
-        _alice.Send("two");
-        using var pair = SessionPair.Run(_alice, _bob);
+        Bob.Limit = new QuotaLimit(1, 1 << 20);
+        Alice.Send("one");
+        Alice.Send("two");
+        using var pair = SessionPair.Run(Alice, Bob);
         Assert.NotNull(pair.Dialer.WakeAt);
 
-        var fromBob = _bob.Send("bob's text");
+        var fromBob = Bob.Send("bob's text");
         pair.Kick().Settle();
-        _alice.Store.MarkAllSeen();
+        Alice.Store.MarkAllSeen();
         pair.Dialer.Typing(true);
         pair.Kick().Settle();
 
-        Assert.Equal([fromBob.Id], _alice.Store.Received.Select(m => m.MessageId));
+        Assert.Equal([fromBob.Id], Alice.Store.Received.Select(m => m.MessageId));
         Assert.Equal(MessageState.Read, fromBob.State);
-        Assert.Single(_bob.Events.OfType<TypingChanged>(), e => e.Active);
-        Assert.Single(_bob.Store.Received);
-        Assert.Empty(_alice.Store.Receipts);
+        Assert.Single(Bob.Events.OfType<TypingChanged>(), e => e.Active);
+        Assert.Single(Bob.Store.Received);
+        Assert.Empty(Alice.Store.Receipts);
     }
 
     /// <summary>
@@ -90,10 +81,10 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [InlineData(365L * 24 * 3_600_000, 2L * 24 * 3_600_000)]
     public void Refusal_AsksForAWait_HeldForItWithinOneSecondAndTwoDays(long askedMilliseconds, long heldMilliseconds)
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         var dialerFrames = pair.RatchetFrames.FromDialer;
 
-        pair.ToDialer.Add(_bob.Seal(_bob.Envelope(_alice, e => e.Refusal = new Refusal
+        pair.ToDialer.Add(Bob.Seal(Bob.Envelope(Alice, e => e.Refusal = new Refusal
         {
             Reason = RefusalReason.MessageQuota,
             MessageId = ByteString.CopyFrom(new byte[16]),
@@ -103,10 +94,10 @@ public sealed class PeerSessionQuotaTests : IDisposable
         })));
         pair.Settle();
 
-        var refusal = Assert.Single(_alice.Events.OfType<DeliveryRefused>()).Refusal;
-        Assert.Equal(_alice.Now + TimeSpan.FromMilliseconds(heldMilliseconds), refusal.Until);
+        var refusal = Assert.Single(Alice.Events.OfType<DeliveryRefused>()).Refusal;
+        Assert.Equal(Alice.Now + TimeSpan.FromMilliseconds(heldMilliseconds), refusal.Until);
         Assert.Equal(refusal.Until, pair.Dialer.WakeAt);
-        Assert.Empty(_alice.Closes);
+        Assert.Empty(Alice.Closes);
         Assert.Equal(dialerFrames, pair.RatchetFrames.FromDialer);
     }
 
@@ -118,42 +109,42 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [Fact]
     public void Quota_LaterTextsAfterARefusal_RefusedSilentlyUntilTheRefusedOneComesAgain()
     {
-        _bob.Limit = new QuotaLimit(1, 1 << 20);
-        var first = _alice.Send("stored");
-        var refused = _alice.Send("refused");
-        using var pair = SessionPair.Run(_alice, _bob);
-        Assert.Equal([first.Id], _bob.Store.Received.Select(m => m.MessageId));
+        Bob.Limit = new QuotaLimit(1, 1 << 20);
+        var first = Alice.Send("stored");
+        var refused = Alice.Send("refused");
+        using var pair = SessionPair.Run(Alice, Bob);
+        Assert.Equal([first.Id], Bob.Store.Received.Select(m => m.MessageId));
         var answered = pair.RatchetFrames.FromAnswerer;
-        _bob.Limit = QuotaLimit.ContactDefault;
+        Bob.Limit = QuotaLimit.ContactDefault;
 
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "later" })));
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e => e.Text = new Text { Content = "later" })));
         pair.Settle();
 
-        Assert.Single(_bob.Store.Received);
+        Assert.Single(Bob.Store.Received);
         Assert.Equal(answered, pair.RatchetFrames.FromAnswerer);
 
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e =>
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e =>
         {
             e.MessageId = ByteString.CopyFrom(Convert.FromHexString(refused.Id));
             e.Lamport = (ulong)refused.Lamport;
             e.Text = new Text { Content = refused.Text };
         })));
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "after it" })));
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e => e.Text = new Text { Content = "after it" })));
         pair.Settle();
 
-        Assert.Equal(["stored", "refused", "after it"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["stored", "refused", "after it"], Bob.Store.Received.Select(m => m.Text));
         Assert.Equal(answered + 1, pair.RatchetFrames.FromAnswerer);
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Bob.Closes);
     }
 
     /// <summary>A refusal of a reason this version does not know is held like any quota (6.10: the enum is open).</summary>
     [Fact]
     public void Refusal_UnknownReason_HeldAsALimitOfUnknownKind()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
-        var text = _alice.Send("waits");
+        using var pair = SessionPair.Run(Alice, Bob);
+        var text = Alice.Send("waits");
 
-        pair.ToDialer.Add(_bob.Seal(_bob.Envelope(_alice, e => e.Refusal = new Refusal
+        pair.ToDialer.Add(Bob.Seal(Bob.Envelope(Alice, e => e.Refusal = new Refusal
         {
             Reason = (RefusalReason)77,
             MessageId = ByteString.CopyFrom(new byte[16]),
@@ -162,9 +153,9 @@ public sealed class PeerSessionQuotaTests : IDisposable
         pair.Settle();
         pair.Kick().Settle();
 
-        Assert.Equal("limit", Assert.Single(_alice.Events.OfType<DeliveryRefused>()).Refusal.Reason);
+        Assert.Equal("limit", Assert.Single(Alice.Events.OfType<DeliveryRefused>()).Refusal.Reason);
         Assert.Equal(MessageState.Queued, text.State);
-        Assert.Empty(_bob.Store.Received);
+        Assert.Empty(Bob.Store.Received);
     }
 
     /// <summary>
@@ -174,25 +165,25 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [Fact]
     public void Refusal_NewConnectionWithinTheHold_SendsNoTextUntilItEnds()
     {
-        _bob.Limit = new QuotaLimit(2, 1 << 20);
-        var sent = Enumerable.Range(0, 4).Select(i => _alice.Send($"text {i}")).ToList();
-        SessionPair.RunOnce(_alice, _bob);
-        var until = Assert.Single(_alice.Events.OfType<DeliveryRefused>()).Refusal.Until;
+        Bob.Limit = new QuotaLimit(2, 1 << 20);
+        var sent = Enumerable.Range(0, 4).Select(i => Alice.Send($"text {i}")).ToList();
+        SessionPair.RunOnce(Alice, Bob);
+        var until = Assert.Single(Alice.Events.OfType<DeliveryRefused>()).Refusal.Until;
 
-        using (var pair = SessionPair.Run(_bob, _alice))
+        using (var pair = SessionPair.Run(Bob, Alice))
         {
             Assert.Equal(until, pair.Answerer.WakeAt);
             Assert.Equal(0, pair.RatchetFrames.FromAnswerer);
         }
 
-        Assert.Equal(2, _bob.Store.Received.Count);
-        var wait = until - _alice.Now;
-        _alice.Time.Advance(wait);
-        _bob.Time.Advance(wait);
-        SessionPair.RunOnce(_alice, _bob);
+        Assert.Equal(2, Bob.Store.Received.Count);
+        var wait = until - Alice.Now;
+        Alice.Time.Advance(wait);
+        Bob.Time.Advance(wait);
+        SessionPair.RunOnce(Alice, Bob);
 
-        Assert.Equal(sent.Select(m => m.Id), _bob.Store.Received.Select(m => m.MessageId));
-        Assert.Single(_alice.Events.OfType<DeliveryRefused>());
+        Assert.Equal(sent.Select(m => m.Id), Bob.Store.Received.Select(m => m.MessageId));
+        Assert.Single(Alice.Events.OfType<DeliveryRefused>());
     }
 
     /// <summary>
@@ -202,20 +193,20 @@ public sealed class PeerSessionQuotaTests : IDisposable
     [Fact]
     public void Refusal_RetryBeforeTheWindowAllows_RefusedAgainWithANewWait()
     {
-        _bob.Limit = new QuotaLimit(2, 1 << 20);
+        Bob.Limit = new QuotaLimit(2, 1 << 20);
         for (var i = 0; i < 3; i++)
         {
-            _alice.Send($"text {i}");
+            Alice.Send($"text {i}");
         }
 
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
 
-        _alice.Time.Advance(TimeSpan.FromDays(2));
+        Alice.Time.Advance(TimeSpan.FromDays(2));
         pair.Kick().Settle();
 
-        Assert.Equal(2, _alice.Events.OfType<DeliveryRefused>().Count());
-        Assert.Equal(2, _bob.Store.Received.Count);
-        Assert.True(_alice.Events.OfType<DeliveryRefused>().Last().Refusal.Until > _alice.Now);
+        Assert.Equal(2, Alice.Events.OfType<DeliveryRefused>().Count());
+        Assert.Equal(2, Bob.Store.Received.Count);
+        Assert.True(Alice.Events.OfType<DeliveryRefused>().Last().Refusal.Until > Alice.Now);
     }
 
     /// <summary>One peer over its quota does not touch another's: Carol's texts to Bob are stored while Alice's are refused.</summary>
@@ -223,15 +214,15 @@ public sealed class PeerSessionQuotaTests : IDisposable
     public void Quota_OnePeerOverIt_AnotherPeerStillStored()
     {
         using var carol = new Party("carol");
-        _bob.Limit = new QuotaLimit(1, 1 << 20);
-        _alice.Send("alice 0");
-        _alice.Send("alice 1");
+        Bob.Limit = new QuotaLimit(1, 1 << 20);
+        Alice.Send("alice 0");
+        Alice.Send("alice 1");
         var fromCarol = carol.Send("carol 0");
 
-        SessionPair.RunOnce(_alice, _bob);
-        SessionPair.RunOnce(carol, _bob);
+        SessionPair.RunOnce(Alice, Bob);
+        SessionPair.RunOnce(carol, Bob);
 
-        Assert.Equal(["alice 0", "carol 0"], _bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(["alice 0", "carol 0"], Bob.Store.Received.Select(m => m.Text));
         Assert.Equal(MessageState.Delivered, fromCarol.State);
         Assert.Empty(carol.Events.OfType<DeliveryRefused>());
     }

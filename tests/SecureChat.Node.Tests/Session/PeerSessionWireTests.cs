@@ -12,17 +12,8 @@ namespace SecureChat.Node.Tests.Session;
 /// not know. Bob answers Alice; Alice's "node" here writes whatever the test makes it write,
 /// encrypted under the session both hold, as a buggy or hostile peer could.
 /// </summary>
-public sealed class PeerSessionWireTests : IDisposable
+public sealed class PeerSessionWireTests : TwoParties
 {
-    private readonly Party _alice = new("alice");
-    private readonly Party _bob = new("bob");
-
-    public void Dispose()
-    {
-        _alice.Dispose();
-        _bob.Dispose();
-    }
-
     public static TheoryData<string> MalformedHellos => new() { "port above 65535", "session ID of 15 bytes", "ratchet key of 31 bytes", "no ratchet key", "no case set", "not protobuf" };
 
     [Theory]
@@ -39,16 +30,16 @@ public sealed class PeerSessionWireTests : IDisposable
             "no case set" => [],
             _ => [0x0A, 0x25, 0x08],
         };
-        using var pair = new SessionPair(_alice, _bob);
-        pair.Answerer.Start(_bob.Now);
+        using var pair = new SessionPair(Alice, Bob);
+        pair.Answerer.Start(Bob.Now);
 
-        var output = pair.Answerer.Receive([frame], _bob.Now);
+        var output = pair.Answerer.Receive([frame], Bob.Now);
 
         Assert.Equal(CloseReason.ProtocolViolation, output.Close?.Reason);
         Assert.Empty(output.Frames);
         Assert.False(output.CameOnline);
         Assert.Null(output.ClaimedEndpoint);
-        Assert.False(_bob.Store.HasSession);
+        Assert.False(Bob.Store.HasSession);
     }
 
     /// <summary>
@@ -58,8 +49,8 @@ public sealed class PeerSessionWireTests : IDisposable
     [Fact]
     public void Hello_DialersRatchetKeyIsNoValidPoint_AnswererAcceptsAndTheSessionWorks()
     {
-        var text = _alice.Send("my hello key is zeros");
-        using var pair = new SessionPair(_alice, _bob)
+        var text = Alice.Send("my hello key is zeros");
+        using var pair = new SessionPair(Alice, Bob)
         {
             Wire = (fromDialer, frame) => fromDialer && NodeWire.TryParseFrame(frame, out var parsed) && parsed.FrameCase == NodeFrame.FrameOneofCase.Hello
                 ? [NodeWire.Encode(new NodeFrame { Hello = new Hello(parsed.Hello) { RatchetKey = ByteString.CopyFrom(new byte[32]) } })]
@@ -68,23 +59,23 @@ public sealed class PeerSessionWireTests : IDisposable
 
         pair.Settle();
 
-        Assert.Empty(_bob.Closes);
-        Assert.Equal([text.Id], _bob.Store.Received.Select(m => m.MessageId));
+        Assert.Empty(Bob.Closes);
+        Assert.Equal([text.Id], Bob.Store.Received.Select(m => m.MessageId));
         Assert.Equal(MessageState.Delivered, text.State);
     }
 
     [Fact]
     public void Frame_OfNoKnownCaseAfterTheHello_ClosesWithProtocolViolationAndKeepsTheSession()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
 
         pair.ToAnswerer.Add([]);
         pair.Settle();
 
-        var close = Assert.Single(_bob.Closes);
+        var close = Assert.Single(Bob.Closes);
         Assert.Equal(CloseReason.ProtocolViolation, close.Reason);
         Assert.Contains("not a ratchet message", close.Text, StringComparison.Ordinal);
-        Assert.True(_bob.Store.HasSession, "a frame of no known case says nothing about the ratchet");
+        Assert.True(Bob.Store.HasSession, "a frame of no known case says nothing about the ratchet");
     }
 
     /// <summary>
@@ -95,22 +86,22 @@ public sealed class PeerSessionWireTests : IDisposable
     [Fact]
     public void Ratchet_FrameThatDoesNotDecrypt_SessionForgottenAndTheNextConnectionDelivers()
     {
-        using (var pair = SessionPair.Run(_alice, _bob))
+        using (var pair = SessionPair.Run(Alice, Bob))
         {
-            var text = _alice.Send("after the garbage");
+            var text = Alice.Send("after the garbage");
             pair.Wire = (fromDialer, frame) => fromDialer ? [NodeWire.Encode(new NodeFrame { Ratchet = ByteString.CopyFrom(new byte[120]) }), frame] : [frame];
             pair.Kick().Settle();
 
-            Assert.Contains("out of step", Assert.Single(_bob.Closes).Text, StringComparison.Ordinal);
-            Assert.False(_bob.Store.HasSession);
-            Assert.Empty(_bob.Store.Received);
+            Assert.Contains("out of step", Assert.Single(Bob.Closes).Text, StringComparison.Ordinal);
+            Assert.False(Bob.Store.HasSession);
+            Assert.Empty(Bob.Store.Received);
             Assert.Equal(MessageState.Sent, text.State);
         }
 
-        using var next = SessionPair.Run(_alice, _bob);
+        using var next = SessionPair.Run(Alice, Bob);
 
-        Assert.Equal(["after the garbage"], _bob.Store.Received.Select(m => m.Text));
-        Assert.Equal(2, _bob.Store.SessionsStarted);
+        Assert.Equal(["after the garbage"], Bob.Store.Received.Select(m => m.Text));
+        Assert.Equal(2, Bob.Store.SessionsStarted);
     }
 
     public static TheoryData<string> MalformedEnvelopes => new()
@@ -128,12 +119,12 @@ public sealed class PeerSessionWireTests : IDisposable
     [MemberData(nameof(MalformedEnvelopes))]
     public void Envelope_BreaksARuleOfItsSchema_ClosedAndNothingOfTheBatchStoredOrAcknowledged(string flaw)
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         var answered = pair.RatchetFrames.FromAnswerer;
-        var good = _alice.Seal(_alice.Envelope(_bob, e => e.Text = new Text { Content = "well-formed" }));
+        var good = Alice.Seal(Alice.Envelope(Bob, e => e.Text = new Text { Content = "well-formed" }));
         var bad = flaw == "not protobuf"
-            ? _alice.Seal([0x0A, 0x10, 0x01])
-            : _alice.Seal(_alice.Envelope(_bob, e =>
+            ? Alice.Seal([0x0A, 0x10, 0x01])
+            : Alice.Seal(Alice.Envelope(Bob, e =>
             {
                 e.Text = new Text { Content = "hostile" };
                 switch (flaw)
@@ -155,12 +146,12 @@ public sealed class PeerSessionWireTests : IDisposable
         pair.ToAnswerer.AddRange([good, bad]);
         pair.Settle();
 
-        var close = Assert.Single(_bob.Closes);
+        var close = Assert.Single(Bob.Closes);
         Assert.Equal(CloseReason.ProtocolViolation, close.Reason);
         Assert.Contains("malformed or named another conversation", close.Text, StringComparison.Ordinal);
-        Assert.Empty(_bob.Store.Received);
+        Assert.Empty(Bob.Store.Received);
         Assert.Equal(answered, pair.RatchetFrames.FromAnswerer);
-        Assert.True(_bob.Store.HasSession);
+        Assert.True(Bob.Store.HasSession);
     }
 
     /// <summary>
@@ -173,16 +164,16 @@ public sealed class PeerSessionWireTests : IDisposable
     [InlineData(true)]
     public void Envelope_NoBodyOrAnUnknownOne_AcknowledgedAndIgnored(bool laterKind)
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         var answered = pair.RatchetFrames.FromAnswerer;
-        var envelope = _alice.Envelope(_bob, _ => { });
+        var envelope = Alice.Envelope(Bob, _ => { });
         byte[] plaintext = laterKind ? [.. NodeWire.Encode(envelope), 0x72, 0x02, 0x0A, 0x00] : NodeWire.EncodePadded(envelope);
 
-        pair.ToAnswerer.Add(_alice.Seal(plaintext));
+        pair.ToAnswerer.Add(Alice.Seal(plaintext));
         pair.Settle();
 
-        Assert.Empty(_bob.Closes);
-        Assert.Empty(_bob.Store.Received);
+        Assert.Empty(Bob.Closes);
+        Assert.Empty(Bob.Store.Received);
         Assert.Equal(answered + 1, pair.RatchetFrames.FromAnswerer);
         Assert.True(pair.Answerer.IsOnline);
     }
@@ -191,33 +182,33 @@ public sealed class PeerSessionWireTests : IDisposable
     [Fact]
     public void Envelope_TypingOrDelivered_NotAcknowledged()
     {
-        using var pair = SessionPair.Run(_alice, _bob);
+        using var pair = SessionPair.Run(Alice, Bob);
         var answered = pair.RatchetFrames.FromAnswerer;
 
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Typing = new Typing { Active = true })));
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Delivered = Receipt([new byte[16]]))));
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e => e.Typing = new Typing { Active = true })));
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e => e.Delivered = Receipt([new byte[16]]))));
         pair.Settle();
 
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Bob.Closes);
         Assert.Equal(answered, pair.RatchetFrames.FromAnswerer);
-        Assert.Single(_bob.Events.OfType<TypingChanged>());
+        Assert.Single(Bob.Events.OfType<TypingChanged>());
     }
 
     /// <summary>A receipt naming an ID this side never sent beside one it did: only the known one moves, and nothing ends.</summary>
     [Fact]
     public void Receipt_NamesAnUnknownIdBesideAKnownOne_OnlyTheKnownOneMoves()
     {
-        var text = _bob.Send("bob's only text");
-        using var pair = SessionPair.Run(_alice, _bob);
+        var text = Bob.Send("bob's only text");
+        using var pair = SessionPair.Run(Alice, Bob);
         Assert.Equal(MessageState.Delivered, text.State);
-        var events = _bob.Events.Count;
+        var events = Bob.Events.Count;
 
-        pair.ToAnswerer.Add(_alice.Seal(_alice.Envelope(_bob, e => e.Read = Receipt([new byte[16], Convert.FromHexString(text.Id)]))));
+        pair.ToAnswerer.Add(Alice.Seal(Alice.Envelope(Bob, e => e.Read = Receipt([new byte[16], Convert.FromHexString(text.Id)]))));
         pair.Settle();
 
-        Assert.Empty(_bob.Closes);
+        Assert.Empty(Bob.Closes);
         Assert.Equal(MessageState.Read, text.State);
-        Assert.Equal([MessageState.Read], _bob.Events.Skip(events).OfType<MessageStateChanged>().Select(e => e.State));
+        Assert.Equal([MessageState.Read], Bob.Events.Skip(events).OfType<MessageStateChanged>().Select(e => e.State));
     }
 
     private static Receipt Receipt(IEnumerable<byte[]> ids)
