@@ -32,6 +32,10 @@ public enum MappingFailure
 /// A mapping a router holds for this node: packets from anyone to <see cref="External"/> reach
 /// <see cref="InternalPort"/> here, until <see cref="Expires"/> unless renewed.
 /// </summary>
+/// <param name="Protocol">The transport mapped.</param>
+/// <param name="InternalPort">The port on this host that the mapping reaches.</param>
+/// <param name="External">The router's public address and the port it opened there.</param>
+/// <param name="Expires">When the router drops the mapping unless it is renewed.</param>
 /// <param name="Method">The protocol that obtained it ("NAT-PMP", "PCP", "UPnP-IGD"), for the sentence a person reads.</param>
 public sealed record PortMappingLease(MappingProtocol Protocol, int InternalPort, IPEndPoint External, DateTimeOffset Expires, string Method);
 
