@@ -32,6 +32,8 @@ internal static class GatewayExchange
         var wait = FirstWait;
         for (var attempt = 0; attempt < Attempts; attempt++, wait *= 2)
         {
+            // The wait starts before the send, so that an answer (or a test's clock) cannot come first.
+            using var window = new CancellationTokenSource(wait, time);
             try
             {
                 await socket.SendAsync(request, SocketFlags.None, cancellationToken).ConfigureAwait(false);
@@ -41,7 +43,6 @@ internal static class GatewayExchange
                 return RouterReply<T>.Fail(MappingFailure.NoRouter, $"Could not send a {method} request to the gateway {socket.RemoteEndPoint}: {ex.SocketErrorCode}.");
             }
 
-            using var window = new CancellationTokenSource(wait, time);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(window.Token, cancellationToken);
             while (true)
             {
