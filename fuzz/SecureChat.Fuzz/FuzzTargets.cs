@@ -22,6 +22,8 @@ public static class FuzzTargets
         new ApiTarget(),
         new ExportTarget(),
         new DiscoveryTarget(),
+        new NatPmpTarget(),
+        new PcpTarget(),
     ];
 
     public static IFuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);
