@@ -30,9 +30,9 @@ public enum MappingFailure
 
 /// <summary>
 /// A mapping a router holds for this node: packets from anyone to <see cref="External"/> reach
-/// <see cref="InternalPort"/> here, until <see cref="Expires"/> unless renewed.
+/// <see cref="InternalPort"/> here, until <see cref="Expires"/> unless renewed. <see cref="Method"/>
+/// names the protocol that obtained it ("NAT-PMP", "PCP", "UPnP-IGD"), for the sentence a person reads.
 /// </summary>
-/// <param name="Method">The protocol that obtained it ("NAT-PMP", "PCP", "UPnP-IGD"), for the sentence a person reads.</param>
 public sealed record PortMappingLease(MappingProtocol Protocol, int InternalPort, IPEndPoint External, DateTimeOffset Expires, string Method);
 
 /// <summary>What a request to a router came to: a lease, or the failure and its sentence.</summary>
