@@ -144,6 +144,25 @@ public sealed class UpnpMapper : IPortMapper
     }
 
     /// <summary>
+    /// Whether the gateway holds a mapping of <paramref name="externalPort"/> now
+    /// (GetSpecificPortMappingEntry): true, false when it answers NoSuchEntryInArray (714), null
+    /// when it cannot say (no gateway, a refusal or a malformed answer).
+    /// </summary>
+    public async Task<bool?> IsMappedAsync(MappingProtocol protocol, int externalPort, CancellationToken cancellationToken)
+    {
+        var (gateway, _) = await FindAsync(cancellationToken).ConfigureAwait(false);
+        if (gateway is null)
+        {
+            return null;
+        }
+
+        var reply = await CallAsync(gateway, "GetSpecificPortMappingEntry",
+            [new("NewRemoteHost", string.Empty), new("NewExternalPort", Invariant(externalPort)), new("NewProtocol", ProtocolName(protocol))],
+            cancellationToken).ConfigureAwait(false);
+        return reply.Succeeded ? true : reply.ErrorCode == UpnpSoap.NoSuchEntryInArray ? false : null;
+    }
+
+    /// <summary>
     /// The mapping's in arguments in the order of WANIPConnection's AddPortMapping (and
     /// AddAnyPortMapping): no remote host (any), the external port, the protocol, the internal port
     /// and client, enabled, a description, the lease in seconds.
