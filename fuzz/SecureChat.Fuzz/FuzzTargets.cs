@@ -22,6 +22,7 @@ public static class FuzzTargets
         new ApiTarget(),
         new ExportTarget(),
         new DiscoveryTarget(),
+        new UpnpTarget(),
     ];
 
     public static IFuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);
