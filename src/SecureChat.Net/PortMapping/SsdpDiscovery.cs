@@ -168,17 +168,18 @@ public static class SsdpDiscovery
     private static IPAddress Normalise(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     /// <summary>
-    /// Sends the M-SEARCH for every search target from <paramref name="socket"/> (a UDP socket,
-    /// bound) and collects the distinct answers that pass <see cref="TryParse"/> until
+    /// Sends the M-SEARCH for every search target to <paramref name="destination"/> from
+    /// <paramref name="socket"/> (a UDP socket, bound) and collects the distinct answers that pass <see cref="TryParse"/> until
     /// <paramref name="window"/> has passed on <paramref name="time"/> or <see cref="MaxAnswers"/> came.
+    /// <paramref name="destination"/> is <see cref="MulticastGroup"/> unless a test names a responder on loopback.
     /// </summary>
-    public static async Task<IReadOnlyList<(SsdpAnswer Answer, IPAddress Device)>> SearchAsync(Socket socket, TimeSpan window, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<(SsdpAnswer Answer, IPAddress Device)>> SearchAsync(Socket socket, IPEndPoint destination, TimeSpan window, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(socket);
         var answers = new List<(SsdpAnswer, IPAddress)>();
         foreach (var target in SearchTargets)
         {
-            await socket.SendToAsync(SearchRequest(target), SocketFlags.None, MulticastGroup, cancellationToken).ConfigureAwait(false);
+            await socket.SendToAsync(SearchRequest(target), SocketFlags.None, destination, cancellationToken).ConfigureAwait(false);
         }
 
         using var deadline = new CancellationTokenSource(window, time);

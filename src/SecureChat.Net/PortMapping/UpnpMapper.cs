@@ -45,6 +45,9 @@ public sealed class UpnpMapper : IPortMapper
 
     public string Method => MethodName;
 
+    /// <summary>Where the SSDP search goes: the multicast group, or a responder on loopback in a test.</summary>
+    internal IPEndPoint SearchDestination { get; init; } = SsdpDiscovery.MulticastGroup;
+
     /// <summary>The gateway found by the last successful search: its service, and the address of this host on its LAN.</summary>
     private sealed record Gateway(UpnpService Service, IPAddress Device, IPAddress LocalAddress);
 
@@ -281,7 +284,7 @@ public sealed class UpnpMapper : IPortMapper
             {
                 try
                 {
-                    answers = await SsdpDiscovery.SearchAsync(socket, SearchWindow, _time, cancellationToken).ConfigureAwait(false);
+                    answers = await SsdpDiscovery.SearchAsync(socket, SearchDestination, SearchWindow, _time, cancellationToken).ConfigureAwait(false);
                 }
                 catch (SocketException ex)
                 {
