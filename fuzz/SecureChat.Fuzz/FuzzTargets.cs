@@ -24,6 +24,7 @@ public static class FuzzTargets
         new DiscoveryTarget(),
         new NatPmpTarget(),
         new PcpTarget(),
+        new UpnpTarget(),
     ];
 
     public static IFuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);
