@@ -182,30 +182,6 @@ public sealed class UpnpMapper : IPortMapper
         new("NewLeaseDuration", Invariant(leaseSeconds)),
     ];
 
-    /// <summary>
-    /// Whether the internet can reach <paramref name="address"/>: not unspecified, private
-    /// (10/8, 172.16/12, 192.168/16), shared (100.64/10, a carrier's NAT), loopback, link-local,
-    /// "this network" (0/8), multicast or reserved (224/3). 198.18.0.0/15 (benchmarking, RFC 2544)
-    /// counts as public on purpose: SecureChat's simulated internet (docs/netsim.md) uses it for its
-    /// public segment, and no real gateway gives it as its address.
-    /// </summary>
-    public static bool IsPublic(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.AddressFamily != AddressFamily.InterNetwork)
-        {
-            return false;
-        }
-
-        Span<byte> b = stackalloc byte[4];
-        address.TryWriteBytes(b, out _);
-        return !(b[0] is 0 or 10 or 127 or >= 224
-            || (b[0] == 100 && (b[1] & 0xC0) == 64)
-            || (b[0] == 169 && b[1] == 254)
-            || (b[0] == 172 && (b[1] & 0xF0) == 16)
-            || (b[0] == 192 && b[1] == 168));
-    }
-
     private static MappingResult Failed(UpnpSoapReply reply, string action) => reply switch
     {
         { IsMalformed: true } => MappingResult.Failed(MappingFailure.Malformed, reply.Sentence),
@@ -258,7 +234,7 @@ public sealed class UpnpMapper : IPortMapper
             return (null, MappingResult.Failed(MappingFailure.Malformed, "the gateway answered GetExternalIPAddress without an IPv4 address"));
         }
 
-        return IsPublic(address)
+        return ExternalAddressPolicy.IsPublic(address)
             ? (address, null)
             : (null, MappingResult.Failed(MappingFailure.NotPublic, $"the gateway's external address {address} is not reachable from the internet (another NAT is in front of it)"));
     }
