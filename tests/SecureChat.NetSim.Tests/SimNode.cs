@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using SecureChat.Testing;
@@ -21,7 +20,6 @@ namespace SecureChat.NetSim.Tests;
 /// </summary>
 internal sealed partial class SimNode : IAsyncDisposable
 {
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly DirectoryInfo _home;
@@ -166,31 +164,7 @@ internal sealed partial class SimNode : IAsyncDisposable
         return string.Join('\n', process.Stdout);
     }
 
-    private static ProcessStartInfo StartInfo(IEnumerable<string> args, string program = "ip")
-    {
-        var start = new ProcessStartInfo(program)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardInputEncoding = Utf8,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        // Nothing of the test's own SecureChat settings reaches the node.
-        foreach (var name in new[] { "SECURECHAT_PASSPHRASE", "SECURECHAT_HOME", "SECURECHAT_NEW_PASSPHRASE", "SECURECHAT_BACKUP_PASSPHRASE" })
-        {
-            start.Environment.Remove(name);
-        }
-
-        return start;
-    }
+    private static ProcessStartInfo StartInfo(IEnumerable<string> args, string program = "ip") => ChildProcess.Redirected(program, args);
 
     [GeneratedRegex(@"^ID:          (?<id>[a-z0-9]{52})$", RegexOptions.Multiline)]
     private static partial Regex IdLine();

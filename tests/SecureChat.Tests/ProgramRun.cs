@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using SecureChat.Testing;
 
 namespace SecureChat.Tests;
@@ -14,8 +13,6 @@ internal static class ProgramRun
     public const string NewPassphraseVariable = "SECURECHAT_NEW_PASSPHRASE";
     public const string BackupPassphraseVariable = "SECURECHAT_BACKUP_PASSPHRASE";
 
-    private static readonly string[] SecureChatVariables = [ChatProcess.PassphraseVariable, "SECURECHAT_HOME", NewPassphraseVariable, BackupPassphraseVariable];
-    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>Runs with <c>SECURECHAT_PASSPHRASE</c> set to <paramref name="passphrase"/> (none when null).</summary>
     public static Task<FinishedRun> RunAsync(string? passphrase, params string[] args) =>
@@ -28,27 +25,7 @@ internal static class ProgramRun
     /// </summary>
     public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> variables, IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardInputEncoding = Utf8,
-            StandardOutputEncoding = Utf8,
-            StandardErrorEncoding = Utf8,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "securechat.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var name in SecureChatVariables)
-        {
-            start.Environment.Remove(name);
-        }
-
+        var start = ChildProcess.Redirected(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [Path.Combine(AppContext.BaseDirectory, "securechat.dll"), .. args]);
         foreach (var (name, value) in variables)
         {
             start.Environment[name] = value;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.RegularExpressions;
 using Xunit.Sdk;
 
@@ -18,6 +19,11 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// (the .NET runtime's start-up) on a loaded two-core machine.
     /// </summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The variables through which SecureChat reads settings from its environment.</summary>
+    private static readonly string[] SecureChatVariables = ["SECURECHAT_PASSPHRASE", "SECURECHAT_HOME", "SECURECHAT_NEW_PASSPHRASE", "SECURECHAT_BACKUP_PASSPHRASE"];
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Lock _gate = new();
     private readonly List<string> _stdout = [];
@@ -80,6 +86,37 @@ internal sealed class ChildProcess : IAsyncDisposable
                 return TranscriptUnlocked();
             }
         }
+    }
+
+    /// <summary>
+    /// How a test starts a program it talks to: <paramref name="program"/> with
+    /// <paramref name="args"/>, all three streams redirected as UTF-8 (no byte-order mark), no
+    /// shell, and none of the SecureChat variables of the test's own environment (a passphrase or
+    /// home set where the tests run must not reach the program; a test sets what it means to).
+    /// </summary>
+    public static ProcessStartInfo Redirected(string program, IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardInputEncoding = Utf8,
+            StandardOutputEncoding = Utf8,
+            StandardErrorEncoding = Utf8,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var name in SecureChatVariables)
+        {
+            start.Environment.Remove(name);
+        }
+
+        return start;
     }
 
     /// <summary>
