@@ -61,7 +61,12 @@ public static class Compact
         return [.. output];
     }
 
-    /// <summary>Decodes a "nodes" (or "nodes6") string; entries with port 0 are skipped, a ragged length yields nothing.</summary>
+    /// <summary>
+    /// Decodes a "nodes" (26-byte entries) or, for IPv6, a "nodes6" (38-byte entries, BEP 32)
+    /// string. Entries that no one could send to are skipped: port 0, and addresses that are not
+    /// a node's (<see cref="IsNodeAddress"/>), an IPv4-mapped address in "nodes6" among them. A
+    /// length that is not a whole number of entries yields nothing: the string is not what it claims.
+    /// </summary>
     public static List<NodeContact> DecodeNodes(ReadOnlySpan<byte> bytes, AddressFamily family)
     {
         var size = family == AddressFamily.InterNetworkV6 ? NodeV6 : NodeV4;
@@ -74,7 +79,7 @@ public static class Compact
         for (var offset = 0; offset < bytes.Length; offset += size)
         {
             var entry = bytes.Slice(offset, size);
-            if (DecodePeer(entry[NodeId.Size..]) is { } endPoint)
+            if (DecodePeer(entry[NodeId.Size..]) is { } endPoint && IsNodeAddress(endPoint.Address))
             {
                 nodes.Add(new NodeContact(NodeId.FromBytes(entry[..NodeId.Size]), endPoint));
             }
@@ -83,6 +88,29 @@ public static class Compact
         return nodes;
     }
 
+    /// <summary>
+    /// Whether a DHT node could be at this address: not unspecified, multicast or broadcast, and
+    /// for IPv6 neither IPv4-mapped (BEP 32 keeps the families apart: an IPv4 node goes in "nodes")
+    /// nor link-local (meaningless without the interface it belongs to).
+    /// </summary>
+    public static bool IsNodeAddress(IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (address.AddressFamily == AddressFamily.InterNetwork)
+        {
+            Span<byte> bytes = stackalloc byte[4];
+            address.TryWriteBytes(bytes, out _);
+            return !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.Broadcast) && bytes[0] is < 224 or > 239;
+        }
+
+        return address.AddressFamily == AddressFamily.InterNetworkV6
+            && !address.Equals(IPAddress.IPv6Any)
+            && !address.IsIPv4MappedToIPv6
+            && !address.IsIPv6Multicast
+            && !address.IsIPv6LinkLocal;
+    }
+
+    /// <summary>The address family of an endpoint, an IPv4-mapped IPv6 address counting as IPv4.</summary>
     public static AddressFamily Family(IPEndPoint endPoint)
     {
         ArgumentNullException.ThrowIfNull(endPoint);

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 
 namespace SecureChat.Dht;
 
-/// <summary>The queries this node answers for others (BEP 5 and BEP 44), each argument checked.</summary>
+/// <summary>The queries this node answers for others (BEP 5, BEP 32 and BEP 44), each argument checked.</summary>
 public sealed partial class DhtNode
 {
     private void Answer(KrpcMessage query, IPEndPoint from)
@@ -19,7 +19,7 @@ public sealed partial class DhtNode
                 reply = Reply();
                 break;
             case "find_node":
-                reply = TargetOf(a, "target") is { } target ? WithNodes(Reply(), target) : null;
+                reply = TargetOf(a, "target") is { } target ? WithNodes(Reply(), target, a, from) : null;
                 break;
             case "get_peers":
                 if (TargetOf(a, "info_hash") is not { } infoHash)
@@ -28,8 +28,10 @@ public sealed partial class DhtNode
                     break;
                 }
 
-                reply = WithNodes(Reply(), infoHash).Set("token", _tokens.Issue(from.Address, now));
-                var peers = Storage.Peers(infoHash, 50, now);
+                reply = WithNodes(Reply(), infoHash, a, from).Set("token", _tokens.Issue(from.Address, now));
+
+                // BEP 32: the peers of the querier's own family (it asked over the family it can use).
+                var peers = Storage.Peers(infoHash, 50, now, from.AddressFamily);
                 if (peers.Count > 0)
                 {
                     reply.Set("values", new BList([.. peers.Select(p => new BString(Compact.EncodePeer(p)))]));
@@ -58,7 +60,7 @@ public sealed partial class DhtNode
         }
 
         // A querier that could enter the table is pinged first: only nodes that answer get in.
-        if (!query.ReadOnly && Routing.HasRoomFor(query.SenderId) && _pending.Count < Options.MaxPendingQueries / 2)
+        if (!query.ReadOnly && TableOf(from).HasRoomFor(query.SenderId) && _pending.Count < Options.MaxPendingQueries / 2)
         {
             SendQuery(from, query.SenderId, "ping", new BDictionary(), _ => { }, null);
         }
@@ -76,8 +78,52 @@ public sealed partial class DhtNode
 
     private BDictionary Reply() => new BDictionary().Set("id", Id.ToArray());
 
-    private BDictionary WithNodes(BDictionary reply, NodeId target) =>
-        reply.Set("nodes", Compact.EncodeNodes(Routing.Closest(target, Options.BucketSize), AddressFamily.InterNetwork));
+    /// <summary>
+    /// The closest nodes this node knows, of the families the querier wants (BEP 32): "nodes" from
+    /// the IPv4 table, "nodes6" from the IPv6 one. Without a "want" (or with none this node can
+    /// give) the querier gets its own family's, as BEP 5 nodes always did.
+    /// </summary>
+    private BDictionary WithNodes(BDictionary reply, NodeId target, BDictionary arguments, IPEndPoint from)
+    {
+        var (v4, v6) = Wanted(arguments);
+        v4 &= Speaks(AddressFamily.InterNetwork);
+        v6 &= Speaks(AddressFamily.InterNetworkV6);
+        if (!v4 && !v6)
+        {
+            (v4, v6) = (from.AddressFamily == AddressFamily.InterNetwork, from.AddressFamily == AddressFamily.InterNetworkV6);
+        }
+
+        if (v4)
+        {
+            reply.Set("nodes", Compact.EncodeNodes(Routing.Closest(target, Options.BucketSize), AddressFamily.InterNetwork));
+        }
+
+        if (v6)
+        {
+            reply.Set("nodes6", Compact.EncodeNodes(Routing6.Closest(target, Options.BucketSize), AddressFamily.InterNetworkV6));
+        }
+
+        return reply;
+    }
+
+    /// <summary>BEP 32's "want": a list holding "n4", "n6" or both. Anything else in it (or a "want" that is no list) asks for nothing.</summary>
+    private static (bool V4, bool V6) Wanted(BDictionary arguments)
+    {
+        var (v4, v6) = (false, false);
+        if (arguments.List("want") is { } want)
+        {
+            foreach (var item in want.Items.Take(8))
+            {
+                if (item is BString { Value: var value })
+                {
+                    v4 |= value.AsSpan().SequenceEqual("n4"u8);
+                    v6 |= value.AsSpan().SequenceEqual("n6"u8);
+                }
+            }
+        }
+
+        return (v4, v6);
+    }
 
     private static NodeId? TargetOf(BDictionary arguments, string key) =>
         arguments.Bytes(key) is { } bytes && NodeId.TryFromBytes(bytes, out var id) ? id : null;
@@ -107,7 +153,7 @@ public sealed partial class DhtNode
 
     private BDictionary GetItem(BDictionary a, NodeId target, IPEndPoint from, DateTimeOffset now)
     {
-        var reply = WithNodes(Reply(), target).Set("token", _tokens.Issue(from.Address, now));
+        var reply = WithNodes(Reply(), target, a, from).Set("token", _tokens.Issue(from.Address, now));
         if (Storage.Item(target, now) is not { } item)
         {
             return reply;
@@ -203,6 +249,7 @@ internal sealed class RateLimiter(DhtOptions options)
 
     public bool Allow(IPAddress address, DateTimeOffset now)
     {
+        address = Source(address);
         if (!_buckets.TryGetValue(address, out var bucket))
         {
             if (_buckets.Count >= options.MaxTrackedAddresses)
@@ -222,6 +269,24 @@ internal sealed class RateLimiter(DhtOptions options)
 
         // Only a query within its address's budget draws on the total: else one noisy address would use up everyone's share.
         return allowed && Take(ref _total, options.QueriesPerSecond, now);
+    }
+
+    /// <summary>
+    /// The source a bucket belongs to: the IPv4 address, or the /64 of an IPv6 one. One IPv6 host
+    /// usually holds a whole /64 and could otherwise send from a new address each query, getting a
+    /// fresh budget each time and filling the tracked addresses.
+    /// </summary>
+    internal static IPAddress Source(IPAddress address)
+    {
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || address.IsIPv4MappedToIPv6)
+        {
+            return address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes);
     }
 
     /// <summary>Forgets addresses whose bucket has refilled: they cost nothing to recreate.</summary>

@@ -30,8 +30,8 @@ public sealed class DhtCounters
 public sealed record StoreResult(NodeId Target, int Accepted, int Asked, IReadOnlyList<string> Errors);
 
 /// <summary>
-/// A Mainline DHT node (BEP 5, with BEP 42's observed address, BEP 43's read-only mode and BEP 44's
-/// items) without I/O: the host hands it datagrams with <see cref="Receive"/>, calls <see cref="Tick"/>
+/// A Mainline DHT node (BEP 5, with BEP 32's IPv6 DHT beside the IPv4 one, BEP 42's observed
+/// address, BEP 43's read-only mode and BEP 44's items) without I/O: the host hands it datagrams with <see cref="Receive"/>, calls <see cref="Tick"/>
 /// every few hundred milliseconds, and sends what it passes to the send callback. It is not
 /// thread-safe: the host calls it from one thread or under one lock. Operations complete their
 /// tasks with continuations run asynchronously, never inline under the host's lock.
@@ -46,10 +46,11 @@ public sealed partial class DhtNode
     private readonly Action<byte[], IPEndPoint> _send;
     private readonly TimeProvider _time;
     private readonly Dictionary<uint, PendingQuery> _pending = [];
-    private readonly List<(Lookup Lookup, DateTimeOffset Deadline)> _lookups = [];
+    private readonly List<(LookupGroup Lookup, DateTimeOffset Deadline)> _lookups = [];
     private readonly TokenIssuer _tokens = new();
     private readonly RateLimiter _limiter;
-    private readonly List<(IPAddress Voter, IPEndPoint Observed)> _addressVotes = [];
+    private readonly AddressVotes _votes4 = new(MaxAddressVoters);
+    private readonly AddressVotes _votes6 = new(MaxAddressVoters);
     private List<IPEndPoint> _bootstrap = [];
     private DateTimeOffset _lastBootstrap = DateTimeOffset.MinValue;
     private DateTimeOffset _lastMaintenance = DateTimeOffset.MinValue;
@@ -63,11 +64,17 @@ public sealed partial class DhtNode
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(send);
+        if ((options.Families & DhtFamilies.Both) == DhtFamilies.None)
+        {
+            throw new ArgumentException("A DHT node needs at least one address family.", nameof(options));
+        }
+
         Id = id;
         Options = options;
         _time = time;
         _send = send;
         Routing = new RoutingTable(id, options.BucketSize);
+        Routing6 = new RoutingTable(id, options.BucketSize);
         Storage = new DhtStorage(options);
         _limiter = new RateLimiter(options);
         ReadOnly = options.ReadOnly;
@@ -75,9 +82,11 @@ public sealed partial class DhtNode
     }
 
     /// <summary>
-    /// This node's ID: random at start, and a fresh BEP 42 ID (new random bits) each time the
-    /// address other nodes see it at (<see cref="ObservedAddress"/>) moves to another IP, so that
-    /// the ID never links the node's stays at two addresses.
+    /// This node's ID, the same in both DHTs (as BEP 32 recommends): random at start, and a fresh
+    /// BEP 42 ID (new random bits) each time the address other nodes see it at moves to another
+    /// IP, so that the ID never links the node's stays at two addresses. The IPv4 address
+    /// (<see cref="ObservedAddress"/>) decides when there is one, else the IPv6 one
+    /// (<see cref="ObservedAddress6"/>, a node without IPv4).
     /// </summary>
     public NodeId Id { get; private set; }
 
@@ -86,25 +95,28 @@ public sealed partial class DhtNode
 
     public DhtOptions Options { get; }
 
+    /// <summary>The IPv4 DHT's routing table (BEP 5).</summary>
     public RoutingTable Routing { get; }
+
+    /// <summary>The IPv6 DHT's routing table (BEP 32): a separate table, of nodes that answered over IPv6.</summary>
+    public RoutingTable Routing6 { get; }
+
+    /// <summary>The nodes in both tables.</summary>
+    public int NodeCount => Routing.Count + Routing6.Count;
 
     public DhtStorage Storage { get; }
 
     public DhtCounters Counters { get; } = new();
 
     /// <summary>
-    /// The address most nodes say they see this node at (BEP 42's "ip"), once two nodes at different
-    /// addresses agree. Only the latest word of the most recent <see cref="MaxAddressVoters"/>
-    /// voters counts, so that the address follows the node when it moves.
+    /// The IPv4 address most nodes say they see this node at (BEP 42's "ip" in answers over IPv4),
+    /// once two nodes at different addresses agree. Only the latest word of the most recent
+    /// <see cref="MaxAddressVoters"/> voters counts, so that the address follows the node when it moves.
     /// </summary>
-    public IPEndPoint? ObservedAddress =>
-        _addressVotes.GroupBy(v => v.Observed)
-            .Select(g => (Address: g.Key, Votes: g.Count(), Latest: _addressVotes.FindLastIndex(v => v.Observed.Equals(g.Key))))
-            .Where(g => g.Votes >= 2)
-            .OrderByDescending(g => g.Votes)
-            .ThenByDescending(g => g.Latest)
-            .Select(g => g.Address)
-            .FirstOrDefault();
+    public IPEndPoint? ObservedAddress => _votes4.Winner;
+
+    /// <summary>The same for IPv6: the address nodes that answered over IPv6 see this node at (an 18-byte "ip").</summary>
+    public IPEndPoint? ObservedAddress6 => _votes6.Winner;
 
     /// <summary>True while the node only asks (BEP 43): by <see cref="DhtOptions.ReadOnly"/>, or because no one seems able to reach it.</summary>
     public bool ReadOnly { get; private set; }
@@ -115,22 +127,26 @@ public sealed partial class DhtNode
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
-    /// <summary>Joins the DHT through the given nodes (a lookup of this node's own ID), and again whenever the table runs empty.</summary>
+    /// <summary>
+    /// Joins the DHT through the given nodes (a lookup of this node's own ID), and again whenever
+    /// the tables run empty. Nodes of either family may be given; each joins its family's DHT.
+    /// </summary>
     public Task<LookupResult> Bootstrap(IEnumerable<IPEndPoint> nodes)
     {
         ArgumentNullException.ThrowIfNull(nodes);
-        _bootstrap = [.. nodes.Select(Compact.Normalize)];
+        _bootstrap = [.. nodes.Select(Compact.Normalize).Distinct()];
         _lastBootstrap = Now;
-        return Run(Id, LookupKind.FindNode, null, false, _bootstrap);
+        var seeds = _bootstrap;
+        return Run(Id, LookupKind.FindNode, null, false, _ => seeds);
     }
 
-    public Task<LookupResult> FindNode(NodeId target) => Run(target, LookupKind.FindNode, null, false, Seeds());
+    public Task<LookupResult> FindNode(NodeId target) => Run(target, LookupKind.FindNode, null, false, Seeds);
 
-    public Task<LookupResult> GetPeers(NodeId infoHash) => Run(infoHash, LookupKind.GetPeers, null, false, Seeds());
+    public Task<LookupResult> GetPeers(NodeId infoHash) => Run(infoHash, LookupKind.GetPeers, null, false, Seeds);
 
     /// <summary>Looks up an immutable item, checking that the value hashes to the target.</summary>
     public Task<LookupResult> GetImmutable(NodeId target) =>
-        Run(target, LookupKind.GetItem, m => ReadImmutable(m, target), true, Seeds());
+        Run(target, LookupKind.GetItem, m => ReadImmutable(m, target), true, Seeds);
 
     /// <summary>Looks up a mutable item and returns the one with the highest sequence number whose signature verifies.</summary>
     public Task<LookupResult> GetMutable(byte[] publicKey, byte[] salt)
@@ -138,7 +154,7 @@ public sealed partial class DhtNode
         ArgumentNullException.ThrowIfNull(publicKey);
         ArgumentNullException.ThrowIfNull(salt);
         var target = DhtItem.MutableTarget(publicKey, salt);
-        return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), false, Seeds());
+        return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), false, Seeds);
     }
 
     /// <summary>Stores an item on the k nodes closest to its target (a get lookup for their tokens, then put).</summary>
@@ -147,7 +163,7 @@ public sealed partial class DhtNode
         ArgumentNullException.ThrowIfNull(item);
         var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         Func<KrpcMessage, DhtItem?> read = item.IsMutable ? m => ReadMutable(m, item.PublicKey!, item.Salt) : m => ReadImmutable(m, item.Target);
-        Start(item.Target, LookupKind.GetItem, read, false, Seeds(), result =>
+        Start(item.Target, LookupKind.GetItem, read, false, Seeds, result =>
             StoreOnClosest(result, "put", _ => PutArguments(item, compareAndSwap), done));
         return done.Task;
     }
@@ -158,7 +174,7 @@ public sealed partial class DhtNode
         ArgumentOutOfRangeException.ThrowIfNegative(port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Start(infoHash, LookupKind.GetPeers, null, false, Seeds(), result =>
+        Start(infoHash, LookupKind.GetPeers, null, false, Seeds, result =>
             StoreOnClosest(result, "announce_peer", _ =>
             {
                 var arguments = new BDictionary().Set("info_hash", infoHash.ToArray()).Set("port", port == 0 ? 1 : port);
@@ -190,6 +206,7 @@ public sealed partial class DhtNode
     {
         ArgumentNullException.ThrowIfNull(from);
         from = Compact.Normalize(from);
+        var table = TableOf(from);
         Counters.Received++;
         var message = KrpcMessage.TryParse(datagram, out _);
         if (message is null)
@@ -201,7 +218,7 @@ public sealed partial class DhtNode
         if (message.Kind == KrpcKind.Query)
         {
             // A query from a node this one has not met shows that others can reach it.
-            if (!message.ReadOnly && !Routing.Contains(message.SenderId))
+            if (!message.ReadOnly && !table.Contains(message.SenderId))
             {
                 _lastUnsolicitedQuery = Now;
             }
@@ -235,24 +252,27 @@ public sealed partial class DhtNode
         {
             if (pending.ExpectedId is { } expected && expected != message.SenderId)
             {
-                Routing.Failed(expected);
+                table.Failed(expected);
             }
 
             if (!message.ReadOnly)
             {
-                Routing.Responded(new NodeContact(message.SenderId, from), Now);
+                table.Responded(new NodeContact(message.SenderId, from), Now);
             }
 
-            if (message.ObservedAddress is { } observed)
+            // BEP 42's "ip" is the address the datagram came from, so it is of the family the
+            // answer came over (18 bytes over IPv6); an IPv4 address said over IPv6, an
+            // IPv4-mapped one or one no node could have is no one's address and is not counted.
+            if (message.ObservedAddress is { } observed && Compact.IsNodeAddress(observed.Address) && observed.AddressFamily == from.AddressFamily)
             {
-                Vote(observed, from.Address);
+                (from.AddressFamily == AddressFamily.InterNetworkV6 ? _votes6 : _votes4).Vote(from.Address, observed);
                 FollowObservedAddress();
             }
         }
         else if (pending.ExpectedId is { } id)
         {
             // An error reply (a refused put, say) still shows the node is alive.
-            Routing.Responded(new NodeContact(id, from), Now);
+            table.Responded(new NodeContact(id, from), Now);
         }
 
         pending.Answered(message);
@@ -271,7 +291,7 @@ public sealed partial class DhtNode
                 Counters.Timeouts++;
                 if (pending.ExpectedId is { } id)
                 {
-                    Routing.Failed(id);
+                    TableOf(pending.To).Failed(id);
                 }
 
                 pending.Answered(null);
@@ -292,7 +312,7 @@ public sealed partial class DhtNode
 
         // A new ID is unknown to the nodes closest to it: a lookup of it (as when joining) makes
         // them meet this node under it, so that lookups of the new ID find it.
-        if (_announceId && Routing.Count > 0)
+        if (_announceId && NodeCount > 0)
         {
             _announceId = false;
             _ = FindNode(Id);
@@ -307,28 +327,32 @@ public sealed partial class DhtNode
         JudgeReachability(now);
         Storage.Expire(now);
         _limiter.Expire(now);
-        if (Routing.Count == 0 && _bootstrap.Count > 0 && now - _lastBootstrap > TimeSpan.FromSeconds(30))
+        if (NodeCount == 0 && _bootstrap.Count > 0 && now - _lastBootstrap > TimeSpan.FromSeconds(30))
         {
             _ = Bootstrap(_bootstrap);
             return;
         }
 
-        foreach (var node in Routing.Questionable(now - Options.NodeQuestionable).Take(4))
+        foreach (var table in new[] { Routing, Routing6 })
         {
-            SendQuery(node.EndPoint, node.Id, "ping", new BDictionary(), _ => { }, null);
-        }
+            foreach (var node in table.Questionable(now - Options.NodeQuestionable).Take(4))
+            {
+                SendQuery(node.EndPoint, node.Id, "ping", new BDictionary(), _ => { }, null);
+            }
 
-        if (Routing.Count > 0 && _lookups.Count < 2 && Routing.StaleBuckets(now - Options.BucketRefresh).FirstOrDefault(-1) is var bucket and >= 0)
-        {
-            Routing.Touch(bucket, now);
-            _ = FindNode(Id.RandomWithPrefix(bucket));
+            // A refresh lookup walks both DHTs: it refreshes the same range of the other table too.
+            if (table.Count > 0 && _lookups.Count < 2 && table.StaleBuckets(now - Options.BucketRefresh).FirstOrDefault(-1) is var bucket and >= 0)
+            {
+                table.Touch(bucket, now);
+                _ = FindNode(Id.RandomWithPrefix(bucket));
+            }
         }
     }
 
     /// <summary>Sends a query; false when too many are pending. <paramref name="answered"/> gets the response or error, or null on timeout.</summary>
     internal bool SendQuery(IPEndPoint to, NodeId? expectedId, string method, BDictionary arguments, Action<KrpcMessage?> answered, Action? stalled)
     {
-        if (_pending.Count >= Options.MaxPendingQueries)
+        if (_pending.Count >= Options.MaxPendingQueries || !Speaks(Compact.Family(to)))
         {
             return false;
         }
@@ -348,13 +372,26 @@ public sealed partial class DhtNode
         return true;
     }
 
-    /// <summary>The IPv4 nodes of a find_node, get_peers or get answer, at most 16 of them.</summary>
-    internal static IEnumerable<NodeContact> NodesOf(KrpcMessage answer) =>
-        answer.Body.Bytes("nodes") is { } nodes ? Compact.DecodeNodes(nodes, AddressFamily.InterNetwork).Take(16) : [];
+    /// <summary>The nodes of one family in a find_node, get_peers or get answer ("nodes", or BEP 32's "nodes6"), at most 16 of them.</summary>
+    internal static IEnumerable<NodeContact> NodesOf(KrpcMessage answer, AddressFamily family) =>
+        answer.Body.Bytes(family == AddressFamily.InterNetworkV6 ? "nodes6" : "nodes") is { } nodes ? Compact.DecodeNodes(nodes, family).Take(16) : [];
 
-    private List<IPEndPoint> Seeds() => Routing.Count >= Options.BucketSize ? [] : _bootstrap;
+    /// <summary>The routing table of the endpoint's family.</summary>
+    internal RoutingTable TableOf(IPEndPoint endPoint) => Compact.Family(endPoint) == AddressFamily.InterNetworkV6 ? Routing6 : Routing;
 
-    private Task<LookupResult> Run(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds)
+    internal bool Speaks(AddressFamily family) =>
+        family switch
+        {
+            AddressFamily.InterNetwork => Options.Families.HasFlag(DhtFamilies.IPv4),
+            AddressFamily.InterNetworkV6 => Options.Families.HasFlag(DhtFamilies.IPv6),
+            _ => false,
+        };
+
+    /// <summary>The bootstrap nodes of a family, while that family's table is short of a full bucket.</summary>
+    private IEnumerable<IPEndPoint> Seeds(AddressFamily family) =>
+        (family == AddressFamily.InterNetworkV6 ? Routing6 : Routing).Count >= Options.BucketSize ? [] : _bootstrap.Where(b => Compact.Family(b) == family);
+
+    private Task<LookupResult> Run(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, Func<AddressFamily, IEnumerable<IPEndPoint>> seeds)
     {
         var done = new TaskCompletionSource<LookupResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         Start(target, kind, read, stopAtFirst, seeds, result => done.TrySetResult(kind == LookupKind.GetItem ? WithOwnItem(result) : result));
@@ -365,16 +402,20 @@ public sealed partial class DhtNode
     private LookupResult WithOwnItem(LookupResult result) =>
         Storage.Item(result.Target, Now) is { } own && (result.Item is null || own.Sequence > result.Item.Sequence) ? result with { Item = own } : result;
 
-    private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, List<IPEndPoint> seeds, Action<LookupResult> done)
+    /// <summary>Starts a lookup in each DHT this node is in (BEP 32), from that DHT's table and seeds.</summary>
+    private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, Func<AddressFamily, IEnumerable<IPEndPoint>> seeds, Action<LookupResult> done)
     {
-        Lookup? lookup = null;
-        lookup = new Lookup(this, target, kind, read, stopAtFirst, result =>
+        AddressFamily[] families = [.. new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.Where(Speaks)];
+        LookupGroup? lookup = null;
+        lookup = new LookupGroup(this, families, target, kind, read, stopAtFirst, result =>
         {
             _lookups.RemoveAll(l => l.Lookup == lookup);
             done(result);
         });
         _lookups.Add((lookup, Now + Options.LookupTimeout));
-        lookup.Start(Routing.Closest(target, Options.BucketSize * 2), seeds);
+        lookup.Start(
+            family => (family == AddressFamily.InterNetworkV6 ? Routing6 : Routing).Closest(target, Options.BucketSize * 2),
+            family => seeds(family).Where(s => Compact.Family(s) == family));
     }
 
     private void StoreOnClosest<T>(LookupResult lookup, string method, Func<LookupNode, BDictionary> arguments, TaskCompletionSource<T> done)
@@ -451,18 +492,6 @@ public sealed partial class DhtNode
         return DhtItem.TryMutable(v.Raw.ToArray(), k, salt, seq, sig);
     }
 
-    /// <summary>Records what a responding address says it sees this node at: one vote per voter, its latest, among the most recent voters.</summary>
-    private void Vote(IPEndPoint observed, IPAddress voter)
-    {
-        _addressVotes.RemoveAll(v => v.Voter.Equals(voter));
-        if (_addressVotes.Count >= MaxAddressVoters)
-        {
-            _addressVotes.RemoveAt(0);
-        }
-
-        _addressVotes.Add((voter, observed));
-    }
-
     /// <summary>
     /// A new observed IP (the first one learned, or a move) gets a new BEP 42 ID with fresh
     /// randomness: a DHT node that saw the old ID at the old address cannot tell the new one is the
@@ -471,7 +500,7 @@ public sealed partial class DhtNode
     /// </summary>
     private void FollowObservedAddress()
     {
-        if (ObservedAddress?.Address is not { } address || address.Equals(_idAddress))
+        if ((ObservedAddress ?? ObservedAddress6)?.Address is not { } address || address.Equals(_idAddress))
         {
             return;
         }
@@ -479,6 +508,7 @@ public sealed partial class DhtNode
         _idAddress = address;
         Id = NodeId.ForAddress(address);
         Routing.Rebase(Id);
+        Routing6.Rebase(Id);
         IdChanges++;
         _announceId = true;
     }
@@ -491,7 +521,7 @@ public sealed partial class DhtNode
             return;
         }
 
-        if (!ReadOnly && Routing.Count > 0 && now - Max(_lastUnsolicitedQuery, _modeSince) >= after)
+        if (!ReadOnly && NodeCount > 0 && now - Max(_lastUnsolicitedQuery, _modeSince) >= after)
         {
             (ReadOnly, _modeSince) = (true, now);
         }

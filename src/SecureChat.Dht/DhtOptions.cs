@@ -1,8 +1,25 @@
 namespace SecureChat.Dht;
 
+/// <summary>The address families a DHT node speaks (BEP 32: the IPv4 DHT and the IPv6 DHT are two networks).</summary>
+[Flags]
+public enum DhtFamilies
+{
+    None = 0,
+    IPv4 = 1,
+    IPv6 = 2,
+    Both = IPv4 | IPv6,
+}
+
 /// <summary>How a <see cref="DhtNode"/> paces and bounds itself. The defaults follow BEP 5 and common practice on the Mainline DHT.</summary>
 public sealed record DhtOptions
 {
+    /// <summary>
+    /// The families this node can send on: its host sets what its socket reaches. A node on both
+    /// keeps a routing table for each, runs every lookup in both DHTs, and asks for both kinds of
+    /// nodes ("want": n4 and n6); a node on one family never queries the other.
+    /// </summary>
+    public DhtFamilies Families { get; init; } = DhtFamilies.Both;
+
     /// <summary>Kademlia's k: nodes per bucket, and how many closest nodes a lookup settles on.</summary>
     public int BucketSize { get; init; } = 8;
 

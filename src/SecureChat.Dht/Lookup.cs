@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace SecureChat.Dht;
 
@@ -27,11 +28,14 @@ public sealed record LookupResult(
     int Hops);
 
 /// <summary>
-/// Kademlia's iterative lookup (BEP 5): keep the candidates sorted by distance to the target, keep
-/// α queries in flight to the closest not yet asked, learn closer nodes from every answer, and
-/// stop when the k closest known nodes have all answered. A query that has not answered within the
-/// stall timeout stops counting against α so that one slow node cannot hold a lookup up; it is
-/// still waited for until the query timeout. Driven by the node that owns it; not thread-safe.
+/// Kademlia's iterative lookup (BEP 5) in the DHT of one address family (BEP 32): keep the
+/// candidates sorted by distance to the target, keep α queries in flight to the closest not yet
+/// asked, learn closer nodes from every answer, and stop when the k closest known nodes have all
+/// answered. A query that has not answered within the stall timeout stops counting against α so
+/// that one slow node cannot hold a lookup up; it is still waited for until the query timeout.
+/// Nodes of the other family that answers carry ("nodes6" in an IPv4 answer, say) go to the
+/// sibling lookup in that family's DHT; a lookup with nothing left to ask waits while its sibling
+/// may still hand it some. Driven by the node that owns it; not thread-safe.
 /// </summary>
 internal sealed class Lookup
 {
@@ -46,10 +50,13 @@ internal sealed class Lookup
     private int _outstanding;
     private int _queries;
     private bool _finished;
+    private bool _started;
+    private bool _idle;
 
-    public Lookup(DhtNode node, NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? readItem, bool stopAtFirstItem, Action<LookupResult> done)
+    public Lookup(DhtNode node, AddressFamily family, NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? readItem, bool stopAtFirstItem, Action<LookupResult> done)
     {
         _node = node;
+        Family = family;
         _options = node.Options;
         Target = target;
         Kind = kind;
@@ -62,7 +69,13 @@ internal sealed class Lookup
 
     public LookupKind Kind { get; }
 
-    public DateTimeOffset StartedAt { get; set; }
+    /// <summary>The DHT this lookup walks: only nodes of this family are asked.</summary>
+    public AddressFamily Family { get; }
+
+    /// <summary>The lookup of the same target in the other family's DHT, if the node runs one.</summary>
+    public Lookup? Sibling { get; set; }
+
+    public bool Finished => _finished;
 
     public DhtItem? Item { get; private set; }
 
@@ -73,6 +86,7 @@ internal sealed class Lookup
     /// <summary>Starts from the node's own table, and from seed addresses whose IDs are unknown (bootstrap nodes).</summary>
     public void Start(IEnumerable<NodeContact> known, IEnumerable<IPEndPoint> seeds)
     {
+        _started = true;
         foreach (var contact in known)
         {
             Add(contact, 0);
@@ -80,7 +94,7 @@ internal sealed class Lookup
 
         foreach (var seed in seeds)
         {
-            if (_seen.Add(seed))
+            if (Compact.Family(seed) == Family && _seen.Add(seed))
             {
                 Send(null, seed);
             }
@@ -92,9 +106,37 @@ internal sealed class Lookup
     /// <summary>Gives up (the lookup timeout passed or the node stops).</summary>
     public void Abandon() => Finish();
 
+    /// <summary>Takes nodes of this lookup's family that an answer in the other family's DHT named.</summary>
+    public void Offer(IEnumerable<NodeContact> contacts, int depth)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        foreach (var contact in contacts)
+        {
+            Add(contact, depth);
+        }
+
+        if (_started)
+        {
+            Step();
+        }
+    }
+
+    /// <summary>The sibling finished: a lookup that waited for it may now finish too.</summary>
+    private void SiblingFinished()
+    {
+        if (_started && !_finished)
+        {
+            Step();
+        }
+    }
+
     private void Add(NodeContact contact, int depth)
     {
-        if (contact.Id == _node.Id || !_seen.Add(contact.EndPoint))
+        if (contact.Id == _node.Id || Compact.Family(contact.EndPoint) != Family || !_seen.Add(contact.EndPoint))
         {
             return;
         }
@@ -140,8 +182,10 @@ internal sealed class Lookup
             var next = best.FirstOrDefault(c => c.State == CandidateState.New);
             if (next is null)
             {
-                // Done once the k closest have all answered and the bootstrap seeds are in.
-                if (!waiting && _outstanding == 0)
+                // Done once the k closest have all answered and the bootstrap seeds are in; with
+                // fewer than k, not while the sibling may still name nodes of this family.
+                _idle = !waiting && _outstanding == 0;
+                if (_idle && Sibling is not { _finished: false, _idle: false })
                 {
                     Finish();
                 }
@@ -152,6 +196,8 @@ internal sealed class Lookup
 
                 return;
             }
+
+            _idle = false;
 
             if (_active >= _options.Parallelism)
             {
@@ -201,6 +247,13 @@ internal sealed class Lookup
             _ => "get",
         };
         arguments.Set(Kind switch { LookupKind.GetPeers => "info_hash", _ => "target" }, Target.ToArray());
+
+        // BEP 32: a node in both DHTs asks for both kinds of nodes, and hands the other kind to the
+        // sibling lookup; a node in one asks for its own kind, which is the default.
+        if (_node.Options.Families == DhtFamilies.Both)
+        {
+            arguments.Set("want", new BList([BString.Of("n4"), BString.Of("n6")]));
+        }
         var sent = _node.SendQuery(
             endPoint,
             candidate?.Contact.Id,
@@ -267,16 +320,19 @@ internal sealed class Lookup
             _candidates.Insert(index < 0 ? ~index : index, seed);
         }
 
-        foreach (var node in DhtNode.NodesOf(answer))
+        foreach (var node in DhtNode.NodesOf(answer, Family))
         {
             Add(node, depth);
         }
 
+        Sibling?.Offer(DhtNode.NodesOf(answer, Sibling.Family), depth);
+
+        // BEP 32: "values" may mix IPv4 and IPv6 peers; anything else in it is dropped.
         if (Kind == LookupKind.GetPeers && answer.Body.List("values") is { } values)
         {
             foreach (var value in values.Items.Take(200))
             {
-                if (value is BString s && Compact.DecodePeer(s.Value) is { } peer && _peerSet.Add(peer) && _peers.Count < 1000)
+                if (value is BString s && Compact.DecodePeer(s.Value) is { } peer && Compact.IsNodeAddress(peer.Address) && _peerSet.Add(peer) && _peers.Count < 1000)
                 {
                     _peers.Add(peer);
                 }
@@ -311,6 +367,7 @@ internal sealed class Lookup
             .ToList();
         var hops = closest.Count > 0 ? closest[0].Depth + 1 : 0;
         _done(new LookupResult(Target, closest, _peers, Item, _queries, hops));
+        Sibling?.SiblingFinished();
     }
 
     private enum CandidateState
@@ -331,5 +388,107 @@ internal sealed class Lookup
         public CandidateState State { get; set; }
 
         public byte[]? Token { get; set; }
+    }
+}
+
+/// <summary>
+/// One lookup of a target in each DHT the node is in (BEP 32: the IPv4 and the IPv6 DHT are
+/// separate networks, and an item put by an IPv4-only node lives on IPv4 nodes only), ended
+/// together: the result holds the closest nodes of both, the peers of both and the newest item.
+/// An item-stopping lookup that finds its item ends the other at once.
+/// </summary>
+internal sealed class LookupGroup
+{
+    private readonly List<Lookup> _lookups = [];
+    private readonly List<LookupResult> _results = [];
+    private readonly Action<LookupResult> _done;
+    private readonly NodeId _target;
+    private readonly bool _stopAtFirstItem;
+    private bool _finished;
+
+    public LookupGroup(DhtNode node, IReadOnlyList<AddressFamily> families, NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? readItem, bool stopAtFirstItem, Action<LookupResult> done)
+    {
+        _target = target;
+        _stopAtFirstItem = stopAtFirstItem;
+        _done = done;
+        foreach (var family in families)
+        {
+            _lookups.Add(new Lookup(node, family, target, kind, readItem, stopAtFirstItem, Finished));
+        }
+
+        if (_lookups.Count == 2)
+        {
+            (_lookups[0].Sibling, _lookups[1].Sibling) = (_lookups[1], _lookups[0]);
+        }
+    }
+
+    /// <summary>Starts each family's lookup from that family's table and seeds.</summary>
+    public void Start(Func<AddressFamily, IEnumerable<NodeContact>> known, Func<AddressFamily, IEnumerable<IPEndPoint>> seeds)
+    {
+        if (_lookups.Count == 0)
+        {
+            Finished(new LookupResult(_target, [], [], null, 0, 0));
+            return;
+        }
+
+        foreach (var lookup in _lookups)
+        {
+            if (!lookup.Finished)
+            {
+                lookup.Start(known(lookup.Family), seeds(lookup.Family));
+            }
+        }
+    }
+
+    public void Abandon()
+    {
+        foreach (var lookup in _lookups)
+        {
+            lookup.Abandon();
+        }
+    }
+
+    private void Finished(LookupResult result)
+    {
+        if (_finished)
+        {
+            return;
+        }
+
+        _results.Add(result);
+        if (_stopAtFirstItem && result.Item is not null)
+        {
+            _finished = true;
+            foreach (var lookup in _lookups)
+            {
+                lookup.Abandon();
+            }
+
+            _done(result);
+            return;
+        }
+
+        if (_results.Count < Math.Max(1, _lookups.Count))
+        {
+            return;
+        }
+
+        _finished = true;
+        _done(Merge());
+    }
+
+    private LookupResult Merge()
+    {
+        if (_results.Count == 1)
+        {
+            return _results[0];
+        }
+
+        var closest = _results.SelectMany(r => r.Closest).ToList();
+        closest.Sort((a, b) => _target.CompareDistance(a.Contact.Id, b.Contact.Id));
+        var peers = _results.SelectMany(r => r.Peers).Distinct().ToList();
+        var item = _results.Select(r => r.Item).OfType<DhtItem>().MaxBy(i => i.Sequence);
+        var hops = closest.Count > 0 ? closest[0].Depth + 1 : 0;
+        return new LookupResult(_target, closest, peers, item, _results.Sum(r => r.Queries), hops);
     }
 }

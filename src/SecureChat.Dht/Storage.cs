@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 
 namespace SecureChat.Dht;
@@ -139,8 +140,8 @@ public sealed class DhtStorage(DhtOptions options)
         swarm[peer] = now;
     }
 
-    /// <summary>Up to <paramref name="count"/> live peers of a swarm.</summary>
-    public List<IPEndPoint> Peers(NodeId infoHash, int count, DateTimeOffset now)
+    /// <summary>Up to <paramref name="count"/> live peers of a swarm, of one address family when <paramref name="family"/> is given.</summary>
+    public List<IPEndPoint> Peers(NodeId infoHash, int count, DateTimeOffset now, AddressFamily? family = null)
     {
         if (!_peers.TryGetValue(infoHash, out var swarm))
         {
@@ -157,7 +158,7 @@ public sealed class DhtStorage(DhtOptions options)
             _peers.Remove(infoHash);
         }
 
-        return [.. swarm.OrderByDescending(p => p.Value).Take(count).Select(p => p.Key)];
+        return [.. swarm.Where(p => family is null || p.Key.AddressFamily == family).OrderByDescending(p => p.Value).Take(count).Select(p => p.Key)];
     }
 
     /// <summary>Drops everything past its lifetime.</summary>

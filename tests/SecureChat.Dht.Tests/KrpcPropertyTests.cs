@@ -171,7 +171,9 @@ public sealed class KrpcPropertyTests
 
             var decoded = Compact.DecodeNodes(encoded, family);
 
-            var expected = nodes.Where(n => Compact.Family(n.EndPoint) == family).Select(n => n with { EndPoint = Compact.Normalize(n.EndPoint) }).ToList();
+            // Addresses no node can have (multicast, unspecified, ...) are dropped on the way in: NodeDecodingTests.
+            var expected = nodes.Where(n => Compact.Family(n.EndPoint) == family).Select(n => n with { EndPoint = Compact.Normalize(n.EndPoint) })
+                .Where(n => Compact.IsNodeAddress(n.EndPoint.Address)).ToList();
             Assert.Equal(expected, decoded);
         }, iter: 1000);
     }

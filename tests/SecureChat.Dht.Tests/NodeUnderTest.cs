@@ -12,10 +12,14 @@ internal sealed class NodeUnderTest
 {
     private uint _transaction;
 
-    public NodeUnderTest(DhtOptions? options = null)
+    public NodeUnderTest(DhtOptions? options = null, NodeId? id = null)
     {
-        Node = new DhtNode(NodeId.Random(), options ?? new DhtOptions(), Time, (bytes, to) => Sent.Add(new Datagram(bytes, to)));
+        Node = new DhtNode(id ?? NodeId.Random(), options ?? new DhtOptions(), Time, (bytes, to) => Sent.Add(new Datagram(bytes, to)));
     }
+
+    /// <summary>An IPv6 address from the documentation prefix (2001:db8::/32), one per index.</summary>
+    public static IPEndPoint Address6(int index, int port = 6881) =>
+        new(IPAddress.Parse($"2001:db8:{(index >> 16) & 0xffff:x}:{index & 0xffff:x}::{index % 251 + 1:x}"), port);
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
 

@@ -8,13 +8,16 @@ namespace SecureChat.Dht.Tests;
 /// order after a latency drawn from a seeded random source, to nodes that are up; nodes are ticked
 /// every 100 ms of virtual time. Deterministic for a given seed, node IDs included (apart from the
 /// nodes' own transaction IDs): a thousand-node run once found 199 of 200 targets with IDs drawn
-/// afresh each time, so a figure must not depend on the draw.
+/// afresh each time, so a figure must not depend on the draw. A node may have an IPv4 address, an
+/// IPv6 one or both (BEP 32); it sends to each family from its address of that family, and a
+/// datagram to a family it has no address of is lost, as on a network without that family.
 /// </summary>
 internal sealed class SimulatedNetwork
 {
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
     private readonly PriorityQueue<Datagram, (DateTimeOffset At, long Order)> _queue = new();
     private readonly Dictionary<IPEndPoint, DhtNode> _nodes = [];
+    private readonly Dictionary<DhtNode, List<IPEndPoint>> _addresses = [];
     private readonly HashSet<IPEndPoint> _down = [];
     private readonly Random _random;
     private long _order;
@@ -33,17 +36,30 @@ internal sealed class SimulatedNetwork
     /// <summary>Datagrams to a node that is down, or beyond the loss rate, are dropped.</summary>
     public double LossRate { get; set; }
 
-    public IReadOnlyCollection<DhtNode> Nodes => _nodes.Values;
+    public IReadOnlyCollection<DhtNode> Nodes => _addresses.Keys;
 
-    public IEnumerable<DhtNode> LiveNodes => _nodes.Where(n => !_down.Contains(n.Key)).Select(n => n.Value);
+    public IEnumerable<DhtNode> LiveNodes => _addresses.Keys.Where(IsUp);
 
-    public DhtNode Add(IPEndPoint endPoint, DhtOptions? options = null, NodeId? id = null)
+    public DhtNode Add(IPEndPoint endPoint, DhtOptions? options = null, NodeId? id = null) => Add([endPoint], options, id);
+
+    /// <summary>A node at one or two addresses (at most one per family); its options say which families it speaks.</summary>
+    public DhtNode Add(IReadOnlyList<IPEndPoint> endPoints, DhtOptions? options = null, NodeId? id = null)
     {
         DhtNode? node = null;
-        node = new DhtNode(id ?? SeededId(), options ?? new DhtOptions(), Time, (bytes, to) => Enqueue(bytes, endPoint, to));
-        _nodes[endPoint] = node;
+        node = new DhtNode(id ?? SeededId(), options ?? new DhtOptions(), Time, (bytes, to) => Enqueue(bytes, node!, to));
+        _addresses[node] = [.. endPoints];
+        foreach (var endPoint in endPoints)
+        {
+            _nodes[endPoint] = node;
+        }
+
         return node;
     }
+
+    public static IPEndPoint Address6(int index) => new(IPAddress.Parse($"2001:db8:{index >> 16:x}:{index & 0xffff:x}::1"), 6881);
+
+    /// <summary>The node's address of a family, if it has one.</summary>
+    public IPEndPoint? EndPointOf(DhtNode node, System.Net.Sockets.AddressFamily family) => _addresses[node].Find(e => e.AddressFamily == family);
 
     /// <summary>A node ID from the network's seeded source, so that a run repeats itself.</summary>
     private NodeId SeededId()
@@ -55,11 +71,11 @@ internal sealed class SimulatedNetwork
 
     public static IPEndPoint Address(int index) => new(new IPAddress([10, (byte)(index >> 16), (byte)(index >> 8), (byte)index]), 6881);
 
-    public IPEndPoint EndPointOf(DhtNode node) => _nodes.First(n => n.Value == node).Key;
+    public IPEndPoint EndPointOf(DhtNode node) => _addresses[node][0];
 
-    public void TakeDown(DhtNode node) => _down.Add(EndPointOf(node));
+    public void TakeDown(DhtNode node) => _down.UnionWith(_addresses[node]);
 
-    public void BringUp(DhtNode node) => _down.Remove(EndPointOf(node));
+    public void BringUp(DhtNode node) => _down.ExceptWith(_addresses[node]);
 
     public bool IsUp(DhtNode node) => !_down.Contains(EndPointOf(node));
 
@@ -115,18 +131,19 @@ internal sealed class SimulatedNetwork
         }
 
         _nextTick += TickInterval;
-        foreach (var (endPoint, node) in _nodes)
+        foreach (var node in _addresses.Keys)
         {
-            if (!_down.Contains(endPoint))
+            if (IsUp(node))
             {
                 node.Tick();
             }
         }
     }
 
-    private void Enqueue(byte[] bytes, IPEndPoint from, IPEndPoint to)
+    private void Enqueue(byte[] bytes, DhtNode sender, IPEndPoint to)
     {
-        if (_down.Contains(from) || (LossRate > 0 && _random.NextDouble() < LossRate))
+        var from = EndPointOf(sender, to.AddressFamily);
+        if (from is null || _down.Contains(from) || (LossRate > 0 && _random.NextDouble() < LossRate))
         {
             return;
         }
