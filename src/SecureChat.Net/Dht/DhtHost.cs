@@ -8,7 +8,9 @@ namespace SecureChat.Net.Dht;
 /// <summary>
 /// Runs a <see cref="DhtNode"/> on a UDP socket: one loop receives datagrams, a timer ticks the
 /// node, and every call into the node happens under one lock. Operations return the node's tasks,
-/// which complete outside the lock.
+/// which complete outside the lock. Bound to the wildcard address the socket is dual-stack (one
+/// IPv6 socket that also carries IPv4), and the node is in both DHTs (BEP 32); bound to one
+/// address it is in that address's family's DHT only.
 /// </summary>
 public sealed class DhtHost : IAsyncDisposable
 {
@@ -24,30 +26,56 @@ public sealed class DhtHost : IAsyncDisposable
     private readonly Task _receiving;
     private readonly Task _ticking;
 
-    private DhtHost(Socket socket, DhtOptions options, NodeId id, TimeProvider time, ILogger logger)
+    private DhtHost(Socket socket, DhtFamilies families, DhtOptions options, NodeId id, TimeProvider time, ILogger logger)
     {
         _socket = socket;
         _logger = logger;
         LocalEndPoint = (IPEndPoint)socket.LocalEndPoint!;
-        _node = new DhtNode(id, options, time, Send);
+        Families = families;
+        _node = new DhtNode(id, options with { Families = families }, time, Send);
         _receiving = ReceiveLoopAsync(_stop.Token);
         _ticking = TickLoopAsync(time, _stop.Token);
     }
 
+    /// <summary>The socket's address: <c>[::]:port</c> when dual-stack.</summary>
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The DHTs the node is in: both on a dual-stack socket, else the bound address's family.</summary>
+    public DhtFamilies Families { get; }
 
     public NodeId Id => _node.Id;
 
-    /// <summary>Binds a UDP socket (IPv4) and starts the node on it.</summary>
+    /// <summary>
+    /// Binds a UDP socket and starts the node on it. The wildcard address (0.0.0.0 or ::) gives a
+    /// dual-stack socket on [::], or an IPv4 one where the machine has no IPv6; a specific address
+    /// gives a socket of its family only, so that 127.0.0.1 still means IPv4 alone.
+    /// </summary>
     /// <exception cref="NetworkException">The address cannot be bound.</exception>
     public static DhtHost Start(IPEndPoint bind, DhtOptions options, ILogger logger, TimeProvider? time = null, NodeId? id = null)
     {
         ArgumentNullException.ThrowIfNull(bind);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        bind = Compact.Normalize(bind);
+        var wildcard = bind.Address.Equals(IPAddress.Any) || bind.Address.Equals(IPAddress.IPv6Any);
+        if (wildcard && Socket.OSSupportsIPv6 && TryBindDualStack(bind.Port, logger) is { } dual)
+        {
+            return new DhtHost(dual, DhtFamilies.Both, options, id ?? NodeId.Random(), time ?? TimeProvider.System, logger);
+        }
+
+        if (wildcard)
+        {
+            bind = new IPEndPoint(IPAddress.Any, bind.Port);
+        }
+
+        var socket = new Socket(bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
+            if (bind.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+
             socket.Bind(bind);
         }
         catch (SocketException ex)
@@ -56,10 +84,51 @@ public sealed class DhtHost : IAsyncDisposable
             throw NetworkException.FromBind(ex, $"The DHT could not use UDP {bind}: {ex.Message}. Choose another port with --dht-port.");
         }
 
-        return new DhtHost(socket, options, id ?? NodeId.Random(), time ?? TimeProvider.System, logger);
+        var families = bind.AddressFamily == AddressFamily.InterNetworkV6 ? DhtFamilies.IPv6 : DhtFamilies.IPv4;
+        return new DhtHost(socket, families, options, id ?? NodeId.Random(), time ?? TimeProvider.System, logger);
     }
 
-    /// <summary>Resolves HOST:PORT texts to IPv4 endpoints; names that do not resolve are skipped (with a debug log line).</summary>
+    /// <summary>
+    /// A socket on [::] that carries IPv4 too (IPv4-mapped addresses), or null when the system
+    /// refuses IPv6 sockets (IPv6 turned off): the caller then takes IPv4 alone. A port that is
+    /// taken is not such a case: it fails as it would for IPv4.
+    /// </summary>
+    private static Socket? TryBindDualStack(int port, ILogger logger)
+    {
+        Socket socket;
+        try
+        {
+            socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+        }
+        catch (SocketException ex)
+        {
+            logger.LogDebug("No IPv6 UDP socket ({Reason}): the DHT runs on IPv4 only", ex.SocketErrorCode);
+            return null;
+        }
+
+        try
+        {
+            socket.Bind(new IPEndPoint(IPAddress.IPv6Any, port));
+            return socket;
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported or SocketError.ProtocolNotSupported)
+        {
+            socket.Dispose();
+            logger.LogDebug("IPv6 UDP cannot be bound ({Reason}): the DHT runs on IPv4 only", ex.SocketErrorCode);
+            return null;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw NetworkException.FromBind(ex, $"The DHT could not use UDP port {port}: {ex.Message}. Choose another port with --dht-port.");
+        }
+    }
+
+    /// <summary>
+    /// Resolves HOST:PORT texts (IPv6 literals as [ADDRESS]:PORT) to endpoints of both families,
+    /// up to four of each per name, so that a dual-stack node joins both DHTs; names that do not
+    /// resolve are skipped (with a debug log line).
+    /// </summary>
     public static async Task<List<IPEndPoint>> ResolveAsync(IEnumerable<string> hostPorts, ILogger logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hostPorts);
@@ -74,14 +143,20 @@ public sealed class DhtHost : IAsyncDisposable
 
             if (IPAddress.TryParse(endpoint.Host, out var literal))
             {
-                result.Add(new IPEndPoint(literal, endpoint.Port));
+                result.Add(Compact.Normalize(new IPEndPoint(literal, endpoint.Port)));
                 continue;
             }
 
             try
             {
-                var addresses = await Dns.GetHostAddressesAsync(endpoint.Host, AddressFamily.InterNetwork, cancellationToken).ConfigureAwait(false);
-                result.AddRange(addresses.Take(4).Select(a => new IPEndPoint(a, endpoint.Port)));
+                var addresses = (await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken).ConfigureAwait(false))
+                    .Select(a => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a)
+                    .Distinct()
+                    .ToList();
+                foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+                {
+                    result.AddRange(addresses.Where(a => a.AddressFamily == family).Take(4).Select(a => new IPEndPoint(a, endpoint.Port)));
+                }
             }
             catch (SocketException ex)
             {
@@ -119,7 +194,11 @@ public sealed class DhtHost : IAsyncDisposable
     {
         try
         {
-            _socket.SendTo(datagram, SocketFlags.None, to);
+            // On the dual-stack socket an IPv4 node is written as its IPv4-mapped IPv6 address.
+            var destination = _socket.AddressFamily == AddressFamily.InterNetworkV6 && to.AddressFamily == AddressFamily.InterNetwork
+                ? new IPEndPoint(to.Address.MapToIPv6(), to.Port)
+                : to;
+            _socket.SendTo(datagram, SocketFlags.None, destination);
         }
         catch (SocketException ex)
         {
@@ -137,7 +216,7 @@ public sealed class DhtHost : IAsyncDisposable
 
         // One byte more than the largest datagram the node reads, so that a larger one is seen as such.
         var buffer = new byte[KrpcMessage.MaxDatagram + 1];
-        EndPoint any = new IPEndPoint(IPAddress.Any, 0);
+        EndPoint any = new IPEndPoint(_socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         while (!cancellationToken.IsCancellationRequested)
         {
             SocketReceiveFromResult received;
@@ -177,7 +256,8 @@ public sealed class DhtHost : IAsyncDisposable
                 continue;
             }
 
-            var from = (IPEndPoint)received.RemoteEndPoint;
+            // A dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d: the node sees them as IPv4.
+            var from = Compact.Normalize((IPEndPoint)received.RemoteEndPoint);
             var datagram = buffer.AsMemory(0, received.ReceivedBytes).ToArray();
             lock (_gate)
             {

@@ -46,14 +46,17 @@ internal sealed class DhtRendezvous : IAsyncDisposable
 
     public DhtHost Host { get; }
 
-    /// <summary>True once the DHT node has joined (its table holds nodes).</summary>
-    public bool Joined => Host.Call(n => n.Routing.Count) > 0;
+    /// <summary>True once the DHT node has joined (one of its tables, IPv4 or IPv6, holds nodes).</summary>
+    public bool Joined => Host.Call(n => n.NodeCount) > 0;
 
-    /// <summary>Where DHT nodes say they see this node (BEP 42), or null before any has said.</summary>
+    /// <summary>Where DHT nodes say they see this node over IPv4 (BEP 42), or null before any has said.</summary>
     public IPEndPoint? ObservedAddress => Host.Call(n => n.ObservedAddress);
 
+    /// <summary>Where DHT nodes say they see this node over IPv6 (BEP 42's "ip" in BEP 32 answers), or null.</summary>
+    public IPEndPoint? ObservedAddress6 => Host.Call(n => n.ObservedAddress6);
+
     public DhtStatus Status => Host.Call(n => new DhtStatus(
-        n.Id.ToString(), Host.LocalEndPoint.Port, n.Routing.Count, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable));
+        n.Id.ToString(), Host.LocalEndPoint.Port, n.NodeCount, n.ReadOnly, n.ObservedAddress?.ToString(), _options.Discoverable, n.Routing6.Count, n.ObservedAddress6?.ToString()));
 
     public static DhtRendezvous Start(ChatNode node, DiscoveryOptions options, ILogger logger)
     {
@@ -288,5 +291,10 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     private sealed record Published(long Epoch, string Endpoints, DateTimeOffset At, int Accepted);
 }
 
-/// <summary>What a status display shows of the DHT node: its ID, its UDP port, the nodes in its table, whether it only asks (BEP 43), the address others see, and whether the public record is on.</summary>
-public sealed record DhtStatus(string Id, int Port, int Nodes, bool ReadOnly, string? ObservedAddress, bool Discoverable);
+/// <summary>
+/// What a status display shows of the DHT node: its ID, its UDP port, the nodes in its tables
+/// (IPv4 and IPv6; <paramref name="Nodes6"/> of them in the IPv6 one), whether it only asks (BEP 43),
+/// the address others see over IPv4 (<paramref name="ObservedAddress6"/>: over IPv6), and whether
+/// the public record is on.
+/// </summary>
+public sealed record DhtStatus(string Id, int Port, int Nodes, bool ReadOnly, string? ObservedAddress, bool Discoverable, int Nodes6 = 0, string? ObservedAddress6 = null);

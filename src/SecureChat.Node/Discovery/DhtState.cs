@@ -21,12 +21,13 @@ internal sealed record DhtState(IReadOnlyList<string> Nodes)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>The saved nodes that parse as IPv4 endpoints with a port, at most 64.</summary>
+    /// <summary>The saved nodes that parse as IPv4 or IPv6 endpoints with a port, at most 64.</summary>
     public List<IPEndPoint> ParseNodes() =>
         [.. (Nodes ?? []).Take(MaxNodes)
             .Select(n => IPEndPoint.TryParse(n, out var e) ? e : null)
             .OfType<IPEndPoint>()
-            .Where(e => e.Port > 0 && e.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)];
+            .Select(Compact.Normalize)
+            .Where(e => e.Port > 0 && Compact.IsNodeAddress(e.Address))];
 
     public static DhtState? Read(string path)
     {
@@ -41,8 +42,9 @@ internal sealed record DhtState(IReadOnlyList<string> Nodes)
         }
     }
 
+    /// <summary>The most recently heard of the good nodes of both tables (BEP 32), IPv6 ones written as [ADDRESS]:PORT.</summary>
     public static DhtState Of(DhtNode node) =>
-        new([.. node.Routing.All.Where(e => !e.IsBad).OrderByDescending(e => e.LastResponse).Take(MaxNodes).Select(e => e.EndPoint.ToString())]);
+        new([.. node.Routing.All.Concat(node.Routing6.All).Where(e => !e.IsBad).OrderByDescending(e => e.LastResponse).Take(MaxNodes).Select(e => e.EndPoint.ToString())]);
 
     public void Write(string path) => DataDirectory.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(this, Json));
 }
