@@ -116,10 +116,10 @@ internal sealed class InteropPeer : IAsyncDisposable
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            using var udp = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
             udp.Bind(new IPEndPoint(address, 0));
             var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            using var tcp = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
                 tcp.Bind(new IPEndPoint(address, port));

@@ -109,9 +109,15 @@ def bencode_bytes(b):
 
 def parse_endpoint(text):
     host, _, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]  # an IPv6 address, written [::1]:PORT
     if not ipaddress.ip_address(host).is_loopback:
         raise ValueError(f"refusing non-loopback address {text}")
     return host, int(port)
+
+
+def endpoint_text(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
 
 
 def log(args, *msg):
@@ -125,7 +131,7 @@ class Peer:
         self.bootstrap = [parse_endpoint(b) for b in args.bootstrap]
         cat = lt.alert.category_t
         settings = {
-            "listen_interfaces": f"{args.bind}:{args.port}",
+            "listen_interfaces": endpoint_text(args.bind, args.port),
             "outgoing_interfaces": args.bind,
             "enable_dht": True,
             # only the loopback nodes handed over on the command line; never the default routers
@@ -225,7 +231,7 @@ class Peer:
         self.ses.dht_live_nodes(lt.sha1_hash(nid))
         for a in self._alerts(deadline):
             if isinstance(a, lt.dht_live_nodes_alert):
-                return nid, ["%s:%d" % (n["endpoint"][0], n["endpoint"][1]) for n in a.nodes]
+                return nid, [endpoint_text(n["endpoint"][0], n["endpoint"][1]) for n in a.nodes]
         return nid, None
 
     # ---- commands ----------------------------------------------------------------------------
@@ -384,7 +390,7 @@ class Peer:
         for a in self._alerts(deadline):
             if isinstance(a, lt.dht_get_peers_reply_alert) and bytes(a.info_hash.to_bytes()) == ih:
                 for ep in a.peers():
-                    s = "%s:%d" % (ep[0], ep[1])
+                    s = endpoint_text(ep[0], ep[1])
                     if s not in peers:
                         peers.append(s)
             elif isinstance(a, lt.dht_log_alert):
