@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using CsCheck;
 
 namespace SecureChat.Dht.Tests;
 
@@ -348,6 +349,27 @@ public sealed class Bep32Tests
 
         Assert.NotNull(answer.Body.Bytes("nodes"));
         Assert.Null(answer.Body["nodes6"]);
+    }
+
+    [Fact]
+    public void Receive_ArbitraryNodes6AndWant_NeverThrowsAndQueriesOnlyNodeAddresses()
+    {
+        var bytes = Gen.OneOf(Gen.Byte.Array[0, 200], Gen.Byte.Array[Compact.NodeV6].Array[1, 4].Select(entries => entries.SelectMany(e => e).ToArray()));
+        Gen.Select(bytes, Gen.Byte.Array[0, 4].Array[0, 6]).Sample((nodes6, want) =>
+        {
+            var test = new NodeUnderTest();
+            var first = NodeId.Random();
+            test.Node.Routing6.Responded(new NodeContact(first, Alice6), test.Time.GetUtcNow());
+            _ = test.Node.FindNode(NodeId.Random());
+            var (query, _) = Assert.Single(test.QueriesSent());
+            var before = test.Sent.Count;
+
+            test.Node.Receive(Response(query.TransactionId, first, new BDictionary().Set("nodes6", nodes6)), Alice6);
+            var answer = test.Query("find_node", Target(NodeId.Random()).Set("want", new BList([.. want.Select(w => new BString(w))])), Alice6);
+
+            Assert.All(test.QueriesSent(before), q => Assert.True(Compact.IsNodeAddress(q.To.Address) && q.To.AddressFamily == AddressFamily.InterNetworkV6, $"queried {q.To}"));
+            Assert.Equal(KrpcKind.Response, answer?.Kind);
+        }, iter: 2000);
     }
 
     [Fact]
