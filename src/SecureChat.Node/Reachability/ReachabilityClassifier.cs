@@ -136,7 +136,7 @@ public static class ReachabilityClassifier
             .FirstOrDefault();
         if (agreed.Reports is null)
         {
-            return new(ReachabilityKind.Unknown, null, "not yet known: waiting for contacts or the DHT to say how they see this node", null);
+            return Unconfirmed(observations, inputs);
         }
 
         var (address, reports, _) = agreed;
@@ -173,6 +173,24 @@ public static class ReachabilityClassifier
         }
 
         return new(ReachabilityKind.Unknown, seen, $"behind a NAT without port mapping (seen at {address}; whether it keeps ports is not yet known): {RelayClause}", null);
+    }
+
+    /// <summary>
+    /// No address has two witnesses. The DHT's word alone decides nothing either, but it is
+    /// already two DHT nodes agreeing, so the sentence names it as what it is, a lead not yet
+    /// confirmed; a lone contact's word is not even repeated, since anyone can say anything.
+    /// </summary>
+    private static ReachabilityReport Unconfirmed(List<AddressObservation> observations, ReachabilityInputs inputs)
+    {
+        if (observations.LastOrDefault(o => o.Source == ObservationSource.Dht) is not { } dht)
+        {
+            return new(ReachabilityKind.Unknown, null, "not yet known: waiting for contacts or the DHT to say how they see this node", null);
+        }
+
+        var address = dht.Observed.Address;
+        return inputs.InterfaceAddresses.Any(a => ObservedEndpoint.Normalize(a).Equals(address))
+            ? new(ReachabilityKind.Unknown, new IPEndPoint(address, inputs.Listen!.Port), $"not yet confirmed: the DHT sees this node at its own address {address}, and no contact has said so yet", null)
+            : new(ReachabilityKind.Unknown, new IPEndPoint(address, 0), $"not yet confirmed: the DHT sees this node at {address}, behind a NAT without port mapping, and no contact has said so yet: {RelayClause}", null);
     }
 
     /// <summary>Two independent witnesses saw one local port of this node's at two different external ports: a mapping per destination.</summary>

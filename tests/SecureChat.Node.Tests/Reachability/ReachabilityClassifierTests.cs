@@ -103,9 +103,31 @@ public sealed class ReachabilityClassifierTests
     }
 
     [Fact]
-    public void Classify_TheDhtAloneSeesAnInterfaceAddress_StillUnknown()
+    public void Classify_TheDhtAloneSeesAnInterfaceAddress_StillUnknownButSaysWhatItSees()
     {
-        Assert.Equal(ReachabilityKind.Unknown, Classify([Dht(PublicAddress, 7311, 7311)], PublicAddress).Kind);
+        var report = Classify([Dht(PublicAddress, 7311, 7311)], PublicAddress);
+
+        Assert.Equal(ReachabilityKind.Unknown, report.Kind);
+        Assert.Equal("not yet confirmed: the DHT sees this node at its own address 198.18.0.10, and no contact has said so yet", report.Sentence);
+    }
+
+    [Fact]
+    public void Classify_TheDhtAloneSeesARouter_StillUnknownButNamesTheNat()
+    {
+        var report = Classify([Dht(Router, 7311, 7311)]);
+
+        Assert.Equal(ReachabilityKind.Unknown, report.Kind);
+        Assert.Equal(new IPEndPoint(Router, 0), report.Endpoint);
+        Assert.Equal("not yet confirmed: the DHT sees this node at 198.18.5.2, behind a NAT without port mapping, and no contact has said so yet: contacts can reach you only through a relay (or when they are reachable themselves)", report.Sentence);
+    }
+
+    [Fact]
+    public void Classify_OneContactAlone_ItsWordIsNotRepeated()
+    {
+        var report = Classify([Peer("liar", "198.18.9.9", IPAddress.Parse("198.18.66.6"), 40000, 40000)]);
+
+        Assert.DoesNotContain("198.18.66.6", report.Sentence, StringComparison.Ordinal);
+        Assert.Null(report.Endpoint);
     }
 
     [Fact]
