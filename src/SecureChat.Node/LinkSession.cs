@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 using SecureChat.Net;
 using SecureChat.Node.Reachability;
 using SecureChat.Node.Session;
-using SecureChat.Protocol.Messages;
 using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Messages;
 using SecureChat.Storage;
 
 namespace SecureChat.Node;

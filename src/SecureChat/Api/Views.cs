@@ -1,6 +1,6 @@
-using SecureChat.Storage;
 using SecureChat.Node;
 using SecureChat.Node.Reachability;
+using SecureChat.Storage;
 
 namespace SecureChat.Api;
 
