@@ -1,4 +1,5 @@
 using System.Net;
+using CsCheck;
 using SecureChat.Net.PortMapping;
 using SecureChat.Node.Reachability;
 
@@ -64,6 +65,24 @@ public sealed class ReachabilityClassifierTests
         Assert.Equal(ReachabilityKind.Unknown, Classify([Peer("a", "198.18.1.1", PublicAddress, 40000, 40000)], PublicAddress).Kind);
         Assert.Equal(ReachabilityKind.Unknown, Classify([Peer("a", "198.18.1.1", Router, 40000, 40000)]).Kind);
         Assert.Equal(ReachabilityKind.Unknown, Classify([Peer("a", "198.18.1.1", Router, 40000, 51234)]).Kind);
+    }
+
+    [Fact]
+    public void Classify_AnyReportsOfOneAccount_NeverDecide()
+    {
+        // Whatever one contact says, from however many addresses, in either direction, about any
+        // address (this machine's own among them): the node stays unknown.
+        var addresses = Gen.Select(Gen.Byte, Gen.Byte, (a, b) => new IPAddress([198, 18, a, b]));
+        var reports = Gen.Select(addresses, addresses, Gen.Int[1, 65535], Gen.Int[1, 65535], Gen.Bool, (from, seen, local, port, inbound) =>
+            new AddressObservation(
+                ObservationSource.Peer, "liar", from, new IPEndPoint(Home, local), new IPEndPoint(seen, port),
+                inbound ? ConnectionDirection.Inbound : ConnectionDirection.Outbound, Now, Live: true));
+        Gen.Select(reports.Array[1, 6], Gen.Bool).Sample((observations, claimOwn) =>
+        {
+            IPAddress[] interfaces = claimOwn ? [Home, .. observations.Select(o => o.Observed.Address)] : [Home];
+            var report = ReachabilityClassifier.Classify(new ReachabilityInputs(observations, interfaces, Listen, null), Now);
+            Assert.Equal(ReachabilityKind.Unknown, report.Kind);
+        });
     }
 
     [Fact]
