@@ -38,6 +38,9 @@ public abstract class ChannelTransport : IDuplexPipe, IAsyncDisposable
     /// <summary>The peer's network address where the transport knows one (TCP); null where there is none (a pipe, a relay circuit).</summary>
     public virtual EndPoint? RemoteEndPoint => null;
 
+    /// <summary>This side's address of the connection where the transport knows one (TCP); null where there is none.</summary>
+    public virtual EndPoint? LocalEndPoint => null;
+
     /// <summary>
     /// Cuts the stream both ways at once, after a write was interrupted part-way and nothing
     /// more can follow it: the peer reads the end of the stream, and a read pending here ends

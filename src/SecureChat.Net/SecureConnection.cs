@@ -61,6 +61,9 @@ public sealed class SecureConnection : IAsyncDisposable
     /// <summary>The peer's network address where the transport knows one (TCP); null over a pipe or a relay.</summary>
     public EndPoint? RemoteEndPoint => _transport.RemoteEndPoint;
 
+    /// <summary>This side's address of the connection (the local port a NAT may or may not keep); null over a pipe or a relay.</summary>
+    public EndPoint? LocalEndPoint => _transport.LocalEndPoint;
+
     public ChannelPattern Pattern => _session.Pattern;
 
     public ReadOnlySpan<byte> HandshakeHash => _session.HandshakeHash;

@@ -23,6 +23,7 @@ public sealed class TcpTransport : ChannelTransport
         _socket = socket;
         _socket.NoDelay = true;
         RemoteEndPoint = socket.RemoteEndPoint;
+        LocalEndPoint = socket.LocalEndPoint;
         _stream = new NetworkStream(socket, ownsSocket: true);
         // 64 KiB reads: a full frame in one or two. A waiting read first asks for zero bytes, so an
         // idle connection (most of a node's) holds no buffer at all until data comes.
@@ -37,6 +38,8 @@ public sealed class TcpTransport : ChannelTransport
     public override PipeWriter Output => _output;
 
     public override EndPoint? RemoteEndPoint { get; }
+
+    public override EndPoint? LocalEndPoint { get; }
 
     /// <summary>Resolves <paramref name="endpoint"/> and connects to it, turning socket errors into sentences.</summary>
     public static async Task<TcpTransport> ConnectAsync(PeerEndpoint endpoint, ChannelOptions options, CancellationToken cancellationToken)

@@ -1,8 +1,11 @@
+using System.Net;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
+using SecureChat.Node.Reachability;
 using SecureChat.Node.Session;
 using SecureChat.Protocol.Channel;
+using SecureChat.Protocol.Messages;
 using SecureChat.Storage;
 
 namespace SecureChat.Node;
@@ -52,6 +55,12 @@ internal sealed class LinkSession
     private CloseReason _closeReason = CloseReason.Normal;
     private string _closeText = string.Empty;
 
+    /// <summary>Where the contact's hello said it sees this node, as kept for the reachability classification; null without one.</summary>
+    private AddressObservation? _observation;
+
+    /// <summary>How the connection runs, written once by the actor as the hellos are exchanged and read by any thread.</summary>
+    private volatile ContactConnection? _description;
+
     public LinkSession(ChatNode node, ContactLink link, SecureConnection connection, Contact contact, ILogger logger)
     {
         _node = node;
@@ -71,6 +80,9 @@ internal sealed class LinkSession
 
     /// <summary>The endpoint of the peer as this side sees it.</summary>
     public string RemoteEndpoint => _connection.RemoteEndPoint?.ToString() ?? "?";
+
+    /// <summary>How this connection runs (who dialed, the two ends, since when), for the contact views; null until the hellos are exchanged.</summary>
+    public ContactConnection? Description => _description;
 
     /// <summary>Asks the actor to look at the outbox (a message was queued or marked read).</summary>
     public void Kick() => _inbox.Writer.TryWrite(null);
@@ -158,6 +170,11 @@ internal sealed class LinkSession
         // get its answer. Then what the session holds in memory is written, so that the next
         // connection starts from it.
         _handoff?.Dispose();
+        if (_observation is { } observation)
+        {
+            _node.ObservationEnded(observation);
+        }
+
         WriteHeld();
         _peer?.Dispose();
         _link.Ended(this);
@@ -343,6 +360,10 @@ internal sealed class LinkSession
 
         if (output.CameOnline)
         {
+            var description = _description = new ContactConnection(
+                _connection.IsInitiator ? ConnectionDirection.Outbound : ConnectionDirection.Inbound,
+                Normalized(_connection.RemoteEndPoint), Normalized(_connection.LocalEndPoint), _node.Options.Time.GetUtcNow());
+            Observe(description, output.SeenAt);
             IsOnline = true;
             _handoff = _node.Store.Outbox.Attach(_peer!.Contact, Kick);
             _link.Online(this);
@@ -367,6 +388,28 @@ internal sealed class LinkSession
 
         ScheduleWake();
     }
+
+    /// <summary>
+    /// Keeps where a contact sees this node, with this side's own facts of the connection (its
+    /// local endpoint, where the contact came from, who dialed). Only contacts are witnesses: a
+    /// stranger's account costs nothing to make, so strangers could outvote the rule that no
+    /// single peer decides (docs/discovery.md, "Observed addresses").
+    /// </summary>
+    private void Observe(ContactConnection connection, IPEndPoint? seenAt)
+    {
+        if (seenAt is null || _peer!.Contact.Standing != ContactStanding.Contact
+            || connection is not { Local: { } local, Remote: { } remote })
+        {
+            return;
+        }
+
+        _observation = new AddressObservation(
+            ObservationSource.Peer, _peer.Contact.Account, remote.Address, local, seenAt, connection.Direction, connection.Since, Live: true);
+        _node.Observe(_observation);
+    }
+
+    private static IPEndPoint? Normalized(EndPoint? endPoint) =>
+        endPoint is IPEndPoint ip ? new IPEndPoint(ObservedEndpoint.Normalize(ip.Address), ip.Port) : null;
 
     private void ScheduleWake()
     {

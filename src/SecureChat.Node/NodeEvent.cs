@@ -44,3 +44,6 @@ public sealed record RequestRemoved(string Account, string Outcome) : NodeEvent;
 
 /// <summary>A contact's node refused to store more texts of this node's for now; they wait in the outbox until <see cref="DeliveryRefusal.Until"/>.</summary>
 public sealed record DeliveryRefused(DeliveryRefusal Refusal) : NodeEvent;
+
+/// <summary>How contacts can reach this node changed (<see cref="ChatNode.Reachability"/>): its class and the sentence that says it.</summary>
+public sealed record ReachabilityChanged(SecureChat.Node.Reachability.ReachabilityKind Kind, string Sentence) : NodeEvent;

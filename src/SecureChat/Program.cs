@@ -59,6 +59,9 @@ var ui = new Command("ui", "Print a fresh link to the running node's chat window
 ui.SetAction(parse => Run(_ => Task.FromResult(UiCommand.Run(HomeOf(parse)))));
 
 var json = new Option<bool>("--json") { Description = "Print one JSON array, for scripts." };
+var statusJson = new Option<bool>("--json") { Description = "Print one JSON object, for scripts: the node's status and its contacts." };
+var status = new Command("status", "Ask the running node how contacts can reach it and why, where it listens, its DHT and port mapping, and how each contact is connected.") { statusJson };
+status.SetAction(parse => Run(_ => Task.FromResult(StatusCommand.Run(HomeOf(parse), parse.GetValue(statusJson)))));
 var contactId = new Argument<string>("id") { Description = "The contact's ID, as `securechat id` prints it, or an invite link (securechat:…)." };
 var contactName = new Option<string?>("--name") { Description = "The name to know the contact by." };
 var contactEndpoint = new Option<string?>("--endpoint") { Description = "Where to reach the contact: HOST:PORT." };
@@ -153,7 +156,7 @@ dht.Options.Add(bootstrapNodes);
 dht.Options.Add(dhtPort);
 dht.Options.Add(dhtTimeout);
 
-var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, ui, send, listen, connect, contacts, requests, history, search, dht, passwd, export, import };
+var root = new RootCommand("SecureChat: end-to-end encrypted chat without servers.") { init, id, run, status, ui, send, listen, connect, contacts, requests, history, search, dht, passwd, export, import };
 root.Options.Add(home);
 root.Options.Add(verbose);
 

@@ -140,6 +140,15 @@ internal sealed partial class SimNode : IAsyncDisposable
         return string.Join(' ', view.RootElement.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()));
     }
 
+    /// <summary>GET /api/status, parsed: the node's state, its reachability among it.</summary>
+    public async Task<JsonDocument> StatusAsync()
+    {
+        using var response = await Api.GetAsync("api/status");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{Name}: /api/status answered {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _api?.Dispose();

@@ -87,8 +87,9 @@ internal sealed partial class PeerSession : IDisposable
     };
 
     /// <summary>
-    /// Writes this side's hello: the listen port, the stored session's ID, a fresh ratchet key and
-    /// (once) the invite token. The peer's hello is awaited until <see cref="NodeOptions.HelloTimeout"/>.
+    /// Writes this side's hello: the listen port, the stored session's ID, a fresh ratchet key,
+    /// (once) the invite token, and where the peer's connection was seen coming from. The peer's
+    /// hello is awaited until <see cref="NodeOptions.HelloTimeout"/>.
     /// </summary>
     public SessionOutput Start(DateTimeOffset now)
     {
@@ -109,6 +110,13 @@ internal sealed partial class PeerSession : IDisposable
             SessionId = ByteString.CopyFrom(_helloSessionId),
             RatchetKey = ByteString.CopyFrom(ratchetPublic),
         };
+        if (_channel.Remote is IPEndPoint remote)
+        {
+            // Tells the peer how its connection looks from here: behind a NAT, that is the only
+            // way it learns the address and port the NAT gave it (docs/discovery.md, "Reachability").
+            hello.ObservedEndpoint = ByteString.CopyFrom(ObservedEndpoint.Encode(remote));
+        }
+
         if (_intent.InviteToken is { } token)
         {
             hello.InviteToken = ByteString.CopyFrom(token);
@@ -222,6 +230,10 @@ internal sealed partial class PeerSession : IDisposable
         }
 
         _output.ClaimedEndpoint = ClaimedEndpoint(theirs.ListenPort);
+
+        // The peer's word on where it sees this node: a claim for the reachability classification,
+        // which trusts no single peer. A malformed one is dropped: older peers send none at all.
+        _output.SeenAt = ObservedEndpoint.TryDecode(theirs.ObservedEndpoint.Span);
         _refusals.Reconnected(_contact.Account);
         if (_stored is not null && _helloSessionId.Length > 0 && theirs.SessionId.Span.SequenceEqual(_helloSessionId))
         {

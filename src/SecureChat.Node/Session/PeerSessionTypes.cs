@@ -68,6 +68,12 @@ internal sealed class SessionOutput
     /// <summary>Where the peer says it listens (its address as seen, with the hello's port): a claim to try, not to keep.</summary>
     public PeerEndpoint? ClaimedEndpoint { get; set; }
 
+    /// <summary>
+    /// Where the peer's hello says it sees this node (the <c>observed_endpoint</c> it wrote), set
+    /// by the step that read the hello; null when the peer sent none or a malformed one. A claim.
+    /// </summary>
+    public IPEndPoint? SeenAt { get; set; }
+
     /// <summary>True when a full batch left the outbox: the shell asks for another step soon.</summary>
     public bool MoreToSend { get; set; }
 

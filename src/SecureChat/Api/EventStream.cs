@@ -64,7 +64,8 @@ internal static class EventStream
     {
         MessageStored e => ("message", MessageView.From(e.Message)),
         MessageStateChanged e => ("state", new { contactId = e.ContactAccount, id = e.MessageId, state = MessageView.StateName(e.State) }),
-        PresenceChanged e => ("presence", new { contactId = e.ContactAccount, online = e.Online, endpoint = e.Endpoint }),
+        PresenceChanged e => ("presence", new { contactId = e.ContactAccount, online = e.Online, endpoint = e.Endpoint, connection = e.Online ? ConnectionOf(node, e.ContactAccount) : null }),
+        ReachabilityChanged e => ("reachability", new { kind = ReachabilityView.KindName(e.Kind), sentence = e.Sentence }),
         TypingChanged e => ("typing", new { contactId = e.ContactAccount, active = e.Active }),
         ContactChanged e => ("contact", new { contactId = e.Contact.Account, name = e.Contact.Name, isNew = e.IsNew }),
         ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
@@ -75,4 +76,8 @@ internal static class EventStream
         ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),
         _ => ("unknown", new { }),
     };
+
+    /// <summary>How a contact that came online is connected, as the contact views show it.</summary>
+    private static ConnectionView? ConnectionOf(ChatNode node, string account) =>
+        node.Contacts.FirstOrDefault(c => c.Account == account) is { } contact ? ConnectionView.Of(node.ConnectionOf(contact)) : null;
 }

@@ -38,6 +38,9 @@ internal static class LocalApi
             dht = node.Dht,
             lan = node.LanDiscovery,
             refused = node.Refusals.Current(node.Options.Time.GetUtcNow()).Select(r => new { contactId = r.ContactAccount, reason = r.Reason, message = r.Message, until = r.Until }),
+
+            // How contacts can reach this node, and the observations it was classified from (docs/discovery.md, "What the node shows").
+            reachability = ReachabilityView.Of(node),
         }, Json));
 
         // oneTime=true issues a token each time: the link lets its holder in without a request, once, for 7 days.

@@ -1,5 +1,6 @@
-using SecureChat.Storage;
 using SecureChat.Node;
+using SecureChat.Node.Reachability;
+using SecureChat.Storage;
 
 namespace SecureChat.Api;
 
@@ -19,7 +20,8 @@ internal sealed record ContactView(
     long Unread,
     bool Online,
     string? KeyWarning = null,
-    bool Named = true)
+    bool Named = true,
+    ConnectionView? Connection = null)
 {
     public static ContactView From(Contact c, ConversationCounts counts, bool online, string? keyWarning = null) => new(
         c.Name, c.Account, c.AccountId.Fingerprint, c.DisplayName, c.Certificate is not null, c.VerifiedAt is not null, c.VerifiedAt,
@@ -78,10 +80,47 @@ internal sealed record MessageView(
     public static string StateName(MessageState state) => state.ToString().ToLowerInvariant();
 }
 
+/// <summary>
+/// How a contact is connected now (docs/discovery.md, "What the node shows"): who dialed
+/// (<c>outbound</c>, <c>inbound</c>), over <c>IPv4</c> or <c>IPv6</c>, the contact's end and this
+/// node's, and the sentence that says it.
+/// </summary>
+internal sealed record ConnectionView(string Direction, string Family, string? Remote, string? Local, DateTimeOffset Since, string Sentence)
+{
+    public static ConnectionView? Of(ContactConnection? connection) => connection is null ? null : new(
+        connection.Direction == ConnectionDirection.Outbound ? "outbound" : "inbound",
+        connection.Family, connection.Remote?.ToString(), connection.Local?.ToString(), connection.Since, connection.Sentence);
+}
+
+/// <summary>
+/// This node's reachability as the API shows it: the class (<c>public</c>, <c>mapped</c>,
+/// <c>punchable</c>, <c>symmetric</c>, <c>unknown</c>, <c>notListening</c>), the endpoint, the
+/// sentence, and what it was classified from.
+/// </summary>
+internal sealed record ReachabilityView(string Kind, string? Endpoint, string Sentence, string? Ipv6, IReadOnlyList<ObservationView> Observed)
+{
+    public static ReachabilityView Of(ChatNode node)
+    {
+        var report = node.Reachability();
+        return new(KindName(report.Kind), report.Endpoint?.ToString(), report.Sentence, report.Ipv6, [.. node.Observations().Select(ObservationView.Of)]);
+    }
+
+    public static string KindName(ReachabilityKind kind) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(kind.ToString());
+}
+
+/// <summary>One report of where this node is seen: by whom (an account ID, or <c>dht</c>), from where, on which local endpoint, and whether the port was kept.</summary>
+internal sealed record ObservationView(string Source, string Witness, string? WitnessAddress, string Local, string Observed, string Direction, bool PortKept, DateTimeOffset At, bool Live)
+{
+    public static ObservationView Of(AddressObservation o) => new(
+        o.Source == ObservationSource.Dht ? "dht" : "peer", o.Witness, o.WitnessAddress?.ToString(), o.Local.ToString(), o.Observed.ToString(),
+        o.Direction == ConnectionDirection.Outbound ? "outbound" : "inbound", o.PortKept, o.At, o.Live);
+}
+
 /// <summary>The views of a running node's contacts and requests, as the API and its event stream show them.</summary>
 internal static class Views
 {
-    public static ContactView Contact(ChatNode node, Contact c) => ContactView.From(c, node.Counts(c), node.IsOnline(c), node.KeyWarning(c));
+    public static ContactView Contact(ChatNode node, Contact c) =>
+        ContactView.From(c, node.Counts(c), node.IsOnline(c), node.KeyWarning(c)) with { Connection = ConnectionView.Of(node.ConnectionOf(c)) };
 
     public static RequestView Request(ChatNode node, Contact c) =>
         RequestView.From(c, node.History(c, RequestView.MaxShown), node.Counts(c).Messages, node.OnlineEndpoint(c));

@@ -132,11 +132,12 @@ internal sealed class SessionPair : IDisposable
     /// <param name="dialerSeenAt">The dialer's address as the answerer sees it, if any.</param>
     /// <param name="answererExporter">An exporter secret for the answerer unlike the dialer's (a broken channel); the same as the dialer's when null.</param>
     /// <param name="listenPort">The port the dialer's hello says it listens on.</param>
-    public SessionPair(Party dialer, Party answerer, IPEndPoint? dialerSeenAt = null, byte[]? answererExporter = null, uint listenPort = 0)
+    /// <param name="answererSeenAt">The answerer's address as the dialer sees it, if any.</param>
+    public SessionPair(Party dialer, Party answerer, IPEndPoint? dialerSeenAt = null, byte[]? answererExporter = null, uint listenPort = 0, IPEndPoint? answererSeenAt = null)
     {
         HandshakeHash = RandomNumberGenerator.GetBytes(64);
         var exporter = RandomNumberGenerator.GetBytes(32);
-        DialerFacts = new ChannelFacts(true, HandshakeHash, exporter.ToArray(), Key(dialer), Key(answerer), null);
+        DialerFacts = new ChannelFacts(true, HandshakeHash, exporter.ToArray(), Key(dialer), Key(answerer), answererSeenAt);
         AnswererFacts = new ChannelFacts(false, HandshakeHash, answererExporter ?? exporter.ToArray(), Key(answerer), Key(dialer), dialerSeenAt);
         _dialer = new End(dialer, answerer, DialerFacts, listenPort);
         _answerer = new End(answerer, dialer, AnswererFacts, 0);

@@ -76,6 +76,10 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await Expect(alice.Contact("Bob").Locator(".presence.online")).ToBeVisibleAsync();
         await Expect(alice.Page.Locator("#conversation-presence")).ToHaveTextAsync("online");
 
+        // Beside presence, how Bob is connected: the two added each other with addresses, so either node's dial may be the one kept.
+        await Expect(alice.Page.Locator("#conversation-connection")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(
+            $@"^direct over IPv4, (dialed by this node to {System.Text.RegularExpressions.Regex.Escape(_bob.Node.ListenAddress)}|the contact dialed in from 127\.0\.0\.1:\d+) \(on the local network\)$"));
+
         // Bob's window shows no conversation: Alice's message is delivered, not read, and counted unread on his side.
         await bob.Page.EvaluateAsync("() => history.replaceState(null, '', '/')");
         await bob.Page.ReloadAsync();
@@ -491,6 +495,9 @@ public sealed class ChatWindowTests(BrowserFixture browser, ITestOutputHelper ou
         await alice.Page.Keyboard.PressAsync("Enter");
         await Expect(alice.Page.Locator("#profile-dialog")).ToBeVisibleAsync();
         await Expect(alice.Page.Locator("#own-id")).ToHaveTextAsync(_alice.Id);
+
+        // How contacts reach this node, in its own sentence: one contact on loopback is too little to say.
+        await Expect(alice.Page.Locator("#own-reachability")).ToHaveTextAsync("not yet known: waiting for contacts or the DHT to say how they see this node");
 
         // The link shown is one-time by default, and its code is the same link (no URL holds the token).
         await Expect(alice.Page.Locator("#invite-one-time")).ToBeCheckedAsync();

@@ -26,6 +26,11 @@ export async function refreshContacts() {
   }
 }
 
+/** How a connected contact is connected, in a few words for the list ("IPv4, you dialed"); the whole sentence is its title. */
+function connectionShort(connection) {
+  return `${connection.family}, ${connection.direction === 'outbound' ? 'you dialed' : 'they dialed'}`;
+}
+
 export function renderContacts() {
   // Contacts the user named first, by name; then the unnamed, by what they call themselves.
   const sorted = [...state.contacts.values()].sort((a, b) =>
@@ -34,13 +39,14 @@ export function renderContacts() {
   const items = sorted.map((c) => {
     const presence = el('span', { class: `presence${c.online ? ' online' : ''}` });
     const withFingerprint = fingerprinted.has(c.id);
-    const label = [withFingerprint ? `fingerprint ${c.fingerprint}` : null, c.online ? 'online' : 'offline', c.unread ? `${c.unread} unread` : null, c.verified ? 'verified' : null].filter(Boolean).join(', ');
+    const presenceText = c.online && c.connection ? `online · ${connectionShort(c.connection)}` : c.online ? 'online' : 'offline';
+    const label = [withFingerprint ? `fingerprint ${c.fingerprint}` : null, c.online ? 'online' : 'offline', c.online && c.connection ? c.connection.sentence : null, c.unread ? `${c.unread} unread` : null, c.verified ? 'verified' : null].filter(Boolean).join(', ');
     const button = el('button', { class: 'contact', type: 'button', 'data-id': c.id, 'aria-current': c.id === state.open ? 'true' : 'false', 'aria-label': `${shownName(c)}: ${label}` },
       el('span', { class: 'avatar', 'aria-hidden': 'true' }, isNamed(c) ? initials(c.name) : '?', presence),
       el('span', { class: 'contact-main' },
         el('span', { class: `contact-name${isNamed(c) ? '' : ' claimed'}` }, shownName(c)),
         withFingerprint ? el('code', { class: 'contact-fingerprint' }, c.fingerprint) : null,
-        el('span', { class: 'contact-sub' }, c.keyWarning ? 'key changed: refused' : c.online ? 'online' : 'offline')),
+        el('span', { class: 'contact-sub', title: c.online && c.connection ? c.connection.sentence : null }, c.keyWarning ? 'key changed: refused' : presenceText)),
       c.unread > 0 ? el('span', { class: 'unread' }, String(c.unread)) : null);
     button.addEventListener('click', () => openConversation(c.id));
     return el('li', { class: 'contact-item', 'data-id': c.id }, button);

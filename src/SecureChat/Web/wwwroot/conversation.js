@@ -57,6 +57,8 @@ export function renderConversationHead() {
   $('rename-button').textContent = isNamed(c) ? 'Rename' : 'Name';
   const presence = $('conversation-presence');
   presence.textContent = c.online ? 'online' : 'offline';
+  // Beside presence, how the contact is connected: who dialed, over which IP version, where to.
+  $('conversation-connection').textContent = c.online && c.connection ? c.connection.sentence : '';
   presence.className = `presence-text${c.online ? ' online' : ''}`;
   $('verified-badge').hidden = !c.verified;
   $('verify-button').textContent = c.verified ? 'Safety number' : 'Verify';

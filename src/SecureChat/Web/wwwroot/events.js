@@ -32,6 +32,7 @@ export function connectEvents() {
     const c = state.contacts.get(p.contactId);
     if (c) {
       c.online = p.online;
+      c.connection = p.online ? p.connection : null;
       renderContacts();
       if (p.contactId === state.open) {
         renderConversationHead();
@@ -63,6 +64,8 @@ export function connectEvents() {
     if (state.requests.has(r.id) && !state.answering.has(r.id)) dropRequest(r.id);
   });
   on('listen', () => refreshStatus());
+  // The node's reachability sentence changed (a contact or the DHT said how it sees the node, or the router mapped a port).
+  on('reachability', () => refreshStatus());
   on('problem', (p) => {
     if (p.keyChanged) {
       showKeyWarning(p.message, p.contactId);

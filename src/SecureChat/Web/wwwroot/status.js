@@ -30,6 +30,7 @@ function renderStatus() {
   $('listen-state').textContent = s.listen
     ? `Listening on ${s.listen}: friends can connect to you there.`
     : 'Not listening: friends cannot connect to you, but you can still connect to them.';
+  renderReachability(s.reachability);
   $('listen-start').textContent = s.listen ? 'Restart' : 'Start';
   $('listen-stop').disabled = !s.listen;
   if (s.listen && document.activeElement !== $('listen-host') && document.activeElement !== $('listen-port')) {
@@ -37,6 +38,13 @@ function renderStatus() {
     $('listen-host').value = s.listen.slice(0, at).replace(/^\[|\]$/g, '');
     $('listen-port').value = s.listen.slice(at + 1);
   }
+}
+
+/** How contacts can reach this node, in the node's own sentence (its class names the style), in the profile. */
+function renderReachability(reachability) {
+  const line = $('own-reachability');
+  line.textContent = reachability ? reachability.sentence : 'Not known: this node does not say how it is reached.';
+  line.dataset.kind = reachability ? reachability.kind : 'unknown';
 }
 
 function hostPort(host, port) {
