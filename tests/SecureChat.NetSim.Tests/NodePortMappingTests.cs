@@ -68,7 +68,7 @@ public sealed class NodePortMappingTests(ITestOutputHelper output)
         await using var node = await SimNode.CreateAsync(home.Host, "mapped");
         await node.StartAsync(listenPort, listenPort + 1, [], ["--port-mapping", option, "--port-mapping-check", CheckSeconds.ToString(CultureInfo.InvariantCulture)]);
         var before = (await MappedAsync(net, home, node, m => m.Tcp is not null, "the TCP port mapped")).Tcp!;
-        Assert.Contains(before.External.Port, SimulatedInternet.ForwardedTcpPorts(home));
+        Assert.True(SimulatedInternet.ForwardedTcpPorts(home).Contains(before.External.Port), SimulatedInternet.ForwardingRules(home));
 
         net.RestartMiniUpnpd(home);
         Assert.DoesNotContain(before.External.Port, SimulatedInternet.ForwardedTcpPorts(home));
@@ -83,6 +83,7 @@ public sealed class NodePortMappingTests(ITestOutputHelper output)
         var after = (await node.PortMappingAsync())!.Tcp!;
         Assert.Equal(before.External, after.External);
         await AssertStrangerConnectsAsync(stranger, after.External, home);
+        output.WriteLine(MappingLines(node));
     }
 
     [Fact]
@@ -107,7 +108,12 @@ public sealed class NodePortMappingTests(ITestOutputHelper output)
         Assert.Equal(mapping.Tcp.External.ToString(), advertised[0]);
         Assert.DoesNotContain(before.External.ToString(), advertised);
         await AssertStrangerConnectsAsync(stranger, mapping.Tcp.External, home);
+        output.WriteLine(MappingLines(node));
     }
+
+    /// <summary>What the node logged about its mappings, for the test's output.</summary>
+    private static string MappingLines(SimNode node) =>
+        string.Join('\n', node.Transcript.Split('\n').Where(l => l.Contains("Mapped", StringComparison.Ordinal) || l.Contains("Port mapping", StringComparison.Ordinal)));
 
     /// <summary>Waits until the node's /api/status shows a mapping that <paramref name="reached"/> accepts.</summary>
     private static Task<PortMappingView> MappedAsync(SimulatedInternet net, SimHome home, SimNode node, Func<PortMappingView, bool> reached, string what) =>

@@ -39,20 +39,23 @@ internal sealed partial class SimulatedInternet
 
     /// <summary>
     /// The TCP ports the home router's miniupnpd forwards now, read from its nftables chain (the
-    /// <c>dnat</c> rules it adds for its mappings).
+    /// <c>dnat</c> rules it adds for its mappings, such as
+    /// <c>iif "wan" @nh,72,8 0x6 th dport 42201 dnat ip to 192.168.1.2:42201</c>).
     /// </summary>
-    public static IReadOnlySet<int> ForwardedTcpPorts(SimHome home)
-    {
-        var listing = Shell.Run("ip", ["netns", "exec", home.Router.Namespace, "nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
-        return ForwardedTcpPort().Matches(listing).Select(m => int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture)).ToHashSet();
-    }
+    public static IReadOnlySet<int> ForwardedTcpPorts(SimHome home) =>
+        ForwardedTcpPort().Matches(ForwardingRules(home)).Select(m => int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture)).ToHashSet();
+
+    /// <summary>miniupnpd's chain of translations in the home router, as <c>nft</c> lists it (for a failure message).</summary>
+    public static string ForwardingRules(SimHome home) =>
+        Shell.Run("ip", ["netns", "exec", home.Router.Namespace, "nft", "list", "chain", "inet", "filter", "prerouting_miniupnpd"]);
 
     /// <summary>
     /// Gives the home router a new public IPv4 address, as a provider does when the line
     /// reconnects, and returns it. The old address goes first (the kernel then drops the NAT's
     /// connections through it), the new one comes, and the default route with it. miniupnpd hears
-    /// the change on its WAN interface through netlink and asks the STUN server again; it is also
-    /// sent SIGUSR1, which asks for the same (docs/netsim.md).
+    /// both changes on its WAN interface through netlink (RTM_DELADDR, RTM_NEWADDR), asks the STUN
+    /// server again and answers with the new address from then on; nothing needs to tell it
+    /// (docs/netsim.md).
     /// </summary>
     public IPAddress RenumberRouter(SimHome home)
     {
@@ -79,15 +82,11 @@ internal sealed partial class SimulatedInternet
         Ip(ns, "addr", "del", $"{old.Groups["address"].Value}/24", "dev", "wan");
         Ip(ns, "addr", "add", $"{next}/24", "dev", "wan");
         Ip(ns, "route", "replace", "default", "via", CoreIPv4.ToString());
-        if (_miniUpnpd.TryGetValue(ns, out var files) && File.Exists(files.PidFile))
-        {
-            Shell.TryRun("kill", ["-USR1", File.ReadAllText(files.PidFile).Trim()]);
-        }
-
         return next;
     }
 
-    [GeneratedRegex(@"tcp dport (?<port>\d+) dnat")]
+    /// <summary>miniupnpd 2.3.1's rule for a TCP mapping: the IP header's protocol byte (bits 72 to 79) is 6, then the transport's destination port.</summary>
+    [GeneratedRegex(@"@nh,72,8 0x6 th dport (?<port>\d+) dnat")]
     private static partial Regex ForwardedTcpPort();
 
     [GeneratedRegex(@"inet (?<address>[0-9.]+)/")]

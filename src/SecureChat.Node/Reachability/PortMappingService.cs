@@ -230,7 +230,7 @@ internal sealed class PortMappingService : IAsyncDisposable
         var now = _time.GetUtcNow();
         if (news is null && EpochWentBack(lease.Epoch, held.SeenAt, renewed.Epoch, now))
         {
-            news = "the router had lost its mappings (its epoch went back)";
+            news = "the router's epoch went back (it restarted, or its address changed, and may have lost its mappings)";
         }
 
         if (!renewed.External.Equals(lease.External))
