@@ -111,6 +111,74 @@ public sealed class NodePortMappingTests(ITestOutputHelper output)
         output.WriteLine(MappingLines(node));
     }
 
+    [Fact]
+    public async Task Run_RouterAddressChanges_AContactAddedByIdFindsTheNodeAtItsNewAddress()
+    {
+        const int ListenPort = 44101;
+        const int DhtPort = 6881;
+        using var net = SimulatedInternet.Create();
+        var home = net.AddHome("home", HomeKind.UpnpRouter);
+        var contactHome = net.AddHome("eim", HomeKind.EimNat);
+        var bootHosts = new[] { net.AddPublicHost("boot1"), net.AddPublicHost("boot2"), net.AddPublicHost("boot3") };
+        var bootstrap = bootHosts.Select(h => new IPEndPoint(h.V4, DhtPort)).ToList();
+        var boots = new List<SimNode>();
+        try
+        {
+            for (var i = 0; i < bootHosts.Length; i++)
+            {
+                var boot = await SimNode.CreateAsync(bootHosts[i], $"boot{i + 1}");
+                boots.Add(boot);
+                await boot.StartAsync(7000, DhtPort, bootstrap.Where((_, j) => j != i));
+            }
+
+            // The contact sits behind a NAT that maps nothing: it can reach the node only at an
+            // endpoint the node's router forwards, and learns it only from the node's DHT record.
+            await using var node = await SimNode.CreateAsync(home.Host, "mapped");
+            await using var contact = await SimNode.CreateAsync(contactHome.Host, "contact");
+            await Task.WhenAll(node.AddByIdAsync(contact), contact.AddByIdAsync(node));
+            await node.StartAsync(ListenPort, ListenPort + 1, bootstrap, ["--port-mapping", "natpmp", "--port-mapping-check", CheckSeconds.ToString(CultureInfo.InvariantCulture)]);
+            var before = (await MappedAsync(net, home, node, m => m.Tcp is not null, "the TCP port mapped")).Tcp!;
+            await PublishedAfterAsync(node, contact, "Port mapping: mapped");
+
+            var renumbered = net.RenumberRouter(home);
+            var after = (await MappedAsync(net, home, node, m => m.Tcp?.External.Address.Equals(renumbered) == true, $"the node's TCP lease at {renumbered}")).Tcp!;
+            await PublishedAfterAsync(node, contact, $"to {after.External} through");
+            Assert.NotEqual(before.External, after.External);
+
+            await contact.StartAsync(ListenPort + 100, ListenPort + 101, bootstrap, ["--no-port-mapping"]);
+            var toNode = await contact.SendAsync(node, "found you at your new address");
+            var toContact = await node.SendAsync(contact, "and I you");
+            await Eventually.UntilAsync("the node holds the contact's message", TimeSpan.FromSeconds(90), () => node.HasMessageAsync(toNode), has => has, _ => $"{ChildProcess.Tail(contact.Transcript)}\n{MappingLines(node)}");
+            await Eventually.UntilAsync("the contact holds the node's message", TimeSpan.FromSeconds(90), () => contact.HasMessageAsync(toContact), has => has, _ => ChildProcess.Tail(contact.Transcript));
+            var kept = await contact.EndpointsOfAsync(node);
+            output.WriteLine($"the contact keeps the node at [{kept}]");
+            Assert.Contains(after.External.ToString(), kept, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var boot in boots)
+            {
+                await boot.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until the node has put a record for <paramref name="contact"/> on the DHT after it
+    /// logged <paramref name="after"/> (its log tells each put, with the account's first 8 characters).
+    /// </summary>
+    private static Task PublishedAfterAsync(SimNode node, SimNode contact, string after) =>
+        Eventually.HoldsAsync(
+            () =>
+            {
+                var transcript = node.Transcript;
+                var mark = transcript.LastIndexOf(after, StringComparison.Ordinal);
+                return mark >= 0 && transcript.IndexOf($"Published a DHT record for {contact.Id[..8]}", mark, StringComparison.Ordinal) > mark;
+            },
+            $"{node.Name} published a record for {contact.Name} after '{after}'",
+            () => ChildProcess.Tail(node.Transcript),
+            MappingDeadline);
+
     /// <summary>What the node logged about its mappings, for the test's output.</summary>
     private static string MappingLines(SimNode node) =>
         string.Join('\n', node.Transcript.Split('\n').Where(l => l.Contains("Mapped", StringComparison.Ordinal) || l.Contains("Port mapping", StringComparison.Ordinal)));
