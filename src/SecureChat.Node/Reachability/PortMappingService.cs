@@ -181,7 +181,7 @@ internal sealed class PortMappingService : IAsyncDisposable
             if (held.Lease.Expires > _time.GetUtcNow())
             {
                 // The router did not answer this time, but the mapping it granted still stands.
-                _logger.LogDebug("Could not renew the {Protocol} mapping through {Method}: {Sentence}", protocol, held.Client.Method, renewed.Sentence);
+                _logger.LogDebug("Could not renew the {Protocol} mapping through {Method}: {Sentence}", Name(protocol), held.Client.Method, renewed.Sentence);
                 return new Kept(protocol, internalPort, held.Lease, []);
             }
 
@@ -196,11 +196,11 @@ internal sealed class PortMappingService : IAsyncDisposable
             if (result.Lease is { } lease)
             {
                 _held[protocol] = new Held(lease, client, now);
-                _logger.LogInformation("Mapped {Protocol} port {Port} to {External} through {Method}, until {Expires:u}", protocol, internalPort, lease.External, client.Method, lease.Expires);
+                _logger.LogInformation("Mapped {Protocol} port {Port} to {External} through {Method}, until {Expires:u}", Name(protocol), internalPort, lease.External, client.Method, lease.Expires);
                 return new Kept(protocol, internalPort, lease, []);
             }
 
-            _logger.LogDebug("{Method} did not map {Protocol} port {Port}: {Sentence}", client.Method, protocol, internalPort, result.Sentence);
+            _logger.LogDebug("{Method} did not map {Protocol} port {Port}: {Sentence}", client.Method, Name(protocol), internalPort, result.Sentence);
             failures.Add((client.Method, result));
         }
 
@@ -240,7 +240,7 @@ internal sealed class PortMappingService : IAsyncDisposable
 
         if (news is not null)
         {
-            _logger.LogInformation("Mapped {Protocol} port {Port} again, to {External} through {Method}: {News}", lease.Protocol, lease.InternalPort, renewed.External, held.Client.Method, news);
+            _logger.LogInformation("Mapped {Protocol} port {Port} again, to {External} through {Method}: {News}", Name(lease.Protocol), lease.InternalPort, renewed.External, held.Client.Method, news);
         }
 
         _held[lease.Protocol] = held with { Lease = renewed, SeenAt = now };
@@ -277,7 +277,7 @@ internal sealed class PortMappingService : IAsyncDisposable
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            _logger.LogWarning("The {Method} client failed to map {Protocol} port {Port}: {Reason}", client.Method, protocol, port, ex.Message);
+            _logger.LogWarning("The {Method} client failed to map {Protocol} port {Port}: {Reason}", client.Method, Name(protocol), port, ex.Message);
             return MappingResult.Failed(MappingFailure.Malformed, $"the {client.Method} client failed: {ex.Message}");
         }
     }
@@ -301,12 +301,12 @@ internal sealed class PortMappingService : IAsyncDisposable
         try
         {
             var result = await held.Client.Mapper.UnmapAsync(held.Lease, cancellationToken).ConfigureAwait(false);
-            _logger.LogInformation("Port mapping of {Protocol} port {Port}: {Sentence}", held.Lease.Protocol, held.Lease.InternalPort, result.Sentence);
+            _logger.LogInformation("Port mapping of {Protocol} port {Port}: {Sentence}", Name(held.Lease.Protocol), held.Lease.InternalPort, result.Sentence);
         }
         catch (Exception ex)
         {
             // Cancelled by the bound, or a client's defect: the router drops the mapping when its lease ends.
-            _logger.LogInformation("Could not give back the {Protocol} mapping at {External} through {Method} ({Reason}); the router drops it when its lease ends", held.Lease.Protocol, held.Lease.External, held.Client.Method, ex.Message);
+            _logger.LogInformation("Could not give back the {Protocol} mapping at {External} through {Method} ({Reason}); the router drops it when its lease ends", Name(held.Lease.Protocol), held.Lease.External, held.Client.Method, ex.Message);
         }
     }
 
@@ -367,6 +367,8 @@ internal sealed class PortMappingService : IAsyncDisposable
             _ => $"the router's answers did not follow the protocol ({method}: {result.Sentence})",
         };
     }
+
+    private static string Name(MappingProtocol protocol) => protocol == MappingProtocol.Tcp ? "TCP" : "UDP";
 
     /// <summary>The clients of <paramref name="methods"/> for the default IPv4 gateway; PCP and NAT-PMP need one, UPnP-IGD finds its own.</summary>
     internal static IReadOnlyList<MappingClient> ClientsFor(IReadOnlyList<PortMappingMethod> methods, IPAddress? gateway, TimeProvider time)
