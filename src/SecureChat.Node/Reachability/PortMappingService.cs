@@ -93,6 +93,12 @@ internal sealed class PortMappingService : IAsyncDisposable
             {
                 return;
             }
+            catch (Exception ex)
+            {
+                // A defect here must not end the renewals of leases the router still holds: said, and tried again later.
+                _logger.LogError("Port mapping failed: {Reason}; trying again in {Seconds:0} s", ex.Message, _retry.TotalSeconds);
+                next = _retry;
+            }
 
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(next, _time, wait.Token);
