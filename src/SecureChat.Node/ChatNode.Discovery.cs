@@ -46,9 +46,10 @@ public sealed partial class ChatNode
     public IReadOnlyList<IPEndPoint> AdvertisedEndPoints() => OwnEndpoints(_dht?.ObservedAddress);
 
     /// <summary>
-    /// The endpoints this node tells contacts about: its listen address when it is a specific one;
-    /// when it listens on every address, each interface's (loopback excepted) and the address DHT
-    /// nodes see it at, all with the listen port.
+    /// The endpoints this node tells contacts about: first the one its router maps to the listen
+    /// port (<see cref="PortMapping"/>); then its listen address when it is a specific one; when it
+    /// listens on every address, the address DHT nodes see it at and each interface's (loopback
+    /// excepted), all with the listen port.
     /// </summary>
     internal List<IPEndPoint> OwnEndpoints(IPEndPoint? observed)
     {
@@ -57,12 +58,14 @@ public sealed partial class ChatNode
             return [];
         }
 
+        // The endpoint the router forwards comes first: it is the one the internet can reach.
+        var mapped = MappedEndPoint(listening);
         if (!listening.Address.Equals(IPAddress.Any) && !listening.Address.Equals(IPAddress.IPv6Any))
         {
-            return [listening];
+            return mapped is null ? [listening] : [mapped, listening];
         }
 
-        var endpoints = new List<IPEndPoint>();
+        var endpoints = new List<IPEndPoint>(mapped is null ? [] : [mapped]);
         if (observed is not null)
         {
             endpoints.Add(new IPEndPoint(observed.Address, listening.Port));

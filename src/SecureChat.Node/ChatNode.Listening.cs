@@ -193,6 +193,7 @@ public sealed partial class ChatNode
         _logger.LogInformation("Listening for peers on {EndPoint}", listener.LocalEndPoint);
         Events.Publish(new ListeningChanged(listener.LocalEndPoint));
         _dht?.Kick();
+        _portMapping?.Kick();
         return listener.LocalEndPoint;
     }
 

@@ -101,6 +101,8 @@ public sealed partial class ChatNode : IAsyncDisposable
             node._lan = discovery.Lan ? LanBeacons.TryStart(node, discovery, logger) : null;
         }
 
+        node.StartPortMapping(options.PortMapping);
+
         if (options.DialContactsAtStart)
         {
             foreach (var contact in store.Contacts.All)
@@ -228,6 +230,7 @@ public sealed partial class ChatNode : IAsyncDisposable
         _outbox.Queued -= OnQueued;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _listenGate.WaitAsync().ConfigureAwait(false);
+        await StopPortMappingAsync().ConfigureAwait(false);
         if (_lan is not null)
         {
             await _lan.DisposeAsync().ConfigureAwait(false);

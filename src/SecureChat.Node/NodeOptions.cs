@@ -56,6 +56,9 @@ public sealed record NodeOptions
     /// <summary>How contacts are found without a typed address (the DHT, LAN beacons); null for neither.</summary>
     public DiscoveryOptions? Discovery { get; init; }
 
+    /// <summary>How the node asks its router to forward its ports; null: it does not ask (and <see cref="ChatNode.PortMapping"/> stays null).</summary>
+    public Reachability.PortMappingOptions? PortMapping { get; init; }
+
     /// <summary>
     /// Takes every account that connects as a contact at once, without a request (the terminal
     /// chat's open door, for a classroom); off by default.

@@ -43,14 +43,17 @@ var noLan = new Option<bool>("--no-lan") { Description = "Send no LAN beacons an
 var lanInterface = new Option<string>("--lan-interface") { Description = "The IPv4 address of the interface LAN beacons use (default: the system's choice).", DefaultValueFactory = _ => "0.0.0.0" };
 var lanPort = new Option<int>("--lan-port") { Description = "The UDP port of LAN beacons (every node on the network must use the same).", DefaultValueFactory = _ => 7313 };
 var quota = new Option<string?>("--quota") { Description = "What each contact may have stored, MESSAGES:BYTES:SECONDS (texts and bytes of text per sliding window; default 5000:20971520:86400, a day). Beyond it its messages are refused with a reason its node shows, and wait in its outbox." };
-var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the web UI and the local API.") { listenAt, apiPort, noUi, openUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort, quota };
+var noPortMapping = new Option<bool>("--no-port-mapping") { Description = "Do not ask the router to forward the listen port and the DHT port (UPnP-IGD, NAT-PMP, PCP)." };
+var portMapping = new Option<string>("--port-mapping") { Description = "Which protocol asks the router for port mappings: auto (PCP, then NAT-PMP, then UPnP-IGD), pcp, natpmp or upnp.", DefaultValueFactory = _ => "auto" };
+var portMappingCheck = new Option<int>("--port-mapping-check") { Description = "Seconds between renewals of the router's mappings, which is also how soon a router that forgot them or changed its address is noticed (default 60).", DefaultValueFactory = _ => 60 };
+var run = new Command("run", "Run the node until stopped: keep contacts connected, deliver queued messages, serve the web UI and the local API.") { listenAt, apiPort, noUi, openUi, noDht, runDhtPort, runBootstrap, discoverable, noLan, lanInterface, lanPort, quota, noPortMapping, portMapping, portMappingCheck };
 run.SetAction(parse => Run(token => RunCommand.RunAsync(
     HomeOf(parse),
     parse.GetValue(listenAt)!,
     parse.GetValue(apiPort),
     parse.GetValue(noUi),
     parse.GetValue(openUi),
-    new DiscoveryChoices(parse.GetValue(noDht), parse.GetValue(runDhtPort), parse.GetValue(runBootstrap) ?? [], parse.GetValue(discoverable), parse.GetValue(noLan), parse.GetValue(lanInterface)!, parse.GetValue(lanPort)),
+    new DiscoveryChoices(parse.GetValue(noDht), parse.GetValue(runDhtPort), parse.GetValue(runBootstrap) ?? [], parse.GetValue(discoverable), parse.GetValue(noLan), parse.GetValue(lanInterface)!, parse.GetValue(lanPort), parse.GetValue(noPortMapping), parse.GetValue(portMapping)!, parse.GetValue(portMappingCheck)),
     parse.GetValue(quota),
     loggers!,
     token)));

@@ -70,15 +70,16 @@ internal sealed partial class SimNode : IAsyncDisposable
     /// Starts <c>securechat run</c> in the host's namespace, listening on every address at
     /// <paramref name="listenPort"/> with its DHT node on <paramref name="dhtPort"/>, joining
     /// through <paramref name="bootstrap"/> (none: it is a bootstrap node itself), without LAN
-    /// beacons; returns once the node has printed its lines and written <c>api.json</c>.
+    /// beacons, with any further <paramref name="options"/> of <c>run</c>; returns once the node has
+    /// printed its lines and written <c>api.json</c>.
     /// </summary>
-    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap)
+    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap, IEnumerable<string>? options = null)
     {
         string[] args =
         [
             Path.Combine(AppContext.BaseDirectory, "securechat.dll"), "--home", HomePath, "run",
             "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{listenPort}"), "--api-port", "0", "--no-ui", "--no-lan",
-            "--dht-port", dhtPort.ToString(CultureInfo.InvariantCulture), .. bootstrap.SelectMany(b => new[] { "--bootstrap", b.ToString() }), "--verbose",
+            "--dht-port", dhtPort.ToString(CultureInfo.InvariantCulture), .. bootstrap.SelectMany(b => new[] { "--bootstrap", b.ToString() }), .. options ?? [], "--verbose",
         ];
         var start = StartInfo(["netns", "exec", Host.Namespace, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", .. args]);
         _process = ChildProcess.Start($"{Name} on {Host.Name}", start);

@@ -483,6 +483,7 @@ internal sealed partial class SimulatedInternet : IDisposable
             deny 0-65535 0.0.0.0/0 0-65535
 
             """);
+        _miniUpnpd[routerNs] = new MiniUpnpdFiles(config, Path.Combine(dir, "miniupnpd.pid"), Path.Combine(dir, "upnp.leases"));
         _daemons.Add(Daemon.Start(routerNs, ["miniupnpd", "-f", config, "-P", Path.Combine(dir, "miniupnpd.pid"), "-d"]));
     }
 

@@ -63,7 +63,7 @@ public sealed class NatPmpMapper : IPortMapper
         }
 
         var expires = _time.GetUtcNow() + TimeSpan.FromSeconds(granted.LifetimeSeconds);
-        return MappingResult.Mapped(new PortMappingLease(protocol, internalPort, new IPEndPoint(external.Address, granted.ExternalPort), expires, Method));
+        return MappingResult.Mapped(new PortMappingLease(protocol, internalPort, new IPEndPoint(external.Address, granted.ExternalPort), expires, Method) { Epoch = granted.Epoch });
     }
 
     /// <summary>RFC 6886 section 3.4: a map request with lifetime 0 and suggested port 0 deletes the mapping.</summary>

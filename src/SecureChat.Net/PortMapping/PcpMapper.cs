@@ -49,7 +49,7 @@ public sealed class PcpMapper : IPortMapper
         }
 
         var expires = _time.GetUtcNow() + TimeSpan.FromSeconds(granted.LifetimeSeconds);
-        return MappingResult.Mapped(new PortMappingLease(protocol, internalPort, granted.External, expires, Method));
+        return MappingResult.Mapped(new PortMappingLease(protocol, internalPort, granted.External, expires, Method) { Epoch = granted.Epoch });
     }
 
     /// <summary>Section 15: a MAP with the mapping's nonce and lifetime 0 deletes it.</summary>

@@ -33,7 +33,16 @@ public enum MappingFailure
 /// <see cref="InternalPort"/> here, until <see cref="Expires"/> unless renewed. <see cref="Method"/>
 /// names the protocol that obtained it ("NAT-PMP", "PCP", "UPnP-IGD"), for the sentence a person reads.
 /// </summary>
-public sealed record PortMappingLease(MappingProtocol Protocol, int InternalPort, IPEndPoint External, DateTimeOffset Expires, string Method);
+public sealed record PortMappingLease(MappingProtocol Protocol, int InternalPort, IPEndPoint External, DateTimeOffset Expires, string Method)
+{
+    /// <summary>
+    /// The router's epoch (seconds since its mapping state began) in the answer that granted the
+    /// lease, for NAT-PMP and PCP; null for UPnP-IGD, which has none. An epoch that goes back, or
+    /// advances less than the time that passed, tells that the router lost its mappings (RFC 6886
+    /// section 3.6, RFC 6887 section 8.5).
+    /// </summary>
+    public uint? Epoch { get; init; }
+}
 
 /// <summary>What a request to a router came to: a lease, or the failure and its sentence.</summary>
 public sealed record MappingResult(PortMappingLease? Lease, MappingFailure Failure, string Sentence)

@@ -71,6 +71,7 @@ internal static class EventStream
         ContactRemoved e => ("removed", new { contactId = e.ContactAccount }),
         RequestChanged e => ("request", Views.Request(node, e.Request)),
         RequestRemoved e => ("requestRemoved", new { id = e.Account, outcome = e.Outcome }),
+        PortMappingChanged e => ("portMapping", new { sentence = e.Status.Sentence, tcp = e.Status.Tcp?.External.ToString(), udp = e.Status.Udp?.External.ToString() }),
         ListeningChanged e => ("listen", new { listen = e.EndPoint is { } l ? new Net.PeerEndpoint(l.Address.ToString(), l.Port).ToString() : null }),
         DeliveryRefused e => ("refused", new { contactId = e.Refusal.ContactAccount, reason = e.Refusal.Reason, message = e.Refusal.Message, until = e.Refusal.Until }),
         ConnectionProblem e => ("problem", new { contactId = e.ContactAccount, endpoint = e.Endpoint, message = e.Message, keyChanged = e.KeyChanged }),

@@ -37,6 +37,12 @@ internal static class LocalApi
             inbound = node.Inbound,
             dht = node.Dht,
             lan = node.LanDiscovery,
+            portMapping = node.PortMapping is { } mapping ? new
+            {
+                sentence = mapping.Sentence,
+                leases = new[] { mapping.Tcp, mapping.Udp }.OfType<Net.PortMapping.PortMappingLease>()
+                    .Select(m => new { protocol = m.Protocol == Net.PortMapping.MappingProtocol.Tcp ? "tcp" : "udp", internalPort = m.InternalPort, external = m.External.ToString(), expires = m.Expires, method = m.Method }),
+            } : null,
             refused = node.Refusals.Current(node.Options.Time.GetUtcNow()).Select(r => new { contactId = r.ContactAccount, reason = r.Reason, message = r.Message, until = r.Until }),
 
             // How contacts can reach this node, and the observations it was classified from (docs/discovery.md, "What the node shows").

@@ -6,6 +6,7 @@ using SecureChat.Net;
 using SecureChat.Net.Dht;
 using SecureChat.Node;
 using SecureChat.Node.Discovery;
+using SecureChat.Node.Reachability;
 using SecureChat.Web;
 
 namespace SecureChat.Daemon;
@@ -44,7 +45,7 @@ internal static class RunCommand
         // meanwhile waits for this node's API instead of writing the store behind its back.
         using var home = NodeHome.OpenForNode(directory, Console.Out);
         var logger = loggers.CreateLogger("securechat.node");
-        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions, ContactQuota = contactQuota, QuotaWindow = quotaWindow }, logger);
+        await using var node = ChatNode.Start(home.Identity, home.Store, new NodeOptions { ListenHost = listenHost, ListenPort = listenPort, Discovery = discoveryOptions, ContactQuota = contactQuota, QuotaWindow = quotaWindow, PortMapping = PortMappingOf(discovery) }, logger);
 
         await using var api = await LocalApiHost.StartAsync(node, directory, apiPort, withUi: !noUi, loggers, cancellationToken);
         var url = api.Url;
@@ -144,6 +145,30 @@ internal static class RunCommand
         };
     }
 
+    /// <summary><c>--no-port-mapping</c>, <c>--port-mapping auto|pcp|natpmp|upnp</c> and <c>--port-mapping-check SECONDS</c>.</summary>
+    internal static PortMappingOptions PortMappingOf(DiscoveryChoices choices)
+    {
+        if (choices.NoPortMapping)
+        {
+            return PortMappingOptions.Off;
+        }
+
+        IReadOnlyList<PortMappingMethod> methods = choices.PortMapping switch
+        {
+            "auto" => PortMappingOptions.DefaultOrder,
+            "pcp" => [PortMappingMethod.Pcp],
+            "natpmp" => [PortMappingMethod.NatPmp],
+            "upnp" => [PortMappingMethod.Upnp],
+            _ => throw new UsageException($"--port-mapping takes auto, pcp, natpmp or upnp (got '{choices.PortMapping}')."),
+        };
+        if (choices.PortMappingCheck is < 1 or > 3600)
+        {
+            throw new UsageException($"--port-mapping-check takes 1 to 3600 seconds (got {choices.PortMappingCheck}).");
+        }
+
+        return new PortMappingOptions { Methods = methods, CheckInterval = TimeSpan.FromSeconds(choices.PortMappingCheck) };
+    }
+
     /// <summary><c>--quota MESSAGES:BYTES:SECONDS</c>; the defaults (5,000 texts and 20 MiB a day) without it.</summary>
     internal static (QuotaLimit Limit, TimeSpan Window) ParseQuota(string? quota)
     {
@@ -186,4 +211,7 @@ internal sealed record DiscoveryChoices(
     bool Discoverable,
     bool NoLan,
     string LanInterface,
-    int LanPort);
+    int LanPort,
+    bool NoPortMapping = false,
+    string PortMapping = "auto",
+    int PortMappingCheck = 60);
