@@ -57,8 +57,9 @@ public sealed partial class ChatNode
     }
 
     /// <summary>
-    /// A round of the mapping service ended. News (a lease gained, lost or moved) goes to the UIs;
-    /// a new external TCP endpoint is published to contacts at once.
+    /// A round of the mapping service ended. News (a lease gained, lost or moved) goes to the UIs,
+    /// with the reachability sentence it may change; a new external TCP endpoint is published to
+    /// contacts at once.
     /// </summary>
     private void OnPortMapping(PortMappingStatus status, bool news)
     {
@@ -70,6 +71,7 @@ public sealed partial class ChatNode
         }
 
         Events.Publish(new PortMappingChanged(status));
+        AnnounceReachability();
         if (!Equals(before, status.Tcp?.External))
         {
             _dht?.Kick();
