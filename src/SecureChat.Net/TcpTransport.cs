@@ -22,7 +22,8 @@ public sealed class TcpTransport : ChannelTransport
     {
         _socket = socket;
         _socket.NoDelay = true;
-        RemoteEndPoint = socket.RemoteEndPoint;
+        // A dual-stack socket names an IPv4 peer ::ffff:a.b.c.d: the node sees it as the IPv4 address it is.
+        RemoteEndPoint = DualStack.Normalize(socket.RemoteEndPoint);
         _stream = new NetworkStream(socket, ownsSocket: true);
         // 64 KiB reads: a full frame in one or two. A waiting read first asks for zero bytes, so an
         // idle connection (most of a node's) holds no buffer at all until data comes.
