@@ -134,7 +134,7 @@ public sealed partial class ChatNode
             return $"{Options.MaxRequests} contact requests are already waiting: answer some of them to take more";
         }
 
-        var address = (remote as IPEndPoint)?.Address.ToString() ?? remote.ToString() ?? "?";
+        var address = RequestSource(remote);
         var now = Options.Time.GetUtcNow();
         lock (_strangers)
         {
@@ -158,6 +158,28 @@ public sealed partial class ChatNode
 
             return null;
         }
+    }
+
+    /// <summary>
+    /// Where contact requests are counted from: an IPv4 address (an IPv4-mapped one as IPv4), or
+    /// the /64 prefix of an IPv6 one, which one host usually holds whole (as the listener's
+    /// admission counts it): otherwise a host could send a request from each of its 2^64 addresses.
+    /// </summary>
+    internal static string RequestSource(System.Net.EndPoint remote)
+    {
+        if (DualStack.Normalize(remote) is not IPEndPoint { Address: var address })
+        {
+            return remote.ToString() ?? "?";
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return $"{new IPAddress(bytes)}/64";
     }
 
     /// <summary>
