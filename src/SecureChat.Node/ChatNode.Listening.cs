@@ -77,15 +77,78 @@ public sealed partial class ChatNode
 
     /// <summary>
     /// Dials a <c>HOST:PORT</c> once (the paper's Connect) and returns the contact met there, pinned
-    /// on first use. The connection then stays up like any other.
+    /// on first use (under the address as typed). A host name with several addresses (A and AAAA
+    /// records) has them raced (<see cref="HappyEyeballs"/>); when none answers, the failure told
+    /// is a refused key if one was met, else the first address's. The connection then stays up like
+    /// any other.
     /// </summary>
     public async Task<Contact> ConnectAsync(PeerEndpoint endpoint, AccountId? expected, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var known = expected is not null ? Store.Contacts.Find(expected) : Store.Contacts.FindByEndpoint(endpoint.ToString());
         var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
-        var connection = await Options.Dialer.DialAsync(
-            endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
+        var verify = PeerTrust.ForDial(Store.Contacts, endpoint, expected);
+        var candidates = await AddressesOfAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        SecureConnection connection;
+        var losers = Task.CompletedTask;
+        if (candidates.Count == 1)
+        {
+            connection = await Options.Dialer.DialAsync(candidates[0], Identity, knownKey, verify, Options.Channel, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var race = await HappyEyeballs.RaceAsync(
+                HappyEyeballs.Order(candidates, c => c, _ => 0),
+                (candidate, token) => Options.Dialer.DialAsync(candidate, Identity, knownKey, verify, Options.Channel, token),
+                (candidate, failure) => _logger.LogDebug("Could not connect to {Endpoint} at {Address}: {Reason}", endpoint, candidate, failure.Message),
+                Options.Time,
+                cancellationToken).ConfigureAwait(false);
+            connection = race.Connection
+                ?? throw (race.Failures.Select(f => f.Failure).FirstOrDefault(f => f is ChannelException) ?? race.Failures[0].Failure);
+            losers = race.Losers;
+        }
+
+        try
+        {
+            return await TakeTypedAsync(connection, endpoint, expected).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A second address that connected as the first won is closed before this returns.
+            await losers.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Where to dial a typed endpoint: itself when its host is an IP address, else each address the
+    /// name resolves to, with its port.
+    /// </summary>
+    private async Task<List<PeerEndpoint>> AddressesOfAsync(PeerEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(endpoint.Host, out _))
+        {
+            return [endpoint];
+        }
+
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Options.Resolve(endpoint.Host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' could not be resolved: check its spelling, or use an IP address.", ex);
+        }
+
+        List<PeerEndpoint> candidates = [.. addresses.Select(a => new PeerEndpoint(DualStack.Normalize(a).ToString(), endpoint.Port)).Distinct()];
+        return candidates.Count > 0
+            ? candidates
+            : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' has no address.");
+    }
+
+    /// <summary>Pins the peer met at a typed endpoint and hands its connection to its link (see <see cref="ConnectAsync"/>).</summary>
+    private async Task<Contact> TakeTypedAsync(SecureConnection connection, PeerEndpoint endpoint, AccountId? expected)
+    {
         var contact = PinPeer(connection, endpoint.ToString());
         if (contact.Standing == ContactStanding.Request)
         {

@@ -78,4 +78,10 @@ public sealed record NodeOptions
     /// relay circuit). The typed <see cref="ChatNode.ConnectAsync"/> dials through it too.
     /// </summary>
     internal ILinkDialer Dialer { get; init; } = TcpLinkDialer.Instance;
+
+    /// <summary>
+    /// The addresses of a host name the person typed (A and AAAA records), which
+    /// <see cref="ChatNode.ConnectAsync"/> races; the system's resolver unless a test gives its own.
+    /// </summary>
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>> Resolve { get; init; } = System.Net.Dns.GetHostAddressesAsync;
 }

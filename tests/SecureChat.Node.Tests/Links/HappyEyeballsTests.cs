@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
@@ -167,6 +169,51 @@ public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     /// <summary>
+    /// A typed host name with an A and an AAAA record: the addresses are raced as a contact's
+    /// are (IPv6 first, black-holed here; IPv4 250 ms later), and the contact is pinned at the
+    /// name as typed.
+    /// </summary>
+    [Fact]
+    public async Task ConnectAsync_HostNameWithTwoAddresses_RacesThemAndPinsTheName()
+    {
+        var time = new FakeTimeProvider(Epoch);
+        var (alice, bob) = Pair(time, BobAt4.Host, BobAt6.Host);
+        _network.BlackHole(BobAt6);
+        _network.Listen(BobAt4, bob);
+        bob.Start();
+        var aliceNode = alice.Start();
+        using var deadline = new CancellationTokenSource(Eventually.Deadline);
+
+        var connecting = aliceNode.ConnectAsync(new PeerEndpoint("bob.example", 7311), bob.Account, deadline.Token);
+        await Eventually.HoldsAsync(() => _network.Attempts.Count == 1, "the first dial");
+        time.Advance(HappyEyeballs.AttemptDelay);
+        var contact = await connecting;
+
+        Assert.Equal([BobAt6, BobAt4], _network.Attempts);
+        Assert.Equal(bob.Account.Text, contact.Account);
+        Assert.Equal("bob.example:7311", contact.Endpoints[0]);
+        Assert.Contains(BobAt6, _network.Abandoned);
+    }
+
+    /// <summary>No address of a typed name leads to the account asked for: the refused key is what the person is told, not the address where nothing answered.</summary>
+    [Fact]
+    public async Task ConnectAsync_NoAddressAnswersAsExpected_ThrowsTheKeyRefusal()
+    {
+        var time = new FakeTimeProvider(Epoch);
+        var (alice, bob) = Pair(time, BobAt4.Host, BobAt6.Host);
+        using var mallory = LocalIdentity.Create("mallory", Epoch);
+        _network.Refuse(BobAt4, mallory);
+        var aliceNode = alice.Start();
+        using var deadline = new CancellationTokenSource(Eventually.Deadline);
+
+        var error = await Assert.ThrowsAsync<Protocol.Channel.ChannelException>(() => aliceNode.ConnectAsync(new PeerEndpoint("bob.example", 7311), bob.Account, deadline.Token));
+
+        Assert.Equal(Protocol.Channel.ChannelError.PeerKeyMismatch, error.Error);
+        Assert.Equal([BobAt6, BobAt4], _network.Attempts);
+        Assert.Null(alice.FindContact(bob));
+    }
+
+    /// <summary>
     /// RFC 8305 section 4: IPv6 first, then the families take turns; within a family the
     /// caller's rank comes first, then public addresses before private ones, then the given order.
     /// A host name counts with IPv4.
@@ -210,10 +257,13 @@ public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetim
         bob.Store.Contacts.Add(alice.Account, "alice", null, Epoch);
     }
 
-    private (NodeHome Alice, NodeHome Bob) Pair(TimeProvider time)
+    private (NodeHome Alice, NodeHome Bob) Pair(TimeProvider time, params string[] bobExampleIs)
     {
         var options = new NodeOptions
         {
+            Resolve = (name, _) => name == "bob.example"
+                ? Task.FromResult(bobExampleIs.Select(IPAddress.Parse).ToArray())
+                : throw new SocketException((int)SocketError.HostNotFound),
             ListenHost = null,
             Dialer = _network,
             MinRedialDelay = TimeSpan.FromMilliseconds(250),
