@@ -13,7 +13,7 @@ public sealed partial class ChatNode
     /// <summary>True when the node can look contacts up (it runs a DHT node).</summary>
     internal bool CanLocate => _dht is not null;
 
-    /// <summary>Where a contact says it can be reached, from the DHT; empty when it is not found (or there is no DHT).</summary>
+    /// <summary>Where a contact says it can be reached, from the DHT (IPv4-mapped addresses as IPv4); empty when it is not found (or there is no DHT).</summary>
     internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
     {
         if (_dht is null)
@@ -23,7 +23,8 @@ public sealed partial class ChatNode
 
         try
         {
-            return await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            var found = await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            return [.. found.Select(e => (IPEndPoint)DualStack.Normalize(e)!).Distinct()];
         }
         catch (ObjectDisposedException)
         {
@@ -39,6 +40,7 @@ public sealed partial class ChatNode
             return;
         }
 
+        endPoint = (IPEndPoint)DualStack.Normalize(endPoint)!;
         _logger.LogDebug("{Source} says {Contact} is at {EndPoint}", source, contact.Fingerprint, endPoint);
         link.Hint(endPoint);
     }

@@ -371,7 +371,7 @@ internal sealed partial class ContactLink
             // keep dialing with backoff, so the link comes back once the store can write.
             _logger.LogWarning("Could not take the connection to {Contact}: {Reason}", Label, ex.Message);
             await CloseQuietlyAsync(connection, "the node could not write to its store").ConfigureAwait(false);
-            return new DialOutcome(null, null);
+            return new DialOutcome(null, null, race.Losers);
         }
     }
 
