@@ -39,27 +39,33 @@ public sealed class TcpTransport : ChannelTransport
 
     public override EndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The addresses of a host name (A and AAAA records); a name that has none, or cannot be resolved, is a <see cref="NetworkException"/> with a sentence.</summary>
+    public static async Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{host}' could not be resolved: check its spelling, or use an IP address.", ex);
+        }
+
+        return addresses.Length > 0
+            ? addresses
+            : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{host}' has no address.");
+    }
+
     /// <summary>Resolves <paramref name="endpoint"/> and connects to it, turning socket errors into sentences.</summary>
     public static async Task<TcpTransport> ConnectAsync(PeerEndpoint endpoint, ChannelOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(options);
-        IPAddress[] addresses;
-        try
-        {
-            addresses = IPAddress.TryParse(endpoint.Host, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException ex)
-        {
-            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' could not be resolved: check its spelling, or use an IP address.", ex);
-        }
-
-        if (addresses.Length == 0)
-        {
-            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' has no address.");
-        }
+        var addresses = IPAddress.TryParse(endpoint.Host, out var literal)
+            ? [literal]
+            : await ResolveAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
 
         using var timeout = new CancellationTokenSource(options.ConnectTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);

@@ -91,9 +91,10 @@ public sealed partial class ChatNode
         var candidates = await AddressesOfAsync(endpoint, cancellationToken).ConfigureAwait(false);
         SecureConnection connection;
         var losers = Task.CompletedTask;
-        if (candidates.Count == 1)
+        if (candidates.Count <= 1)
         {
-            connection = await Options.Dialer.DialAsync(candidates[0], Identity, knownKey, verify, Options.Channel, cancellationToken).ConfigureAwait(false);
+            // One address (or, from a resolver that found none, the name itself, which the dialer then reports).
+            connection = await Options.Dialer.DialAsync(candidates.FirstOrDefault() ?? endpoint, Identity, knownKey, verify, Options.Channel, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -121,7 +122,7 @@ public sealed partial class ChatNode
 
     /// <summary>
     /// Where to dial a typed endpoint: itself when its host is an IP address, else each address the
-    /// name resolves to, with its port.
+    /// name resolves to, with its port (a name that does not resolve is a <see cref="NetworkException"/>).
     /// </summary>
     private async Task<List<PeerEndpoint>> AddressesOfAsync(PeerEndpoint endpoint, CancellationToken cancellationToken)
     {
@@ -130,20 +131,8 @@ public sealed partial class ChatNode
             return [endpoint];
         }
 
-        IPAddress[] addresses;
-        try
-        {
-            addresses = await Options.Resolve(endpoint.Host, cancellationToken).ConfigureAwait(false);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' could not be resolved: check its spelling, or use an IP address.", ex);
-        }
-
-        List<PeerEndpoint> candidates = [.. addresses.Select(a => new PeerEndpoint(DualStack.Normalize(a).ToString(), endpoint.Port)).Distinct()];
-        return candidates.Count > 0
-            ? candidates
-            : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' has no address.");
+        var addresses = await Options.Resolve(endpoint.Host, cancellationToken).ConfigureAwait(false);
+        return [.. addresses.Select(a => new PeerEndpoint(DualStack.Normalize(a).ToString(), endpoint.Port)).Distinct()];
     }
 
     /// <summary>Pins the peer met at a typed endpoint and hands its connection to its link (see <see cref="ConnectAsync"/>).</summary>

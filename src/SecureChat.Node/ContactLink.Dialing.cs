@@ -9,12 +9,13 @@ namespace SecureChat.Node;
 
 /// <summary>
 /// Dialing, owned by the loop: while there is no connection, dials the contact's known endpoints
-/// and any hinted ones, raced (<see cref="HappyEyeballs"/>); when none answers (or none is known) and the node runs a DHT,
-/// looks the contact up and dials what it finds. After a failure waits (250 ms doubling to 30 s,
-/// with jitter) or until something is queued for the contact or a hint arrives. A connection that
-/// ends without ever coming online (refused before the hellos, or a hello that failed) counts as a
-/// failure too, so a peer that refuses this node is not redialed in a tight loop. Lookups back off
-/// on their own, from 2 s to 15 minutes, and start again from nothing after each connection.
+/// and any hinted ones, raced (<see cref="HappyEyeballs"/>); when none answers (or none is known)
+/// and the node runs a DHT, looks the contact up and races what it finds. After a failure waits
+/// (250 ms doubling to 30 s, with jitter) or until something is queued for the contact or a hint
+/// arrives. A connection that ends without ever coming online (refused before the hellos, or a
+/// hello that failed) counts as a failure too, so a peer that refuses this node is not redialed in
+/// a tight loop. Lookups back off on their own, from 2 s to 15 minutes, and start again from
+/// nothing after each connection.
 /// </summary>
 internal sealed partial class ContactLink
 {

@@ -81,7 +81,8 @@ public sealed record NodeOptions
 
     /// <summary>
     /// The addresses of a host name the person typed (A and AAAA records), which
-    /// <see cref="ChatNode.ConnectAsync"/> races; the system's resolver unless a test gives its own.
+    /// <see cref="ChatNode.ConnectAsync"/> races; the system's resolver unless a test gives its
+    /// own. A name without an address is a <see cref="NetworkException"/>, as from the dialer.
     /// </summary>
-    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>> Resolve { get; init; } = System.Net.Dns.GetHostAddressesAsync;
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>> Resolve { get; init; } = TcpTransport.ResolveAsync;
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
@@ -263,7 +262,7 @@ public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetim
         {
             Resolve = (name, _) => name == "bob.example"
                 ? Task.FromResult(bobExampleIs.Select(IPAddress.Parse).ToArray())
-                : throw new SocketException((int)SocketError.HostNotFound),
+                : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{name}' could not be resolved."),
             ListenHost = null,
             Dialer = _network,
             MinRedialDelay = TimeSpan.FromMilliseconds(250),
