@@ -8,8 +8,9 @@ namespace SecureChat.NetSim.Tests;
 /// The node's half of IPv6 in the simulated internet: a public node listening dual-stack on
 /// <c>[::]</c> is reached on one port by a node in an IPv6-only home behind a stateful firewall
 /// (over IPv6) and by a node behind an IPv4 NAT (over IPv4), each dialing the address it was given;
-/// messages go both ways on each connection. Until the DHT finds records over IPv6, the dialing
-/// nodes are given the public node's address (a typed endpoint) instead of looking it up.
+/// messages go both ways on each connection, and the public node's invite link carries both its
+/// addresses. Until the DHT finds records over IPv6, the dialing nodes are given the public node's
+/// address (a typed endpoint) instead of looking it up.
 /// </summary>
 [Trait("Speed", "Slow")]
 [Collection(SimulatedInternetCollection.Name)]
@@ -58,6 +59,12 @@ public sealed class DualStackReachTests(ITestOutputHelper output)
 
             Assert.Equal(bobAt6, await alice.EndpointsOfAsync(bob));
             Assert.Equal(bobAt4, await carol.EndpointsOfAsync(bob));
+
+            // Bob's invite link carries his IPv6 address too, written [v6]:PORT, as a contact would read it.
+            var link = await bob.InviteAsync();
+            Assert.True(SecureChat.Net.InviteLink.TryParse(link, out var invite, out var error), error);
+            Assert.Contains(bobAt6, invite.Endpoints.Select(e => e.ToString()));
+            Assert.Contains(bobAt4, invite.Endpoints.Select(e => e.ToString()));
 
             // Bob's one listener saw alice at her IPv6 address and carol at her router's IPv4 address, never in the IPv4-mapped form.
             Assert.Contains($"Accepted [{v6Home.Host.V6}]:", bob.Transcript, StringComparison.Ordinal);
