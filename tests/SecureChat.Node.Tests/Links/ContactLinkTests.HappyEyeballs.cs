@@ -3,36 +3,18 @@ using Microsoft.Extensions.Time.Testing;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
 using SecureChat.Testing;
-using Xunit.Abstractions;
 
 namespace SecureChat.Node.Tests.Links;
 
 /// <summary>
 /// A contact reachable at several addresses is dialed as RFC 8305 asks (<see cref="HappyEyeballs"/>):
 /// IPv6 and IPv4 taking turns, the next attempt 250 ms after the one before or as soon as it
-/// fails, the first whole dial winning. The nodes run on in-memory pipes (<see cref="MemoryNetwork"/>)
-/// and a fake clock that only the test moves, so "250 ms" is the clock's reading, not a sleep.
+/// fails, the first whole dial winning. On the fake clock "250 ms" is the clock's reading, not a sleep.
 /// </summary>
-public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class ContactLinkTests
 {
-    private static readonly DateTimeOffset Epoch = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
     private static readonly PeerEndpoint BobAt4 = new("198.51.100.7", 7311);
     private static readonly PeerEndpoint BobAt6 = new("2001:db8::7", 7311);
-
-    private readonly MemoryNetwork _network = new();
-    private readonly List<IAsyncDisposable> _homes = [];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var home in _homes)
-        {
-            await home.DisposeAsync();
-        }
-
-        await _network.SettleAsync();
-    }
 
     /// <summary>
     /// The contact's IPv6 address drops every connect (a firewall, a broken route): the IPv4 one,
@@ -164,7 +146,6 @@ public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetim
         await Eventually.HoldsAsync(() => link.IsOnline, "online through the fifth address");
         Assert.Equal([.. holes, BobAt4], _network.Attempts);
         Assert.Equal(first + alice.Node.Options.Channel.ConnectTimeout, _network.AttemptTimes[^1]);
-        output.WriteLine($"Dials at {string.Join(", ", _network.AttemptTimes.Select(t => (t - Epoch).TotalMilliseconds))} ms");
     }
 
     /// <summary>
@@ -258,21 +239,12 @@ public sealed class HappyEyeballsTests(ITestOutputHelper output) : IAsyncLifetim
 
     private (NodeHome Alice, NodeHome Bob) Pair(TimeProvider time, params string[] bobExampleIs)
     {
-        var options = new NodeOptions
+        var options = Options(time) with
         {
             Resolve = (name, _) => name == "bob.example"
                 ? Task.FromResult(bobExampleIs.Select(IPAddress.Parse).ToArray())
                 : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{name}' could not be resolved."),
-            ListenHost = null,
-            Dialer = _network,
-            MinRedialDelay = TimeSpan.FromMilliseconds(250),
-            MaxRedialDelay = TimeSpan.FromSeconds(30),
-            Channel = new ChannelOptions { Time = time, CloseTimeout = TimeSpan.FromSeconds(1) },
         };
-        var alice = new NodeHome("alice", new TestOutputLogger(output, "alice"), options);
-        var bob = new NodeHome("bob", new TestOutputLogger(output, "bob"), options);
-        _homes.Add(alice);
-        _homes.Add(bob);
-        return (alice, bob);
+        return (Home("alice", options), Home("bob", options));
     }
 }
