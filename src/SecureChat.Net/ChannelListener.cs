@@ -46,7 +46,12 @@ public sealed class ChannelListener : IAsyncDisposable
     /// <summary>Handshakes in progress, connections open, and what the limits refused or cut so far.</summary>
     public AdmissionCounters Admission => _admission.Counters;
 
-    /// <summary>Binds <paramref name="host"/>:<paramref name="port"/> (port 0 picks a free one) and starts accepting.</summary>
+    /// <summary>
+    /// Binds <paramref name="host"/>:<paramref name="port"/> (port 0 picks a free one) and starts
+    /// accepting. <c>::</c> takes IPv4 and IPv6 on one socket (dual-stack), and falls back to IPv4
+    /// alone, saying so in the log, on a machine without IPv6; <c>0.0.0.0</c> takes IPv4 only, and
+    /// any other address that one only.
+    /// </summary>
     public static ChannelListener Start(string host, int port, LocalIdentity identity, PeerVerifier verify, ChannelOptions options, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -66,7 +71,7 @@ public sealed class ChannelListener : IAsyncDisposable
             throw new NetworkException(NetworkError.InvalidAddress, $"{port} is not a valid port: use a number from 1 to 65535 (or 0 for any free port).");
         }
 
-        var listener = new TcpListener(address, port);
+        var listener = Bind(address, port, logger);
         try
         {
             listener.Start();
@@ -77,13 +82,44 @@ public sealed class ChannelListener : IAsyncDisposable
             throw ex.SocketErrorCode switch
             {
                 SocketError.AddressAlreadyInUse => new NetworkException(NetworkError.AddressInUse, $"Port {port} on {host} is already in use: choose another with --port, or stop the program that holds it.", ex),
-                SocketError.AddressNotAvailable => new NetworkException(NetworkError.AddressNotAvailable, $"{host} is not an address of this machine: listen on one of its own addresses, or on 0.0.0.0 for all.", ex),
+                SocketError.AddressNotAvailable => new NetworkException(NetworkError.AddressNotAvailable, $"{host} is not an address of this machine: listen on one of its own addresses, or on :: for all.", ex),
                 SocketError.AccessDenied => new NetworkException(NetworkError.PermissionDenied, $"Listening on port {port} needs privileges: choose a port above 1023.", ex),
                 _ => new NetworkException(NetworkError.Other, $"Listening on {host}:{port} failed: {ex.Message}.", ex),
             };
         }
 
         return new ChannelListener(listener, identity, verify, options, logger);
+    }
+
+    /// <summary>
+    /// A listener for <paramref name="address"/>: for the IPv6 "any" address one that also takes
+    /// IPv4 (its peers then appear as IPv4-mapped addresses, which <see cref="DualStack"/> undoes),
+    /// or an IPv4 one where this machine has no IPv6.
+    /// </summary>
+    private static TcpListener Bind(IPAddress address, int port, ILogger logger)
+    {
+        if (!address.Equals(IPAddress.IPv6Any))
+        {
+            return new TcpListener(address, port);
+        }
+
+        if (Socket.OSSupportsIPv6)
+        {
+            TcpListener? dual = null;
+            try
+            {
+                dual = new TcpListener(IPAddress.IPv6Any, port);
+                dual.Server.DualMode = true;
+                return dual;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressFamilyNotSupported or SocketError.ProtocolNotSupported or SocketError.OperationNotSupported)
+            {
+                dual?.Dispose();
+            }
+        }
+
+        logger.LogWarning("This machine has no IPv6: listening on IPv4 only (0.0.0.0)");
+        return new TcpListener(IPAddress.Any, port);
     }
 
     /// <summary>The next inbound connection attempt, successful or not.</summary>
@@ -152,7 +188,8 @@ public sealed class ChannelListener : IAsyncDisposable
                 continue;
             }
 
-            var remote = socket.RemoteEndPoint as IPEndPoint;
+            // A dual-stack listener names an IPv4 peer ::ffff:a.b.c.d; admission counts it as the IPv4 address it is.
+            var remote = DualStack.Normalize(socket.RemoteEndPoint) as IPEndPoint;
             if (_admission.TryAdmit(remote?.Address ?? IPAddress.None, out var refusal) is not { } ticket)
             {
                 // No handshake and no result: a flood is answered with closed sockets, not with work.

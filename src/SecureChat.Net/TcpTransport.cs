@@ -22,8 +22,9 @@ public sealed class TcpTransport : ChannelTransport
     {
         _socket = socket;
         _socket.NoDelay = true;
-        RemoteEndPoint = socket.RemoteEndPoint;
-        LocalEndPoint = socket.LocalEndPoint;
+        // A dual-stack socket names an IPv4 peer ::ffff:a.b.c.d: the node sees it as the IPv4 address it is.
+        RemoteEndPoint = DualStack.Normalize(socket.RemoteEndPoint);
+        LocalEndPoint = DualStack.Normalize(socket.LocalEndPoint);
         _stream = new NetworkStream(socket, ownsSocket: true);
         // 64 KiB reads: a full frame in one or two. A waiting read first asks for zero bytes, so an
         // idle connection (most of a node's) holds no buffer at all until data comes.
@@ -41,27 +42,33 @@ public sealed class TcpTransport : ChannelTransport
 
     public override EndPoint? LocalEndPoint { get; }
 
+    /// <summary>The addresses of a host name (A and AAAA records); a name that has none, or cannot be resolved, is a <see cref="NetworkException"/> with a sentence.</summary>
+    public static async Task<IPAddress[]> ResolveAsync(string host, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        IPAddress[] addresses;
+        try
+        {
+            addresses = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException ex)
+        {
+            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{host}' could not be resolved: check its spelling, or use an IP address.", ex);
+        }
+
+        return addresses.Length > 0
+            ? addresses
+            : throw new NetworkException(NetworkError.HostNotFound, $"The host name '{host}' has no address.");
+    }
+
     /// <summary>Resolves <paramref name="endpoint"/> and connects to it, turning socket errors into sentences.</summary>
     public static async Task<TcpTransport> ConnectAsync(PeerEndpoint endpoint, ChannelOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(options);
-        IPAddress[] addresses;
-        try
-        {
-            addresses = IPAddress.TryParse(endpoint.Host, out var literal)
-                ? [literal]
-                : await Dns.GetHostAddressesAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
-        }
-        catch (SocketException ex)
-        {
-            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' could not be resolved: check its spelling, or use an IP address.", ex);
-        }
-
-        if (addresses.Length == 0)
-        {
-            throw new NetworkException(NetworkError.HostNotFound, $"The host name '{endpoint.Host}' has no address.");
-        }
+        var addresses = IPAddress.TryParse(endpoint.Host, out var literal)
+            ? [literal]
+            : await ResolveAsync(endpoint.Host, cancellationToken).ConfigureAwait(false);
 
         using var timeout = new CancellationTokenSource(options.ConnectTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using SecureChat.Net;
 using SecureChat.Protocol.Identity;
 
 namespace SecureChat.Node;
@@ -12,7 +13,7 @@ public sealed partial class ChatNode
     /// <summary>True when the node can look contacts up (it runs a DHT node).</summary>
     internal bool CanLocate => _dht is not null;
 
-    /// <summary>Where a contact says it can be reached, from the DHT; empty when it is not found (or there is no DHT).</summary>
+    /// <summary>Where a contact says it can be reached, from the DHT (IPv4-mapped addresses as IPv4); empty when it is not found (or there is no DHT).</summary>
     internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
     {
         if (_dht is null)
@@ -22,7 +23,8 @@ public sealed partial class ChatNode
 
         try
         {
-            return await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            var found = await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            return [.. found.Select(e => (IPEndPoint)DualStack.Normalize(e)!).Distinct()];
         }
         catch (ObjectDisposedException)
         {
@@ -38,6 +40,7 @@ public sealed partial class ChatNode
             return;
         }
 
+        endPoint = (IPEndPoint)DualStack.Normalize(endPoint)!;
         _logger.LogDebug("{Source} says {Contact} is at {EndPoint}", source, contact.Fingerprint, endPoint);
         link.Hint(endPoint);
     }
@@ -47,9 +50,10 @@ public sealed partial class ChatNode
 
     /// <summary>
     /// The endpoints this node tells contacts about: first the one its router maps to the listen
-    /// port (<see cref="PortMapping"/>); then its listen address when it is a specific one; when it
-    /// listens on every address, the address DHT nodes see it at and each interface's (loopback
-    /// excepted), all with the listen port.
+    /// port (<see cref="PortMapping"/>); then its listen address when it is a specific one; when
+    /// it listens on every address, the address DHT nodes see it at, then (when it listens on IPv6
+    /// too) each interface's global IPv6 address, then each interface's IPv4 address (loopback
+    /// excepted), all with the listen port (see <see cref="OrderOwnEndpoints"/>).
     /// </summary>
     internal List<IPEndPoint> OwnEndpoints(IPEndPoint? observed)
     {
@@ -62,28 +66,53 @@ public sealed partial class ChatNode
         var mapped = MappedEndPoint(listening);
         if (!listening.Address.Equals(IPAddress.Any) && !listening.Address.Equals(IPAddress.IPv6Any))
         {
-            return mapped is null ? [listening] : [mapped, listening];
+            var own = new IPEndPoint(DualStack.Normalize(listening.Address), listening.Port);
+            return mapped is null ? [own] : [mapped, own];
         }
 
-        var endpoints = new List<IPEndPoint>(mapped is null ? [] : [mapped]);
+        var leading = new List<IPEndPoint>(mapped is null ? [] : [mapped]);
         if (observed is not null)
         {
-            endpoints.Add(new IPEndPoint(observed.Address, listening.Port));
+            leading.Add(new IPEndPoint(observed.Address, listening.Port));
         }
 
+        var interfaces = new List<IPAddress>();
         try
         {
-            endpoints.AddRange(NetworkInterface.GetAllNetworkInterfaces()
+            interfaces.AddRange(NetworkInterface.GetAllNetworkInterfaces()
                 .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
                 .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-                .Where(a => a.Address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a.Address))
-                .Select(a => new IPEndPoint(a.Address, listening.Port)));
+                .Select(a => a.Address));
         }
         catch (NetworkInformationException ex)
         {
             _logger.LogDebug("Could not list network interfaces: {Reason}", ex.Message);
         }
 
-        return [.. endpoints.Distinct().Take(Protocol.Discovery.EndpointList.MaxEndpoints)];
+        return OrderOwnEndpoints(leading, interfaces, listening.Port, withIpv6: listening.Address.Equals(IPAddress.IPv6Any));
+    }
+
+    /// <summary>
+    /// The order of the endpoints a node advertises, which is the order a contact's dialer prefers
+    /// among those of a family: <paramref name="leading"/> first (the public ones others see this
+    /// node at: mapped by the router, observed), then the global unicast IPv6 addresses of
+    /// <paramref name="interfaces"/> (with <paramref name="withIpv6"/>: a listener on IPv6 too),
+    /// which reach this node from anywhere unless a firewall drops them, then their IPv4 addresses,
+    /// which behind a NAT reach it only from the same network. Link-local and unique local IPv6
+    /// addresses are left out (see <see cref="DualStack.IsGlobalUnicast"/>), as are loopback ones
+    /// and, on an IPv4-only listener, every IPv6 one; IPv4-mapped addresses count as IPv4, each
+    /// endpoint once, and at most
+    /// <see cref="Protocol.Discovery.EndpointList.MaxEndpoints"/> in all.
+    /// </summary>
+    internal static List<IPEndPoint> OrderOwnEndpoints(IEnumerable<IPEndPoint> leading, IEnumerable<IPAddress> interfaces, int port, bool withIpv6)
+    {
+        var addresses = interfaces.Select(DualStack.Normalize).Where(a => !IPAddress.IsLoopback(a)).ToList();
+        IEnumerable<IPEndPoint> ordered =
+        [
+            .. leading.Select(e => new IPEndPoint(DualStack.Normalize(e.Address), e.Port)).Where(e => withIpv6 || e.AddressFamily == AddressFamily.InterNetwork),
+            .. addresses.Where(a => withIpv6 && DualStack.IsGlobalUnicast(a)).Select(a => new IPEndPoint(a, port)),
+            .. addresses.Where(a => a.AddressFamily == AddressFamily.InterNetwork).Select(a => new IPEndPoint(a, port)),
+        ];
+        return [.. ordered.Distinct().Take(Protocol.Discovery.EndpointList.MaxEndpoints)];
     }
 }

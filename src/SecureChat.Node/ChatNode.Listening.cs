@@ -77,15 +77,67 @@ public sealed partial class ChatNode
 
     /// <summary>
     /// Dials a <c>HOST:PORT</c> once (the paper's Connect) and returns the contact met there, pinned
-    /// on first use. The connection then stays up like any other.
+    /// on first use (under the address as typed). A host name with several addresses (A and AAAA
+    /// records) has them raced (<see cref="HappyEyeballs"/>); when none answers, the failure told
+    /// is a refused key if one was met, else the first address's. The connection then stays up like
+    /// any other.
     /// </summary>
     public async Task<Contact> ConnectAsync(PeerEndpoint endpoint, AccountId? expected, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var known = expected is not null ? Store.Contacts.Find(expected) : Store.Contacts.FindByEndpoint(endpoint.ToString());
         var knownKey = known?.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
-        var connection = await Options.Dialer.DialAsync(
-            endpoint, Identity, knownKey, PeerTrust.ForDial(Store.Contacts, endpoint, expected), Options.Channel, cancellationToken).ConfigureAwait(false);
+        var verify = PeerTrust.ForDial(Store.Contacts, endpoint, expected);
+        var candidates = await AddressesOfAsync(endpoint, cancellationToken).ConfigureAwait(false);
+        SecureConnection connection;
+        var losers = Task.CompletedTask;
+        if (candidates.Count <= 1)
+        {
+            // One address (or, from a resolver that found none, the name itself, which the dialer then reports).
+            connection = await Options.Dialer.DialAsync(candidates.FirstOrDefault() ?? endpoint, Identity, knownKey, verify, Options.Channel, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var race = await HappyEyeballs.RaceAsync(
+                HappyEyeballs.Order(candidates, c => c, _ => 0),
+                (candidate, token) => Options.Dialer.DialAsync(candidate, Identity, knownKey, verify, Options.Channel, token),
+                (candidate, failure) => _logger.LogDebug("Could not connect to {Endpoint} at {Address}: {Reason}", endpoint, candidate, failure.Message),
+                Options.Time,
+                cancellationToken).ConfigureAwait(false);
+            connection = race.Connection
+                ?? throw (race.Failures.Select(f => f.Failure).FirstOrDefault(f => f is ChannelException) ?? race.Failures[0].Failure);
+            losers = race.Losers;
+        }
+
+        try
+        {
+            return await TakeTypedAsync(connection, endpoint, expected).ConfigureAwait(false);
+        }
+        finally
+        {
+            // A second address that connected as the first won is closed before this returns.
+            await losers.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Where to dial a typed endpoint: itself when its host is an IP address, else each address the
+    /// name resolves to, with its port (a name that does not resolve is a <see cref="NetworkException"/>).
+    /// </summary>
+    private async Task<List<PeerEndpoint>> AddressesOfAsync(PeerEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        if (IPAddress.TryParse(endpoint.Host, out _))
+        {
+            return [endpoint];
+        }
+
+        var addresses = await Options.Resolve(endpoint.Host, cancellationToken).ConfigureAwait(false);
+        return [.. addresses.Select(a => new PeerEndpoint(DualStack.Normalize(a).ToString(), endpoint.Port)).Distinct()];
+    }
+
+    /// <summary>Pins the peer met at a typed endpoint and hands its connection to its link (see <see cref="ConnectAsync"/>).</summary>
+    private async Task<Contact> TakeTypedAsync(SecureConnection connection, PeerEndpoint endpoint, AccountId? expected)
+    {
         var contact = PinPeer(connection, endpoint.ToString());
         if (contact.Standing == ContactStanding.Request)
         {
@@ -134,7 +186,7 @@ public sealed partial class ChatNode
             return $"{Options.MaxRequests} contact requests are already waiting: answer some of them to take more";
         }
 
-        var address = (remote as IPEndPoint)?.Address.ToString() ?? remote.ToString() ?? "?";
+        var address = RequestSource(remote);
         var now = Options.Time.GetUtcNow();
         lock (_strangers)
         {
@@ -158,6 +210,28 @@ public sealed partial class ChatNode
 
             return null;
         }
+    }
+
+    /// <summary>
+    /// Where contact requests are counted from: an IPv4 address (an IPv4-mapped one as IPv4), or
+    /// the /64 prefix of an IPv6 one, which one host usually holds whole (as the listener's
+    /// admission counts it): otherwise a host could send a request from each of its 2^64 addresses.
+    /// </summary>
+    internal static string RequestSource(System.Net.EndPoint remote)
+    {
+        if (DualStack.Normalize(remote) is not IPEndPoint { Address: var address })
+        {
+            return remote.ToString() ?? "?";
+        }
+
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address.ToString();
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return $"{new IPAddress(bytes)}/64";
     }
 
     /// <summary>

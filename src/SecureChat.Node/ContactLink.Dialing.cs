@@ -9,12 +9,13 @@ namespace SecureChat.Node;
 
 /// <summary>
 /// Dialing, owned by the loop: while there is no connection, dials the contact's known endpoints
-/// and any hinted ones in turn; when none answers (or none is known) and the node runs a DHT,
-/// looks the contact up and dials what it finds. After a failure waits (250 ms doubling to 30 s,
-/// with jitter) or until something is queued for the contact or a hint arrives. A connection that
-/// ends without ever coming online (refused before the hellos, or a hello that failed) counts as a
-/// failure too, so a peer that refuses this node is not redialed in a tight loop. Lookups back off
-/// on their own, from 2 s to 15 minutes, and start again from nothing after each connection.
+/// and any hinted ones, raced (<see cref="HappyEyeballs"/>); when none answers (or none is known)
+/// and the node runs a DHT, looks the contact up and races what it finds. After a failure waits
+/// (250 ms doubling to 30 s, with jitter) or until something is queued for the contact or a hint
+/// arrives. A connection that ends without ever coming online (refused before the hellos, or a
+/// hello that failed) counts as a failure too, so a peer that refuses this node is not redialed in
+/// a tight loop. Lookups back off on their own, from 2 s to 15 minutes, and start again from
+/// nothing after each connection.
 /// </summary>
 internal sealed partial class ContactLink
 {
@@ -232,6 +233,16 @@ internal sealed partial class ContactLink
     private void OnDialed(DialOutcome dialed, DateTimeOffset now)
     {
         var phase = _phase;
+        if (dialed.Losers is { IsCompleted: false } losers)
+        {
+            // The attempts that lost the race are closed beside the loop, which ends only once they have.
+            Spawn(async () =>
+            {
+                await losers.ConfigureAwait(false);
+                return new ClosedOutcome();
+            }, new ClosedOutcome(), CancellationToken.None);
+        }
+
         if (dialed.Connection is { } connection)
         {
             _phase = DialPhase.Idle;
@@ -316,42 +327,53 @@ internal sealed partial class ContactLink
         Spawn(() => DialAsync(endpoints, contact, _stop.Token), new DialOutcome(null, null), _stop.Token);
     }
 
-    /// <summary>A child: dials the endpoints in turn, and pins the first peer that answers as this contact.</summary>
+    /// <summary>
+    /// A child: races dials to the endpoints (<see cref="HappyEyeballs"/>: IPv6 and IPv4 taking
+    /// turns, the next starting 250 ms after the one before or when it fails) and pins the first
+    /// peer that answers as this contact. Each attempt is the whole dial, key check included, so an
+    /// address where another key answers loses and the others go on.
+    /// </summary>
     private async Task<ChildOutcome> DialAsync(List<(PeerEndpoint Endpoint, bool Hinted)> endpoints, Contact contact, CancellationToken cancellationToken)
     {
-        foreach (var (endpoint, hinted) in endpoints)
-        {
-            try
+        // An address from a beacon or a lookup must lead to this very account, on its pinned device; a stored one is judged by its pin.
+        var knownKey = contact.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
+        var ordered = HappyEyeballs.Order(endpoints, c => c.Endpoint, c => c.Hinted ? 0 : 1);
+        var race = await HappyEyeballs.RaceAsync(
+            ordered,
+            (candidate, token) =>
             {
-                // An address from a beacon or a lookup must lead to this very account, on its pinned device; a stored one is judged by its pin.
-                var knownKey = contact.DecodeCertificate()?.DeviceAgreementKey.ToArray() ?? [];
+                var (endpoint, hinted) = candidate;
                 var verify = hinted ? PeerTrust.ForDiscovered(_node.Store.Contacts, endpoint, Account) : PeerTrust.ForDial(_node.Store.Contacts, endpoint, null);
-                var connection = await _dialer.DialAsync(
-                    endpoint, _node.Identity, knownKey, verify, _node.Options.Channel, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    return new DialOutcome(connection, _node.PinPeer(connection, endpoint.ToString()));
-                }
-                catch (StoreException ex)
-                {
-                    // The store cannot record the meeting (a full disk): drop the connection and
-                    // keep dialing with backoff, so the link comes back once the store can write.
-                    _logger.LogWarning("Could not take the connection to {Contact}: {Reason}", Label, ex.Message);
-                    await CloseQuietlyAsync(connection, "the node could not write to its store").ConfigureAwait(false);
-                    return new DialOutcome(null, null);
-                }
-            }
-            catch (Exception ex) when (ex is ChannelException or NetworkException)
+                return _dialer.DialAsync(endpoint, _node.Identity, knownKey, verify, _node.Options.Channel, token);
+            },
+            (candidate, failure) =>
             {
-                _logger.LogDebug("Could not reach {Contact} at {Endpoint}: {Reason}", Label, endpoint, ex.Message);
-                if (ex is ChannelException { Error: ChannelError.PeerKeyMismatch } && !hinted)
+                _logger.LogDebug("Could not reach {Contact} at {Endpoint}: {Reason}", Label, candidate.Endpoint, failure.Message);
+                if (failure is ChannelException { Error: ChannelError.PeerKeyMismatch } && !candidate.Hinted)
                 {
-                    _node.ReportKeyChange(contact.Account, endpoint.ToString(), ex.Message);
+                    _node.ReportKeyChange(contact.Account, candidate.Endpoint.ToString(), failure.Message);
                 }
-            }
+            },
+            _node.Options.Time,
+            cancellationToken).ConfigureAwait(false);
+
+        if (race.Connection is not { } connection)
+        {
+            return new DialOutcome(null, null);
         }
 
-        return new DialOutcome(null, null);
+        try
+        {
+            return new DialOutcome(connection, _node.PinPeer(connection, race.Winner.Endpoint.ToString()), race.Losers);
+        }
+        catch (StoreException ex)
+        {
+            // The store cannot record the meeting (a full disk): drop the connection and
+            // keep dialing with backoff, so the link comes back once the store can write.
+            _logger.LogWarning("Could not take the connection to {Contact}: {Reason}", Label, ex.Message);
+            await CloseQuietlyAsync(connection, "the node could not write to its store").ConfigureAwait(false);
+            return new DialOutcome(null, null, race.Losers);
+        }
     }
 
     private void OnConfirm(PeerEndpoint endpoint, DateTimeOffset now)

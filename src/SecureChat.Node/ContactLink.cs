@@ -213,8 +213,8 @@ internal sealed partial class ContactLink : ILamportClock
     /// <summary>What a child task ends with; each child posts exactly one.</summary>
     private abstract record ChildOutcome : LinkMessage;
 
-    /// <summary>A dial's connection, already pinned; or none (nothing answered, or the store could not pin it).</summary>
-    private sealed record DialOutcome(SecureConnection? Connection, Contact? Pinned) : ChildOutcome;
+    /// <summary>A dial's connection, already pinned; or none (nothing answered, or the store could not pin it). <c>Losers</c> ends once the attempts the connection beat are closed.</summary>
+    private sealed record DialOutcome(SecureConnection? Connection, Contact? Pinned, Task? Losers = null) : ChildOutcome;
 
     private sealed record LocateOutcome(IReadOnlyList<IPEndPoint> Found) : ChildOutcome;
 

@@ -6,8 +6,11 @@ namespace SecureChat.Node;
 /// <summary>How a <see cref="ChatNode"/> listens, dials and paces itself.</summary>
 public sealed record NodeOptions
 {
-    /// <summary>The address to accept peers on; null to not listen.</summary>
-    public string? ListenHost { get; init; } = "0.0.0.0";
+    /// <summary>
+    /// The address to accept peers on; null to not listen. The default, <c>::</c>, takes IPv4 and
+    /// IPv6 on one socket (IPv4 alone on a machine without IPv6); <c>0.0.0.0</c> takes IPv4 only.
+    /// </summary>
+    public string? ListenHost { get; init; } = "::";
 
     /// <summary>The port to accept peers on (0 picks a free one).</summary>
     public int ListenPort { get; init; } = PeerEndpoint.DefaultPort;
@@ -78,4 +81,11 @@ public sealed record NodeOptions
     /// relay circuit). The typed <see cref="ChatNode.ConnectAsync"/> dials through it too.
     /// </summary>
     internal ILinkDialer Dialer { get; init; } = TcpLinkDialer.Instance;
+
+    /// <summary>
+    /// The addresses of a host name the person typed (A and AAAA records), which
+    /// <see cref="ChatNode.ConnectAsync"/> races; the system's resolver unless a test gives its
+    /// own. A name without an address is a <see cref="NetworkException"/>, as from the dialer.
+    /// </summary>
+    internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>> Resolve { get; init; } = TcpTransport.ResolveAsync;
 }

@@ -21,7 +21,7 @@ var oneTimeOption = new Option<bool>("--one-time") { Description = "Make the inv
 var id = new Command("id", "Print this node's ID (first line) and fingerprint.") { qr, inviteOption, oneTimeOption };
 id.SetAction(parse => Run(_ => Task.FromResult(IdentityCommands.Show(HomeOf(parse), parse.GetValue(qr), parse.GetValue(inviteOption), parse.GetValue(oneTimeOption)))));
 
-var host = new Option<string>("--host") { Description = "The address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
+var host = new Option<string>("--host") { Description = "The address to listen on (:: takes IPv4 and IPv6, 0.0.0.0 IPv4 only).", DefaultValueFactory = _ => "::" };
 var port = new Option<int>("--port", "-p") { Description = "The port to listen on (0 picks a free one).", DefaultValueFactory = _ => PeerEndpoint.DefaultPort };
 var openDoor = new Option<bool>("--open-door") { Description = "Take everyone who connects as a contact at once, without a request (for a classroom)." };
 var listen = new Command("listen", "Wait for peers and chat with every one that connects (strangers ask first: /accept).") { host, port, openDoor };
@@ -31,7 +31,7 @@ var target = new Argument<string>("address") { Description = "HOST:PORT, or ID@H
 var connect = new Command("connect", "Connect to a peer and chat.") { target };
 connect.SetAction(parse => Run(token => ConnectCommand.RunAsync(HomeOf(parse), parse.GetValue(target)!, new ChannelOptions(), loggers!, token)));
 
-var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one).", DefaultValueFactory = _ => $"0.0.0.0:{PeerEndpoint.DefaultPort}" };
+var listenAt = new Option<string>("--listen") { Description = "Where to accept peers: HOST:PORT (port 0 picks a free one; [::] takes IPv4 and IPv6, 0.0.0.0 IPv4 only).", DefaultValueFactory = _ => $"[::]:{PeerEndpoint.DefaultPort}" };
 var apiPort = new Option<int>("--api-port") { Description = "The local API's port on 127.0.0.1 (0 picks a free one).", DefaultValueFactory = _ => RunCommand.DefaultApiPort };
 var noUi = new Option<bool>("--no-ui") { Description = "Serve only the local API, no web pages." };
 var openUi = new Option<bool>("--open") { Description = "Open the web UI in the default browser." };

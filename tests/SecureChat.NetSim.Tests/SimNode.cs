@@ -66,19 +66,23 @@ internal sealed partial class SimNode : IAsyncDisposable
     /// <summary><c>contacts add ID --name NAME</c> with no address: the node must find the contact through the DHT.</summary>
     public Task AddByIdAsync(SimNode contact) => RunVerbAsync(HomePath, "contacts", "add", contact.Id, "--name", contact.Name);
 
+    /// <summary><c>contacts add ID --name NAME --endpoint HOST:PORT</c>: the node dials the contact there.</summary>
+    public Task AddAtAsync(SimNode contact, string endpoint) => RunVerbAsync(HomePath, "contacts", "add", contact.Id, "--name", contact.Name, "--endpoint", endpoint);
+
     /// <summary>
     /// Starts <c>securechat run</c> in the host's namespace, listening on every address at
-    /// <paramref name="listenPort"/> with its DHT node on <paramref name="dhtPort"/>, joining
+    /// <paramref name="listenPort"/> (every IPv4 address, or with <paramref name="listenHost"/>
+    /// <c>[::]</c> IPv4 and IPv6) with its DHT node on <paramref name="dhtPort"/>, joining
     /// through <paramref name="bootstrap"/> (none: it is a bootstrap node itself), without LAN
     /// beacons, with any further <paramref name="options"/> of <c>run</c>; returns once the node has
     /// printed its lines and written <c>api.json</c>.
     /// </summary>
-    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap, IEnumerable<string>? options = null)
+    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap, IEnumerable<string>? options = null, string listenHost = "0.0.0.0")
     {
         string[] args =
         [
             Path.Combine(AppContext.BaseDirectory, "securechat.dll"), "--home", HomePath, "run",
-            "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{listenPort}"), "--api-port", "0", "--no-ui", "--no-lan",
+            "--listen", string.Create(CultureInfo.InvariantCulture, $"{listenHost}:{listenPort}"), "--api-port", "0", "--no-ui", "--no-lan",
             "--dht-port", dhtPort.ToString(CultureInfo.InvariantCulture), .. bootstrap.SelectMany(b => new[] { "--bootstrap", b.ToString() }), .. options ?? [], "--verbose",
         ];
         var start = StartInfo(["netns", "exec", Host.Namespace, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", .. args]);

@@ -71,7 +71,7 @@ internal static class LocalApi
 
         api.MapPost("/listen", (ListenRequest request, CancellationToken cancellationToken) => GuardedAsync(async () =>
         {
-            var host = string.IsNullOrWhiteSpace(request.Host) ? "0.0.0.0" : request.Host.Trim();
+            var host = string.IsNullOrWhiteSpace(request.Host) ? "::" : request.Host.Trim();
             if (request.Port is not (>= 0 and <= 65535))
             {
                 throw new ArgumentException($"{request.Port} is not a port: use 1 to 65535 (0 picks a free one).");

@@ -14,7 +14,7 @@ namespace SecureChat.Node.Tests.Links;
 /// in-memory pipes (<see cref="MemoryNetwork"/>), with no socket; where the test is about time,
 /// on a fake clock that only the test moves.
 /// </summary>
-public sealed class ContactLinkTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class ContactLinkTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly DateTimeOffset Epoch = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
     private static readonly PeerEndpoint AliceAt = new("127.0.0.1", 7002);

@@ -8,14 +8,21 @@ namespace SecureChat.Node.Tests.Links;
 /// <summary>
 /// A network of in-memory pipes for contact links (<see cref="ILinkDialer"/>): an address either
 /// has something that answers there (a node, which takes the connection as a listener would hand
-/// it over, or a peer that refuses it) or nothing, and a dial there fails as a refused TCP connect
-/// would. Every dial is recorded in order, every connection made as the pair of its two ends.
+/// it over, or a peer that refuses it), a black hole (a firewall that drops the connect: the dial
+/// times out after the connect timeout on the dial's clock), a slow peer (it answers once the test
+/// lets it, whatever the dialer meanwhile wants), or nothing, and a dial there fails as a refused
+/// TCP connect would. A refused IK handshake is retried as XX, as <see cref="ChannelDialer"/> does,
+/// so a wrong key at an address is found by the verifier. Every dial is recorded in order with the
+/// time it started, every connection made as the pair of its two ends.
 /// </summary>
 internal sealed class MemoryNetwork : ILinkDialer
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<PeerEndpoint, Answer> _answers = [];
     private readonly List<PeerEndpoint> _attempts = [];
+    private readonly List<DateTimeOffset> _attemptTimes = [];
+    private readonly HashSet<PeerEndpoint> _blackHoles = [];
+    private readonly List<PeerEndpoint> _abandoned = [];
     private readonly List<Pair> _pairs = [];
     private readonly List<Task> _taking = [];
     private int _inboundPort = 40000;
@@ -31,6 +38,30 @@ internal sealed class MemoryNetwork : ILinkDialer
             lock (_lock)
             {
                 return [.. _attempts];
+            }
+        }
+    }
+
+    /// <summary>When each dial of <see cref="Attempts"/> started, on the dial's clock.</summary>
+    public List<DateTimeOffset> AttemptTimes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _attemptTimes];
+            }
+        }
+    }
+
+    /// <summary>The dials into a black hole that the dialer cancelled before they timed out, in order.</summary>
+    public List<PeerEndpoint> Abandoned
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _abandoned];
             }
         }
     }
@@ -76,16 +107,64 @@ internal sealed class MemoryNetwork : ILinkDialer
             await connection.DisposeAsync();
         }));
 
+    /// <summary>Connects to <paramref name="at"/> are dropped: a dial there ends only when its connect timeout passes or the dialer gives up.</summary>
+    public void BlackHole(PeerEndpoint at)
+    {
+        lock (_lock)
+        {
+            _blackHoles.Add(at);
+        }
+    }
+
+    /// <summary>
+    /// At <paramref name="at"/> answers <paramref name="identity"/>, but only once
+    /// <paramref name="answering"/> completes, and then it finishes the handshake whether or not
+    /// the dialer still wants it (a connection that was made as the dialer gave up). It keeps its
+    /// end of each connection in <paramref name="kept"/>.
+    /// </summary>
+    public void Slow(PeerEndpoint at, LocalIdentity identity, Task answering, List<SecureConnection> kept) =>
+        Add(at, new Answer(identity, _ => null, connection =>
+        {
+            lock (kept)
+            {
+                kept.Add(connection);
+            }
+
+            return Task.CompletedTask;
+        }, answering));
+
     public async Task<SecureConnection> DialAsync(
         PeerEndpoint endpoint, LocalIdentity identity, ReadOnlyMemory<byte> knownKey, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
     {
         Answer? answer;
         int index;
+        bool blackHole;
         lock (_lock)
         {
             index = _attempts.Count;
             _attempts.Add(endpoint);
+            _attemptTimes.Add(options.Time.GetUtcNow());
             _answers.TryGetValue(endpoint, out answer);
+            blackHole = _blackHoles.Contains(endpoint);
+        }
+
+        if (blackHole)
+        {
+            try
+            {
+                await Task.Delay(options.ConnectTimeout, options.Time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    _abandoned.Add(endpoint);
+                }
+
+                throw;
+            }
+
+            throw new NetworkException(NetworkError.ConnectTimeout, $"Connecting to {endpoint} timed out.");
         }
 
         if (BeforeHandshake is { } gate)
@@ -98,7 +177,23 @@ internal sealed class MemoryNetwork : ILinkDialer
             throw new NetworkException(NetworkError.ConnectionRefused, $"Nothing answers at {endpoint}.");
         }
 
-        var (dialed, accepted) = await HandshakeAsync(identity, knownKey, verify, answer.Identity, answer.Verify, options, cancellationToken);
+        if (answer.Answering is { } answering)
+        {
+            await answering;
+            cancellationToken = CancellationToken.None;
+        }
+
+        SecureConnection dialed, accepted;
+        try
+        {
+            (dialed, accepted) = await HandshakeAsync(identity, knownKey, verify, answer.Identity, answer.Verify, options, cancellationToken);
+        }
+        catch (ChannelException ex) when (!knownKey.IsEmpty && ex.Error is ChannelError.ClosedDuringHandshake or ChannelError.HandshakeFailed)
+        {
+            // Another key answers there: XX shows which, for the verifier to judge (ChannelDialer's fallback).
+            (dialed, accepted) = await HandshakeAsync(identity, ReadOnlyMemory<byte>.Empty, verify, answer.Identity, answer.Verify, options, cancellationToken);
+        }
+
         lock (_lock)
         {
             _taking.Add(Task.Run(() => answer.Take(accepted), CancellationToken.None));
@@ -178,5 +273,5 @@ internal sealed class MemoryNetwork : ILinkDialer
             (one == Dialed && other == Accepted) || (one == Accepted && other == Dialed);
     }
 
-    private sealed record Answer(LocalIdentity Identity, PeerVerifier Verify, Func<SecureConnection, Task> Take);
+    private sealed record Answer(LocalIdentity Identity, PeerVerifier Verify, Func<SecureConnection, Task> Take, Task? Answering = null);
 }
