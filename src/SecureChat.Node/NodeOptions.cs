@@ -75,4 +75,7 @@ public sealed record NodeOptions
     /// relay circuit). The typed <see cref="ChatNode.ConnectAsync"/> dials through it too.
     /// </summary>
     internal ILinkDialer Dialer { get; init; } = TcpLinkDialer.Instance;
+
+    /// <summary>Where contact links look contacts up in place of the DHT; null: the DHT (when discovery runs it). For tests of the lookup schedule.</summary>
+    internal Discovery.IContactLocator? Locator { get; init; }
 }
