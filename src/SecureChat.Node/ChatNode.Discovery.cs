@@ -10,10 +10,7 @@ namespace SecureChat.Node;
 /// <summary>Where contacts are found (DHT, LAN hints) and the addresses this node advertises.</summary>
 public sealed partial class ChatNode
 {
-    /// <summary>True when the node can look contacts up (it runs a DHT node, or a test gave a locator).</summary>
-    internal bool CanLocate => Locator is not null;
-
-    /// <summary>True once a lookup can find anything: the DHT node has joined (see <see cref="IContactLocator.Ready"/>).</summary>
+    /// <summary>True once a lookup can find anything: the node runs a DHT node (or a test gave a locator) and it has joined (see <see cref="IContactLocator.Ready"/>).</summary>
     internal bool LocateReady => Locator is { Ready: true };
 
     private IContactLocator? Locator => Options.Locator ?? _dht;

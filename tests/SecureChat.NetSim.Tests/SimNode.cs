@@ -20,6 +20,13 @@ namespace SecureChat.NetSim.Tests;
 /// </summary>
 internal sealed partial class SimNode : IAsyncDisposable
 {
+    /// <summary>
+    /// Whether <c>--listen [::]:PORT</c> takes IPv4 connections too (a dual-stack socket). The
+    /// listener of this branch binds IPv6 only there, so a host with IPv4 listens on 0.0.0.0 and
+    /// an IPv6-only host on [::]; with issue 17's dual-stack listener every node listens on [::].
+    /// </summary>
+    public static bool DualStackListener => false;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly DirectoryInfo _home;
@@ -46,6 +53,12 @@ internal sealed partial class SimNode : IAsyncDisposable
 
     private string HomePath => Path.Combine(_home.FullName, "home");
 
+    /// <summary>
+    /// Where a node listens: <c>[::]</c> wherever <see cref="DualStackListener"/> holds or the host
+    /// has only IPv6, else <c>0.0.0.0</c>.
+    /// </summary>
+    public static string ListenAddress(SimHost host) => DualStackListener || host.IPv4 is null ? "[::]" : "0.0.0.0";
+
     /// <summary><c>securechat init --name NAME --no-passphrase</c> in a fresh home (offline: no network is touched).</summary>
     public static async Task<SimNode> CreateAsync(SimHost host, string name)
     {
@@ -68,7 +81,8 @@ internal sealed partial class SimNode : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>securechat run</c> in the host's namespace, listening on every address at
-    /// <paramref name="listenPort"/> with its DHT node on <paramref name="dhtPort"/>, joining
+    /// <paramref name="listenPort"/> (see <see cref="ListenAddress"/>) with its DHT node on
+    /// <paramref name="dhtPort"/>, joining
     /// through <paramref name="bootstrap"/> (none: it is a bootstrap node itself), without LAN
     /// beacons; returns once the node has printed its lines and written <c>api.json</c>.
     /// </summary>
@@ -77,7 +91,7 @@ internal sealed partial class SimNode : IAsyncDisposable
         string[] args =
         [
             Path.Combine(AppContext.BaseDirectory, "securechat.dll"), "--home", HomePath, "run",
-            "--listen", string.Create(CultureInfo.InvariantCulture, $"0.0.0.0:{listenPort}"), "--api-port", "0", "--no-ui", "--no-lan",
+            "--listen", string.Create(CultureInfo.InvariantCulture, $"{ListenAddress(Host)}:{listenPort}"), "--api-port", "0", "--no-ui", "--no-lan",
             "--dht-port", dhtPort.ToString(CultureInfo.InvariantCulture), .. bootstrap.SelectMany(b => new[] { "--bootstrap", b.ToString() }), "--verbose",
         ];
         var start = StartInfo(["netns", "exec", Host.Namespace, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", .. args]);
@@ -139,6 +153,62 @@ internal sealed partial class SimNode : IAsyncDisposable
         using var view = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return string.Join(' ', view.RootElement.GetProperty("endpoints").EnumerateArray().Select(e => e.GetString()));
     }
+
+    /// <summary>How many messages with <paramref name="text"/> the node holds from <paramref name="contact"/> (GET /api/contacts/{contact}/messages).</summary>
+    public async Task<int> CountReceivedAsync(SimNode contact, string text)
+    {
+        using var response = await Api.GetAsync($"api/contacts/{Uri.EscapeDataString(contact.Name)}/messages?limit=100");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{Name}: the conversation with {contact.Name} answered {(int)response.StatusCode}: {body}");
+        using var page = JsonDocument.Parse(body);
+        return page.RootElement.EnumerateArray().Count(m => m.GetProperty("direction").GetString() == "in" && m.GetProperty("text").GetString() == text);
+    }
+
+    /// <summary>
+    /// How the node is connected to <paramref name="contact"/>, as its local API says: the
+    /// contact view's <c>connection</c> (its <c>sentence</c>, else its <c>kind</c>, else as it is)
+    /// where the node gives one, else null.
+    /// </summary>
+    public async Task<string?> ConnectionOfAsync(SimNode contact)
+    {
+        using var response = await Api.GetAsync($"api/contacts/{Uri.EscapeDataString(contact.Name)}");
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        using var view = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return view.RootElement.TryGetProperty("connection", out var connection) ? Describe(connection) : null;
+    }
+
+    /// <summary>The node's own reachability sentence (GET /api/status: <c>reachability.sentence</c>), or null where the node gives none.</summary>
+    public async Task<string?> ReachabilitySentenceAsync()
+    {
+        using var response = await Api.GetAsync("api/status");
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        using var status = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return status.RootElement.TryGetProperty("reachability", out var reachability) ? Describe(reachability) : null;
+    }
+
+    /// <summary>The node's log lines (stderr) without the web host's lines about each API request, the last <paramref name="keep"/> of them.</summary>
+    public string NodeLog(int keep)
+    {
+        var lines = Transcript.Split('\n').Where(l => !l.Contains(" Microsoft.", StringComparison.Ordinal)).ToList();
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Count - keep)));
+    }
+
+    private static string? Describe(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Object when element.TryGetProperty("sentence", out var sentence) && sentence.ValueKind == JsonValueKind.String => sentence.GetString(),
+        JsonValueKind.Object when element.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String => kind.GetString(),
+        _ => element.GetRawText(),
+    };
 
     public async ValueTask DisposeAsync()
     {
