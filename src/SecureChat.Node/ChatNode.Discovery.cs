@@ -16,7 +16,7 @@ public sealed partial class ChatNode
     private IContactLocator? Locator => Options.Locator ?? _dht;
 
     /// <summary>Where a contact says it can be reached, from the DHT; empty when it is not found (or there is no DHT).</summary>
-    internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
         if (Locator is not { } locator)
         {
@@ -25,7 +25,7 @@ public sealed partial class ChatNode
 
         try
         {
-            return await locator.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            return await locator.LocateAsync(contact, first, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectDisposedException)
         {

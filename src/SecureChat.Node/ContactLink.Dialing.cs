@@ -78,6 +78,15 @@ internal sealed partial class ContactLink
     /// <summary>Lookups still to make <see cref="QuickLocateDelay"/> apart, before the backoff takes over again.</summary>
     private int _quickLocates;
 
+    /// <summary>
+    /// Lookups still to make that take the first copy of the contact's record any DHT node hands
+    /// over (<see cref="Discovery.IContactLocator.LocateAsync"/>): the one made at once and the
+    /// quick ones after a locate-soon. A full lookup waits out every node near the key that went
+    /// away, seconds each; the ones after these are full, so an older copy on some node cannot
+    /// keep the link from the newest.
+    /// </summary>
+    private int _firstCopyLocates;
+
     /// <summary>Where a round of dials stands; each step after the first waits for a child's outcome.</summary>
     private enum DialPhase
     {
@@ -127,6 +136,7 @@ internal sealed partial class ContactLink
         }
 
         _quickLocates = Math.Max(_quickLocates, quick);
+        _firstCopyLocates = Math.Max(_firstCopyLocates, quick + 1);
         _nextLocate = DateTimeOffset.MinValue;
         if (_phase == DialPhase.Idle)
         {
@@ -239,7 +249,9 @@ internal sealed partial class ContactLink
         if (_node.LocateReady && now >= _nextLocate)
         {
             _phase = DialPhase.Locating;
-            Spawn(async () => new LocateOutcome(await _node.LocateAsync(Account, _stop.Token).ConfigureAwait(false)), new LocateOutcome([]), _stop.Token);
+            var first = _firstCopyLocates > 0;
+            _firstCopyLocates = Math.Max(0, _firstCopyLocates - 1);
+            Spawn(async () => new LocateOutcome(await _node.LocateAsync(Account, first, _stop.Token).ConfigureAwait(false)), new LocateOutcome([]), _stop.Token);
             return;
         }
 

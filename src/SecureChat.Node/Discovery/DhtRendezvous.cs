@@ -102,14 +102,14 @@ internal sealed class DhtRendezvous : IContactLocator, IAsyncDisposable
     public void Kick() => _wake.Set();
 
     /// <summary>The endpoints a contact published for this node (its rendezvous record for today, else yesterday's), else in its public record.</summary>
-    public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
         // A node with many contacts starts many lookups at once; a few at a time keeps them within
         // the DHT node's limit on queries in flight, where the rest would end empty.
         await _locating.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await LocateOneAsync(contact, cancellationToken).ConfigureAwait(false);
+            return await LocateOneAsync(contact, first, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -117,7 +117,7 @@ internal sealed class DhtRendezvous : IContactLocator, IAsyncDisposable
         }
     }
 
-    private async Task<IReadOnlyList<IPEndPoint>> LocateOneAsync(AccountId contact, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<IPEndPoint>> LocateOneAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
         var identity = _node.Identity;
         using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact);
@@ -135,8 +135,8 @@ internal sealed class DhtRendezvous : IContactLocator, IAsyncDisposable
         using var yesterday = RendezvousKeys.Derive(pair.Span, epoch - 1, contact, identity.Account);
         var lookups = new[]
         {
-            Host.Call(n => n.GetMutable(today.PublicKey, today.Salt)),
-            Host.Call(n => n.GetMutable(yesterday.PublicKey, yesterday.Salt)),
+            Host.Call(n => n.GetMutable(today.PublicKey, today.Salt, first)),
+            Host.Call(n => n.GetMutable(yesterday.PublicKey, yesterday.Salt, first)),
             Host.Call(n => n.GetMutable(contact.PublicKey.ToArray(), PublicSalt)),
         };
         foreach (var (lookup, keys) in lookups.Take(2).Zip([today, yesterday]))

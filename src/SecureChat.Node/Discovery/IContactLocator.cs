@@ -18,6 +18,11 @@ internal interface IContactLocator
     /// </summary>
     bool Ready { get; }
 
-    /// <summary>Where the contact says it can be reached; empty when it is not found.</summary>
-    Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken);
+    /// <summary>
+    /// Where the contact says it can be reached; empty when it is not found. <paramref name="first"/>
+    /// asks for the first copy of the contact's record any node hands over, instead of the newest
+    /// after the whole walk: the lookups of a node's first seconds, where waiting out nodes that went
+    /// away would cost seconds and the record is most likely fresh.
+    /// </summary>
+    Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken);
 }

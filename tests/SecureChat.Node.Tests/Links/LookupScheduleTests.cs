@@ -61,6 +61,7 @@ public sealed class LookupScheduleTests(ITestOutputHelper output) : IAsyncLifeti
 
         await Eventually.HoldsAsync(() => locator.Lookups.Count == 1, "a lookup as soon as the DHT is ready");
         Assert.Equal([Epoch + TimeSpan.FromMinutes(1)], locator.Lookups);
+        Assert.Equal([true], locator.FirstCopy);
     }
 
     /// <summary>
@@ -107,6 +108,10 @@ public sealed class LookupScheduleTests(ITestOutputHelper output) : IAsyncLifeti
 
         output.WriteLine($"Waits after the publish: {string.Join(", ", gaps.Select(g => g.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)))} ms (before it: {before.TotalSeconds:0.0} s)");
         Assert.All(gaps.Take(2), gap => Assert.InRange(gap, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(625)));
+
+        // The three after the publish take the first copy of the record; the backoff's lookups
+        // (the DHT was ready from the start: no locate-soon before them) take the newest.
+        Assert.Equal([false, false, false, false, false, true, true, true, false], locator.FirstCopy);
         Assert.True(gaps[2] >= TimeSpan.FromSeconds(64), $"The third wait after the publish was {gaps[2]}: the backoff started over instead of going on from 32 s.");
     }
 
@@ -175,6 +180,7 @@ public sealed class LookupScheduleTests(ITestOutputHelper output) : IAsyncLifeti
     private sealed class CountingLocator(TimeProvider time) : IContactLocator
     {
         private readonly ConcurrentQueue<DateTimeOffset> _lookups = new();
+        private readonly ConcurrentQueue<bool> _first = new();
         private volatile bool _ready = true;
 
         public bool IsReady
@@ -185,11 +191,15 @@ public sealed class LookupScheduleTests(ITestOutputHelper output) : IAsyncLifeti
 
         public IReadOnlyList<DateTimeOffset> Lookups => [.. _lookups];
 
+        /// <summary>For each lookup, whether it asked for the first copy of the record rather than the newest.</summary>
+        public IReadOnlyList<bool> FirstCopy => [.. _first];
+
         public bool Ready => _ready;
 
-        public Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+        public Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken)
         {
             _lookups.Enqueue(time.GetUtcNow());
+            _first.Enqueue(first);
             return Task.FromResult<IReadOnlyList<IPEndPoint>>([]);
         }
     }
