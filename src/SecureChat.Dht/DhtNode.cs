@@ -148,13 +148,18 @@ public sealed partial class DhtNode
     public Task<LookupResult> GetImmutable(NodeId target) =>
         Run(target, LookupKind.GetItem, m => ReadImmutable(m, target), true, Seeds);
 
-    /// <summary>Looks up a mutable item and returns the one with the highest sequence number whose signature verifies.</summary>
-    public Task<LookupResult> GetMutable(byte[] publicKey, byte[] salt)
+    /// <summary>
+    /// Looks up a mutable item and returns the one with the highest sequence number whose signature
+    /// verifies; with <paramref name="firstItem"/>, the first that verifies, as soon as a node
+    /// hands it over (faster where nodes that went away would hold the lookup up, but an older copy
+    /// on some node may come first).
+    /// </summary>
+    public Task<LookupResult> GetMutable(byte[] publicKey, byte[] salt, bool firstItem = false)
     {
         ArgumentNullException.ThrowIfNull(publicKey);
         ArgumentNullException.ThrowIfNull(salt);
         var target = DhtItem.MutableTarget(publicKey, salt);
-        return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), false, Seeds);
+        return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), firstItem, Seeds);
     }
 
     /// <summary>Stores an item on the k nodes closest to its target (a get lookup for their tokens, then put).</summary>

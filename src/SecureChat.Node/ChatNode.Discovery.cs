@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using SecureChat.Net;
+using SecureChat.Node.Discovery;
 using SecureChat.Protocol.Identity;
 
 namespace SecureChat.Node;
@@ -10,25 +11,58 @@ namespace SecureChat.Node;
 /// <summary>Where contacts are found (DHT, LAN hints) and the addresses this node advertises.</summary>
 public sealed partial class ChatNode
 {
-    /// <summary>True when the node can look contacts up (it runs a DHT node).</summary>
-    internal bool CanLocate => _dht is not null;
+    /// <summary>True once a lookup can find anything: the node runs a DHT node (or a test gave a locator) and it has joined (see <see cref="IContactLocator.Ready"/>).</summary>
+    internal bool LocateReady => Locator is { Ready: true };
+
+    private IContactLocator? Locator => Options.Locator ?? _dht;
 
     /// <summary>Where a contact says it can be reached, from the DHT (IPv4-mapped addresses as IPv4); empty when it is not found (or there is no DHT).</summary>
-    internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    internal async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
-        if (_dht is null)
+        if (Locator is not { } locator)
         {
             return [];
         }
 
         try
         {
-            var found = await _dht.LocateAsync(contact, cancellationToken).ConfigureAwait(false);
+            var found = await locator.LocateAsync(contact, first, cancellationToken).ConfigureAwait(false);
             return [.. found.Select(e => (IPEndPoint)DualStack.Normalize(e)!).Distinct()];
         }
         catch (ObjectDisposedException)
         {
             return [];
+        }
+    }
+
+    /// <summary>
+    /// The locator has just become ready (the DHT joined): every link that waited for it looks its
+    /// contact up now, once; after that each follows its own backoff.
+    /// </summary>
+    internal void LocatorReady()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        foreach (var link in _links.Values)
+        {
+            link.LocateSoon(quick: 0);
+        }
+    }
+
+    /// <summary>
+    /// This node has just published, for the first time or with new endpoints, where
+    /// <paramref name="contact"/> can reach it. That is the moment the contact's own record is most
+    /// likely there too (two nodes that start together publish together), so the link looks the
+    /// contact up at once and a few times more a moment apart (<see cref="ContactLink.QuickLocatesAfterPublish"/>).
+    /// </summary>
+    internal void PublishedFor(AccountId contact)
+    {
+        if (Volatile.Read(ref _disposed) == 0 && _links.TryGetValue(contact.Text, out var link))
+        {
+            link.LocateSoon(ContactLink.QuickLocatesAfterPublish);
         }
     }
 

@@ -30,6 +30,17 @@ internal sealed partial class ContactLink
     private static readonly TimeSpan MinLocateAfterKick = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// The wait between the quick lookups that follow this node's own publish for the contact. Two
+    /// nodes that start together publish at about the same moment, and the lookup one makes right
+    /// after its own publish can still miss the other's record by a fraction of a second; a second
+    /// and a third lookup a moment later find it, where the backoff would wait 2, then 6 s.
+    /// </summary>
+    private static readonly TimeSpan QuickLocateDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How many quick lookups follow the one made at once after this node published its record for the contact.</summary>
+    internal const int QuickLocatesAfterPublish = 2;
+
+    /// <summary>
     /// How long a claimed address that did not lead to the contact is not tried again: a peer that
     /// reconnects over and over cannot make this node dial the same place each time.
     /// </summary>
@@ -65,6 +76,18 @@ internal sealed partial class ContactLink
     private DateTimeOffset _lastLocate = DateTimeOffset.MinValue;
     private TimeSpan _locateDelay = TimeSpan.Zero;
 
+    /// <summary>Lookups still to make <see cref="QuickLocateDelay"/> apart, before the backoff takes over again.</summary>
+    private int _quickLocates;
+
+    /// <summary>
+    /// Lookups still to make that take the first copy of the contact's record any DHT node hands
+    /// over (<see cref="Discovery.IContactLocator.LocateAsync"/>): the one made at once and the
+    /// quick ones after a locate-soon. A full lookup waits out every node near the key that went
+    /// away, seconds each; the ones after these are full, so an older copy on some node cannot
+    /// keep the link from the newest.
+    /// </summary>
+    private int _firstCopyLocates;
+
     /// <summary>Where a round of dials stands; each step after the first waits for a child's outcome.</summary>
     private enum DialPhase
     {
@@ -98,6 +121,33 @@ internal sealed partial class ContactLink
         }
 
         WakeDialer();
+    }
+
+    /// <summary>
+    /// A lookup is worth making now: the locator just became ready (<paramref name="quick"/> 0), or
+    /// this node just published its record for the contact (a few quick ones follow, see
+    /// <see cref="QuickLocateDelay"/>). Only these moments are fast: the backoff between lookups is
+    /// not reset, so a node with many offline contacts goes back to its long waits right after.
+    /// </summary>
+    private void OnLocateSoon(int quick)
+    {
+        if (_current is not null || _stopping || !_dialingEnabled)
+        {
+            return;
+        }
+
+        _quickLocates = Math.Max(_quickLocates, quick);
+        _firstCopyLocates = Math.Max(_firstCopyLocates, quick + 1);
+        _nextLocate = DateTimeOffset.MinValue;
+        if (_phase == DialPhase.Idle)
+        {
+            _dialDueAt = DateTimeOffset.MinValue;
+        }
+        else if (_phase != DialPhase.Locating)
+        {
+            // A lookup under way has already asked; the quick ones after it are scheduled by its outcome.
+            _wakePending = true;
+        }
     }
 
     /// <summary>Dials without waiting out the backoff, unless a connection is up (a kick is then for it).</summary>
@@ -196,10 +246,13 @@ internal sealed partial class ContactLink
             return;
         }
 
-        if (_node.CanLocate && now >= _nextLocate)
+        // Before the DHT has joined a lookup can find nothing: the node waits until it is told the DHT is ready.
+        if (_node.LocateReady && now >= _nextLocate)
         {
             _phase = DialPhase.Locating;
-            Spawn(async () => new LocateOutcome(await _node.LocateAsync(Account, _stop.Token).ConfigureAwait(false)), new LocateOutcome([]), _stop.Token);
+            var first = _firstCopyLocates > 0;
+            _firstCopyLocates = Math.Max(0, _firstCopyLocates - 1);
+            Spawn(async () => new LocateOutcome(await _node.LocateAsync(Account, first, _stop.Token).ConfigureAwait(false)), new LocateOutcome([]), _stop.Token);
             return;
         }
 
@@ -208,9 +261,19 @@ internal sealed partial class ContactLink
 
     private void OnLocated(IReadOnlyList<IPEndPoint> found, DateTimeOffset now)
     {
-        _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, MaxLocateDelay.Ticks));
         _lastLocate = now;
-        _nextLocate = _lastLocate + _locateDelay;
+        if (_quickLocates > 0)
+        {
+            // Just after this node's publish: the next lookup follows quickly, and the backoff stays where it was.
+            _quickLocates--;
+            _nextLocate = now + QuickLocateDelay;
+        }
+        else
+        {
+            _locateDelay = TimeSpan.FromTicks(Math.Clamp(_locateDelay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks, MaxLocateDelay.Ticks));
+            _nextLocate = now + _locateDelay;
+        }
+
         if (_current is not null || _stopping)
         {
             _phase = DialPhase.Idle;
@@ -283,21 +346,25 @@ internal sealed partial class ContactLink
         }
 
         var known = _roundKnown.Count;
-        if (known == 0 && found == 0 && !_node.CanLocate)
+        if (known == 0 && found == 0 && !_node.LocateReady)
         {
-            // Nothing to dial and no way to look: wait for an address (typed, or from a peer that dials in).
+            // Nothing to dial and no way to look (yet): wait for an address (typed, or from a peer
+            // that dials in), or for the DHT to join, which wakes the link (OnLocateSoon).
             _dialDueAt = null;
             return;
         }
 
         var wait = delay;
-        if (_node.CanLocate)
+        if (_node.LocateReady)
         {
             var untilLocate = _nextLocate - now;
             wait = known == 0 ? untilLocate : TimeSpan.FromTicks(Math.Min(wait.Ticks, untilLocate.Ticks));
         }
 
-        _dialDueAt = now + TimeSpan.FromTicks(Math.Max(wait.Ticks, TimeSpan.FromMilliseconds(50).Ticks)) + Jitter(delay / 4);
+        // The jitter is a quarter of this wait, not of the redial backoff: a quick lookup half a
+        // second away must not be put off by seconds because many rounds came before it.
+        wait = TimeSpan.FromTicks(Math.Max(wait.Ticks, TimeSpan.FromMilliseconds(50).Ticks));
+        _dialDueAt = now + wait + Jitter(wait / 4);
     }
 
     /// <summary>The stored endpoints and the pending hints (which are used once), hints first.</summary>

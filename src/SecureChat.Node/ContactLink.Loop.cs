@@ -83,6 +83,9 @@ internal sealed partial class ContactLink
             case HintMessage hint:
                 OnHint(hint.EndPoint);
                 break;
+            case LocateSoonMessage soon:
+                OnLocateSoon(soon.Quick);
+                break;
             case ConfirmMessage confirm:
                 OnConfirm(confirm.Endpoint, now);
                 break;

@@ -106,6 +106,9 @@ internal sealed partial class ContactLink : ILamportClock
     /// <summary>The contact may be at this address (a beacon or a lookup said so): dial it next, without waiting out the backoff.</summary>
     public void Hint(IPEndPoint endPoint) => Post(new HintMessage(endPoint));
 
+    /// <summary>A lookup is worth making now (the DHT became ready, or this node published its record for the contact): look up at once, then <paramref name="quick"/> times more a moment apart.</summary>
+    public void LocateSoon(int quick) => Post(new LocateSoonMessage(quick));
+
     /// <summary>
     /// The contact, connected inbound, claims to listen at <paramref name="endpoint"/> (the address
     /// it came from, the port its hello names). A claim is no proof: anyone behind the contact's
@@ -194,6 +197,8 @@ internal sealed partial class ContactLink : ILamportClock
     private sealed record KickMessage : LinkMessage;
 
     private sealed record HintMessage(IPEndPoint EndPoint) : LinkMessage;
+
+    private sealed record LocateSoonMessage(int Quick) : LinkMessage;
 
     private sealed record ConfirmMessage(PeerEndpoint Endpoint) : LinkMessage;
 

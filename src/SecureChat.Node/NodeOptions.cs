@@ -88,4 +88,7 @@ public sealed record NodeOptions
     /// own. A name without an address is a <see cref="NetworkException"/>, as from the dialer.
     /// </summary>
     internal Func<string, CancellationToken, Task<System.Net.IPAddress[]>> Resolve { get; init; } = TcpTransport.ResolveAsync;
+
+    /// <summary>Where contact links look contacts up in place of the DHT; null: the DHT (when discovery runs it). For tests of the lookup schedule.</summary>
+    internal Discovery.IContactLocator? Locator { get; init; }
 }

@@ -174,7 +174,14 @@ if (parsed.Errors.Count > 0 && parsed.Action is not System.CommandLine.Help.Help
 using (loggers = LoggerFactory.Create(builder => builder
     .SetMinimumLevel(parsed.GetValue(verbose) ? LogLevel.Debug : parsed.CommandResult.Command == run ? LogLevel.Information : LogLevel.Warning)
     .AddFilter("Microsoft", parsed.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning)
-    .AddSimpleConsole(o => o.SingleLine = true)
+    .AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+
+        // With --verbose each line says when (UTC, to the millisecond): what a node did in its first seconds is read off these.
+        o.TimestampFormat = parsed.GetValue(verbose) ? "HH:mm:ss.fff " : null;
+        o.UseUtcTimestamp = true;
+    })
     .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)))
 {
     // CommandRunner turns SIGINT and SIGTERM into cancellation and lets each verb stop cleanly;

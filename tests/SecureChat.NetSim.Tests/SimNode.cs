@@ -71,13 +71,14 @@ internal sealed partial class SimNode : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>securechat run</c> in the host's namespace, listening on every address at
-    /// <paramref name="listenPort"/> (every IPv4 address, or with <paramref name="listenHost"/>
-    /// <c>[::]</c> IPv4 and IPv6) with its DHT node on <paramref name="dhtPort"/>, joining
+    /// <paramref name="listenPort"/> (by default <c>[::]</c>, IPv4 and IPv6 on one socket, as
+    /// <c>run</c> does; <paramref name="listenHost"/> picks another) with its DHT node on
+    /// <paramref name="dhtPort"/>, joining
     /// through <paramref name="bootstrap"/> (none: it is a bootstrap node itself), without LAN
     /// beacons, with any further <paramref name="options"/> of <c>run</c>; returns once the node has
     /// printed its lines and written <c>api.json</c>.
     /// </summary>
-    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap, IEnumerable<string>? options = null, string listenHost = "0.0.0.0")
+    public async Task StartAsync(int listenPort, int dhtPort, IEnumerable<IPEndPoint> bootstrap, IEnumerable<string>? options = null, string listenHost = "[::]")
     {
         string[] args =
         [
@@ -153,6 +154,62 @@ internal sealed partial class SimNode : IAsyncDisposable
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{Name}: /api/status answered {(int)response.StatusCode}: {body}");
         return JsonDocument.Parse(body);
     }
+
+    /// <summary>How many messages with <paramref name="text"/> the node holds from <paramref name="contact"/> (GET /api/contacts/{contact}/messages).</summary>
+    public async Task<int> CountReceivedAsync(SimNode contact, string text)
+    {
+        using var response = await Api.GetAsync($"api/contacts/{Uri.EscapeDataString(contact.Name)}/messages?limit=100");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{Name}: the conversation with {contact.Name} answered {(int)response.StatusCode}: {body}");
+        using var page = JsonDocument.Parse(body);
+        return page.RootElement.EnumerateArray().Count(m => m.GetProperty("direction").GetString() == "in" && m.GetProperty("text").GetString() == text);
+    }
+
+    /// <summary>
+    /// How the node is connected to <paramref name="contact"/>, as its local API says: the
+    /// contact view's <c>connection</c> (its <c>sentence</c>, else its <c>kind</c>, else as it is)
+    /// where the node gives one, else null.
+    /// </summary>
+    public async Task<string?> ConnectionOfAsync(SimNode contact)
+    {
+        using var response = await Api.GetAsync($"api/contacts/{Uri.EscapeDataString(contact.Name)}");
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        using var view = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return view.RootElement.TryGetProperty("connection", out var connection) ? Describe(connection) : null;
+    }
+
+    /// <summary>The node's own reachability sentence (GET /api/status: <c>reachability.sentence</c>), or null where the node gives none.</summary>
+    public async Task<string?> ReachabilitySentenceAsync()
+    {
+        using var response = await Api.GetAsync("api/status");
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return null;
+        }
+
+        using var status = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return status.RootElement.TryGetProperty("reachability", out var reachability) ? Describe(reachability) : null;
+    }
+
+    /// <summary>The node's log lines (stderr) without the web host's lines about each API request, the last <paramref name="keep"/> of them.</summary>
+    public string NodeLog(int keep)
+    {
+        var lines = Transcript.Split('\n').Where(l => !l.Contains(" Microsoft.", StringComparison.Ordinal)).ToList();
+        return string.Join('\n', lines.Skip(Math.Max(0, lines.Count - keep)));
+    }
+
+    private static string? Describe(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Object when element.TryGetProperty("sentence", out var sentence) && sentence.ValueKind == JsonValueKind.String => sentence.GetString(),
+        JsonValueKind.Object when element.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String => kind.GetString(),
+        _ => element.GetRawText(),
+    };
 
     public async ValueTask DisposeAsync()
     {

@@ -14,13 +14,43 @@ namespace SecureChat.Node.Discovery;
 /// it also publishes them in the clear under the account key. It looks contacts up in the record
 /// they keep for this node, then in their public record.
 /// </summary>
-internal sealed class DhtRendezvous : IAsyncDisposable
+internal sealed class DhtRendezvous : IContactLocator, IAsyncDisposable
 {
     /// <summary>The BEP 44 salt of the public record, signed by the account key itself.</summary>
     public static readonly byte[] PublicSalt = "securechat reach-me v1"u8.ToArray();
 
-    /// <summary>Contact lookups in flight at once: each keeps up to four queries out, far below the DHT node's 512.</summary>
+    /// <summary>Contact lookups in flight at once: each runs three DHT lookups, which keep up to four queries out each, far below the DHT node's 512.</summary>
     private const int MaxConcurrentLookups = 16;
+
+    /// <summary>
+    /// For this long after joining the publisher checks every second instead of every
+    /// <see cref="DiscoveryOptions.PublishCheck"/>: in its first moments a node learns its
+    /// observed address (and a mapped port), and a contact that looks it up then should find the
+    /// endpoints it has, not the ones it had a moment before.
+    /// </summary>
+    private static readonly TimeSpan SettlingAfterJoin = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan SettlingCheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long the node's DHT waits for an answer. A lookup ends only once each of the closest
+    /// nodes it knows has answered or timed out, and a node that went away is among them more often
+    /// than not; every publish and every lookup of a contact then lasts this long, and the first
+    /// message between two nodes that start together waits for one publish and one lookup in a row.
+    /// Answers on the DHT come within a few hundred milliseconds; 1.5 s leaves room for a slow link
+    /// and halves the DHT's 3 s, which made the first message take 9 s and more.
+    /// </summary>
+    private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// After this long without an answer a lookup asks the next node in its place. Where many of
+    /// the nodes nearest a key went away, a lookup asks them in waves of four, each wave this long;
+    /// most answers come within a few hundred milliseconds.
+    /// </summary>
+    private static readonly TimeSpan StallTimeout = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often the join looks whether the first nodes answered, while its walk through the DHT goes on.</summary>
+    private static readonly TimeSpan JoinPoll = TimeSpan.FromMilliseconds(50);
 
     private readonly ChatNode _node;
     private readonly DiscoveryOptions _options;
@@ -64,22 +94,25 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         // The saved nodes (dht.json) let a restarted node rejoin without the routers. The ID is new
         // each run (random; BEP 42 from the observed address once known), never the saved one.
         var saved = options.DhtStateFile is { } file ? DhtState.Read(file) : null;
-        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10) }, logger, node.Options.Time);
+        var host = DhtHost.Start(options.DhtEndPoint, new DhtOptions { UnreachableAfter = TimeSpan.FromMinutes(10), QueryTimeout = QueryTimeout, StallTimeout = StallTimeout }, logger, node.Options.Time);
         return new DhtRendezvous(node, host, options, logger, saved?.ParseNodes() ?? []);
     }
+
+    /// <summary>A lookup can find something once the table holds nodes.</summary>
+    bool IContactLocator.Ready => Joined;
 
     /// <summary>Something changed (a contact was added, the address moved): publish without waiting for the next check.</summary>
     public void Kick() => _wake.Set();
 
     /// <summary>The endpoints a contact published for this node (its rendezvous record for today, else yesterday's), else in its public record.</summary>
-    public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IPEndPoint>> LocateAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
         // A node with many contacts starts many lookups at once; a few at a time keeps them within
         // the DHT node's limit on queries in flight, where the rest would end empty.
         await _locating.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await LocateOneAsync(contact, cancellationToken).ConfigureAwait(false);
+            return await LocateOneAsync(contact, first, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -87,7 +120,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         }
     }
 
-    private async Task<IReadOnlyList<IPEndPoint>> LocateOneAsync(AccountId contact, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<IPEndPoint>> LocateOneAsync(AccountId contact, bool first, CancellationToken cancellationToken)
     {
         var identity = _node.Identity;
         using var pair = PairSecret.Derive(identity.AccountPrivateKey, identity.Account, contact);
@@ -96,11 +129,22 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             return [];
         }
 
+        // Today's record, yesterday's and the public one are looked up at once, not one after the
+        // other: a contact that is not there costs the same three DHT lookups either way, and one
+        // that is there is found in the time of one lookup instead of up to three (each can wait
+        // out a query timeout on a node that went away).
         var epoch = RendezvousKeys.EpochOf(_node.Options.Time.GetUtcNow());
-        foreach (var e in new[] { epoch, epoch - 1 })
+        using var today = RendezvousKeys.Derive(pair.Span, epoch, contact, identity.Account);
+        using var yesterday = RendezvousKeys.Derive(pair.Span, epoch - 1, contact, identity.Account);
+        var lookups = new[]
         {
-            using var keys = RendezvousKeys.Derive(pair.Span, e, contact, identity.Account);
-            var result = await Host.Call(n => n.GetMutable(keys.PublicKey, keys.Salt)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            Host.Call(n => n.GetMutable(today.PublicKey, today.Salt, first)),
+            Host.Call(n => n.GetMutable(yesterday.PublicKey, yesterday.Salt, first)),
+            Host.Call(n => n.GetMutable(contact.PublicKey.ToArray(), PublicSalt)),
+        };
+        foreach (var (lookup, keys) in lookups.Take(2).Zip([today, yesterday]))
+        {
+            var result = await lookup.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (result.Item is { } item && Bencode.TryDecode(item.Value) is BString sealedValue && keys.Open(sealedValue.Value) is { Endpoints.Count: > 0 } list)
             {
                 _logger.LogDebug("Found {Contact} through its rendezvous record ({Count} endpoints)", contact.Fingerprint, list.Endpoints.Count);
@@ -108,13 +152,14 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             }
         }
 
-        var open = await Host.Call(n => n.GetMutable(contact.PublicKey.ToArray(), PublicSalt)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var open = await lookups[2].WaitAsync(cancellationToken).ConfigureAwait(false);
         if (open.Item is { } publicItem && Bencode.TryDecode(publicItem.Value) is BString plain && EndpointList.TryDecode(plain.Value) is { } published)
         {
             _logger.LogDebug("Found {Contact} through its public record", contact.Fingerprint);
             return published.Endpoints;
         }
 
+        _logger.LogDebug("Did not find {Contact} on the DHT", contact.Fingerprint);
         return [];
     }
 
@@ -141,6 +186,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
     {
         await Task.Yield();
         var lastJoin = DateTimeOffset.MinValue;
+        var joinedAt = DateTimeOffset.MinValue;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -150,7 +196,13 @@ internal sealed class DhtRendezvous : IAsyncDisposable
                 if (!Joined && now - lastJoin >= TimeSpan.FromMinutes(1))
                 {
                     lastJoin = now;
-                    await JoinAsync(cancellationToken).ConfigureAwait(false);
+                    if (await JoinAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        joinedAt = _node.Options.Time.GetUtcNow();
+
+                        // Links that had nothing to dial waited for this: they look their contacts up now.
+                        _node.LocatorReady();
+                    }
                 }
 
                 await PublishDueAsync(cancellationToken).ConfigureAwait(false);
@@ -165,23 +217,49 @@ internal sealed class DhtRendezvous : IAsyncDisposable
                 _logger.LogWarning("The DHT could not be used: {Reason}", ex.Message);
             }
 
-            await _wake.WaitAsync(_options.PublishCheck, cancellationToken).ConfigureAwait(false);
+            var settling = _node.Options.Time.GetUtcNow() - joinedAt < SettlingAfterJoin;
+            await _wake.WaitAsync(settling && SettlingCheck < _options.PublishCheck ? SettlingCheck : _options.PublishCheck, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private async Task JoinAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins through the bootstrap nodes; true once the first of them answered. The walk towards
+    /// this node's own ID goes on after that (its end is logged): publishing and looking up need
+    /// only nodes to start from, and waiting for the walk would cost every start a query timeout
+    /// for each node in it that went away.
+    /// </summary>
+    private async Task<bool> JoinAsync(CancellationToken cancellationToken)
     {
         var names = _options.Bootstrap.Count > 0 ? _options.Bootstrap.Select(e => e.ToString()).ToList() : [.. DhtHost.PublicRouters];
         var bootstrap = _options.Bootstrap.Count > 0
             ? _options.Bootstrap.ToList()
             : await DhtHost.ResolveAsync(DhtHost.PublicRouters, _logger, cancellationToken).ConfigureAwait(false);
         bootstrap = [.. _savedNodes.Concat(bootstrap).Distinct()];
-        var joined = await Host.Call(n => n.Bootstrap(bootstrap)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var walk = Host.Call(n => n.Bootstrap(bootstrap));
+        while (!walk.IsCompleted && !Joined)
+        {
+            await Task.WhenAny(walk, Task.Delay(JoinPoll, _node.Options.Time, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        if (Joined)
+        {
+            _logger.LogInformation("Joined the DHT on UDP {EndPoint}: {Count} nodes answered so far", Host.LocalEndPoint, Host.Call(n => n.Routing.Count));
+            _joinFailures = 0;
+            _ = walk.ContinueWith(
+                done => _logger.LogDebug("The DHT join's walk ended: {Count} closest nodes answered", done.Result.Closest.Count),
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            return true;
+        }
+
+        var joined = await walk.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (joined.Closest.Count > 0)
         {
             _logger.LogInformation("Joined the DHT on UDP {EndPoint}: {Count} nodes answered", Host.LocalEndPoint, joined.Closest.Count);
             _joinFailures = 0;
-            return;
+            return true;
         }
 
         // Said once; then quietly retried every minute.
@@ -191,6 +269,7 @@ internal sealed class DhtRendezvous : IAsyncDisposable
             "The DHT could not be joined: {Why} {Nodes}; trying again every minute (contacts with a known address or on the LAN are reached meanwhile)",
             bootstrap.Count == 0 ? "none of the bootstrap nodes could be resolved:" : $"no bootstrap node answered ({_savedNodes.Count} saved nodes tried too):",
             string.Join(", ", names));
+        return false;
     }
 
     private async Task PublishDueAsync(CancellationToken cancellationToken)
@@ -212,9 +291,17 @@ internal sealed class DhtRendezvous : IAsyncDisposable
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (contact, token) =>
         {
             var stored = await PublishForAsync(contact.AccountId, list, now, epoch, token).ConfigureAwait(false);
+            bool changed;
             lock (_published)
             {
+                changed = !_published.TryGetValue(contact.Account, out var before) || before.Endpoints != key;
                 Record(contact.Account, stored, epoch, key, now);
+            }
+
+            if (changed && stored > 0)
+            {
+                // The contact, if it started with this node, is likely to have published by now too.
+                _node.PublishedFor(contact.AccountId);
             }
         }).ConfigureAwait(false);
 
