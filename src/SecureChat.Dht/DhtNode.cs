@@ -283,6 +283,21 @@ public sealed partial class DhtNode
         pending.Answered(message);
     }
 
+    /// <summary>
+    /// The system could not send to <paramref name="to"/> (no route: an IPv6 node seen from a host
+    /// with IPv4 only, a network that went down). Its queries fail now, as a timeout would fail
+    /// them later, so a lookup goes on without waiting for an answer that cannot come.
+    /// </summary>
+    public void Unreachable(IPEndPoint to)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        to = Compact.Normalize(to);
+        foreach (var (key, pending) in _pending.Where(p => p.Value.To.Equals(to)).ToList())
+        {
+            Fail(key, pending);
+        }
+    }
+
     /// <summary>Times out queries and lookups; pings questionable nodes, refreshes stale buckets, rejoins when alone. Call it a few times a second.</summary>
     public void Tick()
     {
@@ -292,14 +307,7 @@ public sealed partial class DhtNode
             var age = now - pending.SentAt;
             if (age >= Options.QueryTimeout)
             {
-                _pending.Remove(key);
-                Counters.Timeouts++;
-                if (pending.ExpectedId is { } id)
-                {
-                    TableOf(pending.To).Failed(id);
-                }
-
-                pending.Answered(null);
+                Fail(key, pending);
             }
             else if (age >= Options.StallTimeout)
             {
@@ -537,6 +545,19 @@ public sealed partial class DhtNode
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    /// <summary>A query that will get no answer: the node that did not answer counts a failure, and whoever waits hears nothing.</summary>
+    private void Fail(uint key, PendingQuery pending)
+    {
+        _pending.Remove(key);
+        Counters.Timeouts++;
+        if (pending.ExpectedId is { } id)
+        {
+            TableOf(pending.To).Failed(id);
+        }
+
+        pending.Answered(null);
+    }
 
     private sealed class PendingQuery(IPEndPoint to, NodeId? expectedId, DateTimeOffset sentAt, Action<KrpcMessage?> answered, Action? stalled)
     {

@@ -26,6 +26,9 @@ public sealed class DhtHost : IAsyncDisposable
     private readonly Task _receiving;
     private readonly Task _ticking;
 
+    /// <summary>Where datagrams could not be sent since the last tick (no route); the tick fails their queries at once.</summary>
+    private readonly List<IPEndPoint> _unsent = [];
+
     private DhtHost(Socket socket, DhtFamilies families, DhtOptions options, NodeId id, TimeProvider time, ILogger logger)
     {
         _socket = socket;
@@ -203,6 +206,11 @@ public sealed class DhtHost : IAsyncDisposable
         catch (SocketException ex)
         {
             _logger.LogDebug("DHT datagram to {EndPoint} not sent: {Reason}", to, ex.SocketErrorCode);
+            if (ex.SocketErrorCode is SocketError.NetworkUnreachable or SocketError.HostUnreachable or SocketError.AddressFamilyNotSupported && _unsent.Count < 256)
+            {
+                // Sends happen inside calls into the node (under the lock): its queries fail at the next tick, not from within.
+                _unsent.Add(to);
+            }
         }
         catch (ObjectDisposedException)
         {
@@ -275,6 +283,14 @@ public sealed class DhtHost : IAsyncDisposable
             {
                 lock (_gate)
                 {
+                    // Failing a query can send the next one, which may fail to send in turn: that one waits for the next tick.
+                    var unsent = _unsent.Distinct().ToList();
+                    _unsent.Clear();
+                    foreach (var to in unsent)
+                    {
+                        _node.Unreachable(to);
+                    }
+
                     _node.Tick();
                 }
             }
