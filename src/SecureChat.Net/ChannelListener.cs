@@ -69,6 +69,7 @@ public sealed class ChannelListener : IAsyncDisposable
         var listener = new TcpListener(address, port);
         try
         {
+            ListenPortSharing.ShareListener(listener.Server, (IPEndPoint)listener.LocalEndpoint);
             listener.Start();
         }
         catch (SocketException ex)

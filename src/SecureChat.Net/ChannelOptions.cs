@@ -52,5 +52,20 @@ public sealed record ChannelOptions
     /// </summary>
     public int MaxConnectionsPerAddress { get; init; } = 1024;
 
+    /// <summary>
+    /// This node's listen address and port, which dials to a global IPv6 address leave from, so a
+    /// contact behind a stateful firewall that dials back at the same time meets this node's SYN in
+    /// a TCP simultaneous open (docs/discovery.md, "Through IPv6 firewalls"); null dials from an
+    /// ephemeral port. The node sets it while it listens.
+    /// </summary>
+    public System.Net.IPEndPoint? DialFrom { get; init; }
+
+    /// <summary>
+    /// How long a TCP connect from the listen port may take. Longer than <see cref="ConnectTimeout"/>:
+    /// behind a firewall the SYN is answered only once the contact dials back, and the kernel keeps
+    /// resending it meanwhile, so the longer it waits the likelier the two dials overlap.
+    /// </summary>
+    public TimeSpan ListenPortConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
