@@ -9,7 +9,7 @@ namespace SecureChat.Net;
 /// dropped unless it matches a connection the inside opened: when both contacts dial each other
 /// from their listen ports, each SYN leaves state in its own firewall that lets the other's SYN
 /// through, and the two sockets meet in a TCP simultaneous open (docs/discovery.md, "Through IPv6
-/// firewalls: simultaneous open"; the handshake's rule for it is protocol 3.6).
+/// firewalls: simultaneous open"; the handshake's rule for it is protocol 3.11).
 /// </summary>
 /// <remarks>
 /// Two sockets may hold one port only when both ask to share it: SO_REUSEADDR, and SO_REUSEPORT,

@@ -74,6 +74,12 @@ public sealed class SecureConnection : IAsyncDisposable
     /// <summary>True when this side dialed the connection (the Noise initiator).</summary>
     public bool IsInitiator { get; private init; }
 
+    /// <summary>
+    /// True when the connection was a TCP simultaneous open: this side dialed from its listen port,
+    /// the peer dialed it at the same time, and the crossed handshake was resolved (protocol 3.11).
+    /// </summary>
+    public bool WasSimultaneousOpen { get; private init; }
+
     /// <summary>Set once the peer has closed the channel with a close frame.</summary>
     public PeerClose? PeerClose { get; private set; }
 
@@ -111,7 +117,7 @@ public sealed class SecureConnection : IAsyncDisposable
     /// may turn out to be a TCP simultaneous open: the peer dialed this node from its listen port at
     /// the same moment, both SYNs crossed, and both sides sent a preamble and message 1. Then the
     /// side whose message 1 carries the greater ephemeral key stays initiator and the other answers
-    /// as responder (protocol 3.6); <see cref="IsInitiator"/> tells which role this side ended in.
+    /// as responder (protocol 3.11); <see cref="IsInitiator"/> tells which role this side ended in.
     /// The peer is judged exactly as on any dial: by <paramref name="verify"/>, and, when
     /// <paramref name="knownResponderKey"/> is given, by that key also in the responder's role.
     /// </summary>
@@ -163,6 +169,7 @@ public sealed class SecureConnection : IAsyncDisposable
             }
 
             PeerRejection? rejection = null;
+            var crossed = false;
             byte[]? ownFirstMessage = null;
             byte[]? crossedFirstMessage = null;
             ReadOnlyMemory<byte> pinnedAsResponder = default;
@@ -184,6 +191,7 @@ public sealed class SecureConnection : IAsyncDisposable
                     simultaneousOpen = false;
                     if (await ReadCrossingAsync(reader, linked.Token).ConfigureAwait(false) is { } crossing)
                     {
+                        crossed = true;
                         if (!IsRemoteInitiatorFirst(ownFirstMessage!, crossing.FirstMessage))
                         {
                             // This side's key is the greater: it stays initiator; the peer's message 1 is dropped
@@ -238,7 +246,7 @@ public sealed class SecureConnection : IAsyncDisposable
             var session = handshake.Complete(options.Time);
             session.RekeyAfterMessages = options.RekeyAfterMessages;
             session.RekeyInterval = options.RekeyInterval;
-            var connection = new SecureConnection(transport, session, options) { IsInitiator = initiator };
+            var connection = new SecureConnection(transport, session, options) { IsInitiator = initiator, WasSimultaneousOpen = crossed };
             if (rejection is not null)
             {
                 try
@@ -649,7 +657,7 @@ public sealed class SecureConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The simultaneous-open rule (protocol 3.6): true when the peer's message 1 carries the greater
+    /// The simultaneous-open rule (protocol 3.11): true when the peer's message 1 carries the greater
     /// ephemeral public key (its first 32 bytes, compared as unsigned bytes), so this side answers as
     /// responder. Both sides see both keys and so decide alike; equal keys (a reflected message 1,
     /// or a broken random source) end the handshake.

@@ -6,5 +6,5 @@ public sealed partial class ChatNode
     private ListenPortDialer? _linkDialer;
 
     /// <summary>The dialer contact links use: the configured one, dialing global IPv6 addresses from the listen port.</summary>
-    internal ILinkDialer LinkDialer => _linkDialer ??= new ListenPortDialer(Options.Dialer, () => ListenEndPoint);
+    internal ILinkDialer LinkDialer => _linkDialer ??= new ListenPortDialer(Options.Dialer, () => ListenEndPoint, _logger);
 }

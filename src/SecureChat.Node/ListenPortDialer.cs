@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using SecureChat.Net;
 using SecureChat.Protocol.Identity;
 
@@ -11,9 +12,9 @@ namespace SecureChat.Node;
 /// firewalls then meet in a TCP simultaneous open, as docs/discovery.md ("Through IPv6 firewalls:
 /// simultaneous open") explains. The listen endpoint is read per dial, since the node may move it.
 /// </summary>
-internal sealed class ListenPortDialer(ILinkDialer inner, Func<IPEndPoint?> listenEndPoint) : ILinkDialer
+internal sealed class ListenPortDialer(ILinkDialer inner, Func<IPEndPoint?> listenEndPoint, ILogger logger) : ILinkDialer
 {
-    public Task<SecureConnection> DialAsync(
+    public async Task<SecureConnection> DialAsync(
         PeerEndpoint endpoint,
         LocalIdentity identity,
         ReadOnlyMemory<byte> knownKey,
@@ -23,6 +24,16 @@ internal sealed class ListenPortDialer(ILinkDialer inner, Func<IPEndPoint?> list
     {
         ArgumentNullException.ThrowIfNull(options);
         var from = listenEndPoint();
-        return inner.DialAsync(endpoint, identity, knownKey, verify, from is null ? options : options with { DialFrom = from }, cancellationToken);
+        var connection = await inner.DialAsync(endpoint, identity, knownKey, verify, from is null ? options : options with { DialFrom = from }, cancellationToken).ConfigureAwait(false);
+        if (connection.WasSimultaneousOpen)
+        {
+            logger.LogInformation(
+                "Met {Endpoint} in a TCP simultaneous open from port {Port}: this side {Role}",
+                endpoint,
+                from?.Port,
+                connection.IsInitiator ? "stayed initiator" : "answered as responder");
+        }
+
+        return connection;
     }
 }
