@@ -27,8 +27,7 @@ public static class ChannelDialer
         {
             try
             {
-                var transport = await TcpTransport.ConnectAsync(endpoint, options, cancellationToken).ConfigureAwait(false);
-                return await SecureConnection.ConnectAsync(transport, identity, knownResponderKey, verify, options, cancellationToken).ConfigureAwait(false);
+                return await HandshakeAsync(endpoint, identity, knownResponderKey, verify, options, cancellationToken).ConfigureAwait(false);
             }
             catch (ChannelException ex) when (ex.Error is ChannelError.ClosedDuringHandshake or ChannelError.HandshakeFailed)
             {
@@ -36,7 +35,25 @@ public static class ChannelDialer
             }
         }
 
-        var xxTransport = await TcpTransport.ConnectAsync(endpoint, options, cancellationToken).ConfigureAwait(false);
-        return await SecureConnection.ConnectAsync(xxTransport, identity, ReadOnlyMemory<byte>.Empty, verify, options, cancellationToken).ConfigureAwait(false);
+        return await HandshakeAsync(endpoint, identity, ReadOnlyMemory<byte>.Empty, verify, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One TCP connection and its handshake. A dial to a global IPv6 address leaves from the listen
+    /// port (<see cref="ChannelOptions.DialFrom"/>) and then accepts a simultaneous open; where that
+    /// port cannot be shared just now (a closed connection to the same address still in TIME_WAIT,
+    /// or one open already), it leaves from an ephemeral port like any other dial.
+    /// </summary>
+    private static async Task<SecureConnection> HandshakeAsync(
+        PeerEndpoint endpoint, LocalIdentity identity, ReadOnlyMemory<byte> knownResponderKey, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
+    {
+        if (ListenPortSharing.SourceFor(endpoint, options.DialFrom) is var (source, remote)
+            && await TcpTransport.ConnectFromAsync(source, remote, options, cancellationToken).ConfigureAwait(false) is { } shared)
+        {
+            return await SecureConnection.ConnectFromListenPortAsync(shared, identity, knownResponderKey, verify, options, cancellationToken).ConfigureAwait(false);
+        }
+
+        var transport = await TcpTransport.ConnectAsync(endpoint, options, cancellationToken).ConfigureAwait(false);
+        return await SecureConnection.ConnectAsync(transport, identity, knownResponderKey, verify, options, cancellationToken).ConfigureAwait(false);
     }
 }

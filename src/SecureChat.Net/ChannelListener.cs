@@ -74,6 +74,7 @@ public sealed class ChannelListener : IAsyncDisposable
         var listener = Bind(address, port, logger);
         try
         {
+            ListenPortSharing.ShareListener(listener.Server, (IPEndPoint)listener.LocalEndpoint);
             listener.Start();
         }
         catch (SocketException ex)

@@ -6,6 +6,21 @@ public sealed record ChannelOptions
     /// <summary>How long a TCP connect may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// This node's listen address and port, which dials to a global IPv6 address leave from, so a
+    /// contact behind a stateful firewall that dials back at the same time meets this node's SYN in
+    /// a TCP simultaneous open (docs/discovery.md, "Through IPv6 firewalls"); null dials from an
+    /// ephemeral port. The node sets it while it listens.
+    /// </summary>
+    public System.Net.IPEndPoint? DialFrom { get; init; }
+
+    /// <summary>
+    /// How long a TCP connect from the listen port may take. Longer than <see cref="ConnectTimeout"/>:
+    /// behind a firewall the SYN is answered only once the contact dials back, and the kernel keeps
+    /// resending it meanwhile, so the longer it waits the likelier the two dials overlap.
+    /// </summary>
+    public TimeSpan ListenPortConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long the whole handshake may take, from the first byte to the last message.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -74,6 +74,12 @@ public sealed class SecureConnection : IAsyncDisposable
     /// <summary>True when this side dialed the connection (the Noise initiator).</summary>
     public bool IsInitiator { get; private init; }
 
+    /// <summary>
+    /// True when the connection was a TCP simultaneous open: this side dialed from its listen port,
+    /// the peer dialed it at the same time, and the crossed handshake was resolved (protocol 3.11).
+    /// </summary>
+    public bool WasSimultaneousOpen { get; private init; }
+
     /// <summary>Set once the peer has closed the channel with a close frame.</summary>
     public PeerClose? PeerClose { get; private set; }
 
@@ -103,7 +109,26 @@ public sealed class SecureConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(verify);
         ArgumentNullException.ThrowIfNull(options);
-        return HandshakeAsync(transport, identity, knownResponderKey, initiator: true, verify, options, cancellationToken);
+        return HandshakeAsync(transport, identity, knownResponderKey, initiator: true, simultaneousOpen: false, verify, options, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="ConnectAsync"/> for a connection dialed from this node's own listen port, which
+    /// may turn out to be a TCP simultaneous open: the peer dialed this node from its listen port at
+    /// the same moment, both SYNs crossed, and both sides sent a preamble and message 1. Then the
+    /// side whose message 1 carries the greater ephemeral key stays initiator and the other answers
+    /// as responder (protocol 3.11); <see cref="IsInitiator"/> tells which role this side ended in.
+    /// The peer is judged exactly as on any dial: by <paramref name="verify"/>, and, when
+    /// <paramref name="knownResponderKey"/> is given, by that key also in the responder's role.
+    /// </summary>
+    public static Task<SecureConnection> ConnectFromListenPortAsync(
+        ChannelTransport transport, LocalIdentity identity, ReadOnlyMemory<byte> knownResponderKey, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(verify);
+        ArgumentNullException.ThrowIfNull(options);
+        return HandshakeAsync(transport, identity, knownResponderKey, initiator: true, simultaneousOpen: true, verify, options, cancellationToken);
     }
 
     /// <summary>
@@ -117,11 +142,11 @@ public sealed class SecureConnection : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(verify);
         ArgumentNullException.ThrowIfNull(options);
-        return HandshakeAsync(transport, identity, ReadOnlyMemory<byte>.Empty, initiator: false, verify, options, cancellationToken);
+        return HandshakeAsync(transport, identity, ReadOnlyMemory<byte>.Empty, initiator: false, simultaneousOpen: false, verify, options, cancellationToken);
     }
 
     private static async Task<SecureConnection> HandshakeAsync(
-        ChannelTransport transport, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
+        ChannelTransport transport, LocalIdentity identity, ReadOnlyMemory<byte> responderKey, bool initiator, bool simultaneousOpen, PeerVerifier verify, ChannelOptions options, CancellationToken cancellationToken)
     {
         var reader = transport.Input;
         ChannelHandshake? handshake = null;
@@ -144,17 +169,54 @@ public sealed class SecureConnection : IAsyncDisposable
             }
 
             PeerRejection? rejection = null;
+            var crossed = false;
+            byte[]? ownFirstMessage = null;
+            byte[]? crossedFirstMessage = null;
+            ReadOnlyMemory<byte> pinnedAsResponder = default;
             while (!handshake.IsComplete)
             {
                 if (handshake.IsMyTurnToWrite)
                 {
+                    var message = handshake.WriteMessage();
+                    ownFirstMessage ??= message;
                     var output = new ArrayBufferWriter<byte>();
-                    FrameReader.WriteFrame(output, handshake.WriteMessage());
+                    FrameReader.WriteFrame(output, message);
                     await WriteHandshakeAsync(transport.Output, output.WrittenMemory, linked.Token).ConfigureAwait(false);
                     continue;
                 }
 
-                var frame = await ReadHandshakeFrameAsync(reader, linked.Token).ConfigureAwait(false);
+                if (simultaneousOpen)
+                {
+                    // Only the first read of a dial from the listen port can meet a crossing initiator.
+                    simultaneousOpen = false;
+                    if (await ReadCrossingAsync(reader, linked.Token).ConfigureAwait(false) is { } crossing)
+                    {
+                        crossed = true;
+                        if (!IsRemoteInitiatorFirst(ownFirstMessage!, crossing.FirstMessage))
+                        {
+                            // This side's key is the greater: it stays initiator; the peer's message 1 is dropped
+                            // and its answer as responder (message 2) follows on the stream.
+                            continue;
+                        }
+
+                        // The peer's key is the greater: this side's message 1 is forgotten, and the
+                        // peer's is answered as any responder answers it.
+                        handshake.Dispose();
+                        handshake = null;
+                        if (!ChannelHandshake.TryStartResponder(identity, crossing.Preamble, out handshake, out var preambleError))
+                        {
+                            throw new ChannelException(preambleError, "The peer is not a SecureChat node or speaks an unsupported protocol version.");
+                        }
+
+                        initiator = false;
+                        pinnedAsResponder = responderKey;
+                        crossedFirstMessage = crossing.FirstMessage;
+                        continue;
+                    }
+                }
+
+                var frame = crossedFirstMessage ?? await ReadHandshakeFrameAsync(reader, linked.Token).ConfigureAwait(false);
+                crossedFirstMessage = null;
                 if (handshake.ReadMessage(frame) is { } failure)
                 {
                     throw new ChannelException(failure, failure switch
@@ -163,6 +225,13 @@ public sealed class SecureConnection : IAsyncDisposable
                         ChannelError.UnsupportedPeer => "The peer speaks a protocol version this node does not support: one of you needs to update SecureChat.",
                         _ => "The handshake failed: a message did not authenticate. The peer may hold an old key for this node (and then retries with a full handshake), or the connection was tampered with.",
                     });
+                }
+
+                if (handshake.Peer is { } known && !pinnedAsResponder.IsEmpty && !known.Certificate.DeviceAgreementKey.SequenceEqual(pinnedAsResponder.Span))
+                {
+                    // As initiator, IK would have held the peer to this key; in the responder's role
+                    // the check is made here, with the error a refused IK gives (a dialer retries with XX).
+                    throw new ChannelException(ChannelError.HandshakeFailed, "The handshake failed: the peer that answered the simultaneous open does not hold the key this node knows for it.");
                 }
 
                 if (handshake.Peer is { } peer && rejection is null && (rejection = verify(peer)) is not null && !handshake.IsComplete && initiator)
@@ -177,7 +246,7 @@ public sealed class SecureConnection : IAsyncDisposable
             var session = handshake.Complete(options.Time);
             session.RekeyAfterMessages = options.RekeyAfterMessages;
             session.RekeyInterval = options.RekeyInterval;
-            var connection = new SecureConnection(transport, session, options) { IsInitiator = initiator };
+            var connection = new SecureConnection(transport, session, options) { IsInitiator = initiator, WasSimultaneousOpen = crossed };
             if (rejection is not null)
             {
                 try
@@ -550,6 +619,61 @@ public sealed class SecureConnection : IAsyncDisposable
 
             reader.AdvanceTo(buffer.Start, buffer.End);
         }
+    }
+
+    /// <summary>
+    /// On a connection dialed from the listen port, looks at what the peer sent first: a preamble
+    /// where the responder's message 2 was expected means the peer dialed too (a TCP simultaneous
+    /// open), and then its preamble and message 1 are read. Anything else is left unread for the
+    /// ordinary handshake. (A message 2 cannot pass for a preamble: its first bytes are a length
+    /// and an ephemeral key, which would have to spell "SCHAT", version, pattern and zero.)
+    /// </summary>
+    private static async Task<(byte[] Preamble, byte[] FirstMessage)?> ReadCrossingAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= Preamble.Size)
+            {
+                var preamble = buffer.Slice(0, Preamble.Size).ToArray();
+                if (Preamble.TryDecode(preamble, out _) is not null)
+                {
+                    reader.AdvanceTo(buffer.Start);
+                    return null;
+                }
+
+                reader.AdvanceTo(buffer.GetPosition(Preamble.Size));
+                return (preamble, await ReadHandshakeFrameAsync(reader, cancellationToken).ConfigureAwait(false));
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                // Too short for either: the ordinary read reports the closed stream.
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The simultaneous-open rule (protocol 3.11): true when the peer's message 1 carries the greater
+    /// ephemeral public key (its first 32 bytes, compared as unsigned bytes), so this side answers as
+    /// responder. Both sides see both keys and so decide alike; equal keys (a reflected message 1,
+    /// or a broken random source) end the handshake.
+    /// </summary>
+    internal static bool IsRemoteInitiatorFirst(ReadOnlySpan<byte> ownFirstMessage, ReadOnlySpan<byte> remoteFirstMessage)
+    {
+        const int KeySize = 32;
+        if (remoteFirstMessage.Length < KeySize || ownFirstMessage.Length < KeySize)
+        {
+            throw new ChannelException(ChannelError.HandshakeFailed, "The handshake failed: the peer's crossing message 1 is too short to hold an ephemeral key.");
+        }
+
+        var order = ownFirstMessage[..KeySize].SequenceCompareTo(remoteFirstMessage[..KeySize]);
+        return order == 0
+            ? throw new ChannelException(ChannelError.HandshakeFailed, "The handshake failed: the peer's crossing message 1 carries this node's own ephemeral key, so it is a reflection of this node's message and not a peer.")
+            : order < 0;
     }
 
     private static async Task<byte[]> ReadExactlyAsync(PipeReader reader, int count, CancellationToken cancellationToken)

@@ -9,7 +9,7 @@ namespace SecureChat.Net;
 /// (which accepts and admits connections) and <see cref="ChannelDialer"/> (which dials them), this
 /// is the only place SecureChat.Net touches a TCP socket.
 /// </summary>
-public sealed class TcpTransport : ChannelTransport
+public sealed partial class TcpTransport : ChannelTransport
 {
     private readonly Socket _socket;
     private readonly NetworkStream _stream;

@@ -60,7 +60,7 @@ internal sealed partial class ContactLink : ILamportClock
     {
         _node = node;
         _logger = logger;
-        _dialer = node.Options.Dialer;
+        _dialer = node.LinkDialer;
         Account = contact.AccountId;
         Conversation = NodeWire.Conversation(node.Identity.Account, Account);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(nodeStopping);

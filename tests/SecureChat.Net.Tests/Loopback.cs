@@ -156,6 +156,25 @@ internal sealed class RawPeer(ChannelTransport transport) : IAsyncDisposable
         }
     }
 
+    /// <summary>Reads exactly <paramref name="count"/> bytes (a preamble), frame or not.</summary>
+    public async Task<byte[]> ReadExactlyAsync(int count, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await Transport.Input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (buffer.Length >= count)
+            {
+                var bytes = buffer.Slice(0, count).ToArray();
+                Transport.Input.AdvanceTo(buffer.GetPosition(count));
+                return bytes;
+            }
+
+            Assert.False(result.IsCompleted, "the stream ended early");
+            Transport.Input.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Transport.DisposeAsync();
