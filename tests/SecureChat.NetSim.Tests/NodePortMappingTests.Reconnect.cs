@@ -54,6 +54,13 @@ public sealed partial class NodePortMappingTests
             // Sent at once, into the connection that no longer leads anywhere: each stays in its
             // sender's outbox until the next connection carries it.
             var exchange = ExchangeAsync(node, contact, "after the change", TimeSpan.FromSeconds(180));
+            await Eventually.UntilAsync(
+                "the contact's connection to the node ended",
+                TimeSpan.FromSeconds(180),
+                () => contact.ConnectedSinceAsync(node),
+                since => since != first,
+                _ => $"{ChildProcess.Tail(contact.Transcript)}\n{MappingLines(node)}");
+            output.WriteLine($"the contact's first connection had ended {clock.Elapsed.TotalSeconds:0.0} s after the renumbering");
             var again = await Eventually.UntilAsync(
                 "the contact connected to the node again",
                 TimeSpan.FromSeconds(180),
