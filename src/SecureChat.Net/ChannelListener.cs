@@ -200,7 +200,7 @@ public sealed class ChannelListener : IAsyncDisposable
             }
 
             handshakes.RemoveAll(t => t.IsCompleted);
-            handshakes.Add(HandshakeAsync(new TcpTransport(socket), ticket, token));
+            handshakes.Add(HandshakeAsync(new TcpTransport(socket, _options.KeepAlive), ticket, token));
         }
 
         await Task.WhenAll(handshakes).ConfigureAwait(false);

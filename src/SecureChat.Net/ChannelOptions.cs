@@ -67,5 +67,37 @@ public sealed record ChannelOptions
     /// </summary>
     public int MaxConnectionsPerAddress { get; init; } = 1024;
 
+    /// <summary>
+    /// How a TCP connection whose peer vanished without a word is noticed (see <see cref="TcpKeepAlive"/>);
+    /// null leaves the operating system's defaults, under which such a connection lives for hours.
+    /// </summary>
+    public TcpKeepAlive? KeepAlive { get; init; } = TcpKeepAlive.Default;
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>
+/// Keepalive settings for every TCP connection, dialed or accepted. A peer whose router took a
+/// new address, lost power or left the network sends no FIN and no reset: without these the
+/// connection looks open until the kernel gives up (about two hours idle, or some fifteen minutes
+/// of retransmission), and the contact is shown online, messages queue into a dead socket and no
+/// one redials. The kernel's probes cost no frame of the protocol and no ratchet step, and the
+/// peer's kernel answers them whatever the peer's process is doing.
+/// </summary>
+/// <param name="Idle">Silence after which the first probe goes out (TCP_KEEPIDLE).</param>
+/// <param name="Interval">Time between unanswered probes (TCP_KEEPINTVL).</param>
+/// <param name="Probes">Unanswered probes after which the connection is dead (TCP_KEEPCNT).</param>
+/// <param name="UserTimeout">
+/// How long sent data (or a probe) may stay unacknowledged before the connection is dead
+/// (TCP_USER_TIMEOUT, Linux only; elsewhere the probes alone decide). Without it a connection
+/// that is sending never probes, and retransmits for many minutes.
+/// </param>
+public sealed record TcpKeepAlive(TimeSpan Idle, TimeSpan Interval, int Probes, TimeSpan UserTimeout)
+{
+    /// <summary>
+    /// A dead peer is noticed about 30 s after it last answered: the first probe after 15 s of
+    /// silence, then every 5 s, and 30 s without an acknowledgement ends it. Three empty segments
+    /// a minute on an idle connection are nothing, and keep a home router's NAT entry alive too.
+    /// </summary>
+    public static TcpKeepAlive Default { get; } = new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5), 3, TimeSpan.FromSeconds(30));
 }

@@ -45,6 +45,9 @@ public sealed class SecureConnection : IAsyncDisposable
     private bool _broken;
     private int _disposed;
 
+    /// <summary>What carries this connection's frames (tests read the TCP socket's options through it).</summary>
+    internal ChannelTransport Transport => _transport;
+
     private SecureConnection(ChannelTransport transport, ChannelSession session, ChannelOptions options)
     {
         _transport = transport;

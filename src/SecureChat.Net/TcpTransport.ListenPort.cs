@@ -29,7 +29,7 @@ public sealed partial class TcpTransport
             ListenPortSharing.Allow(socket);
             socket.Bind(source);
             await socket.ConnectAsync(remote, linked.Token).ConfigureAwait(false);
-            return new TcpTransport(socket);
+            return new TcpTransport(socket, options.KeepAlive);
         }
         catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable)
         {

@@ -18,10 +18,15 @@ public sealed partial class TcpTransport : ChannelTransport
     private int _disposed;
 
     /// <summary>Takes a connected socket; the transport owns it from here on.</summary>
-    internal TcpTransport(Socket socket)
+    internal TcpTransport(Socket socket, TcpKeepAlive? keepAlive = null)
     {
         _socket = socket;
         _socket.NoDelay = true;
+        if (keepAlive is not null)
+        {
+            KeepAlive(socket, keepAlive);
+        }
+
         // A dual-stack socket names an IPv4 peer ::ffff:a.b.c.d: the node sees it as the IPv4 address it is.
         RemoteEndPoint = DualStack.Normalize(socket.RemoteEndPoint);
         LocalEndPoint = DualStack.Normalize(socket.LocalEndPoint);
@@ -35,6 +40,9 @@ public sealed partial class TcpTransport : ChannelTransport
     }
 
     public override PipeReader Input => _input;
+
+    /// <summary>The connection's socket, for tests that read its options back from the kernel.</summary>
+    internal Socket Socket => _socket;
 
     public override PipeWriter Output => _output;
 
@@ -76,7 +84,7 @@ public sealed partial class TcpTransport : ChannelTransport
         try
         {
             await socket.ConnectAsync(addresses, endpoint.Port, linked.Token).ConfigureAwait(false);
-            return new TcpTransport(socket);
+            return new TcpTransport(socket, options.KeepAlive);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -100,6 +108,36 @@ public sealed partial class TcpTransport : ChannelTransport
             throw;
         }
     }
+
+    /// <summary>The Linux option TCP_USER_TIMEOUT at IPPROTO_TCP (linux/tcp.h), which .NET does not name.</summary>
+    private const int TcpUserTimeout = 18;
+
+    /// <summary>
+    /// Turns on the kernel's keepalive probes with <paramref name="keepAlive"/>'s timing, so a peer
+    /// that vanished without a word ends the connection within seconds (<see cref="TcpKeepAlive"/>).
+    /// </summary>
+    internal static void KeepAlive(Socket socket, TcpKeepAlive keepAlive)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, WholeSeconds(keepAlive.Idle));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, WholeSeconds(keepAlive.Interval));
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, Math.Max(1, keepAlive.Probes));
+            if (OperatingSystem.IsLinux())
+            {
+                var milliseconds = (int)Math.Clamp(keepAlive.UserTimeout.TotalMilliseconds, 1, int.MaxValue);
+                socket.SetRawSocketOption((int)SocketOptionLevel.Tcp, TcpUserTimeout, BitConverter.GetBytes(milliseconds));
+            }
+        }
+        catch (SocketException)
+        {
+            // The peer already reset the connection: the first read will say so.
+        }
+    }
+
+    /// <summary>The kernel counts keepalive times in whole seconds, and at least one.</summary>
+    private static int WholeSeconds(TimeSpan time) => (int)Math.Clamp(Math.Ceiling(time.TotalSeconds), 1, short.MaxValue);
 
     /// <summary>Closes a connection the listener will not serve at once, with a reset rather than an orderly end: a flood gets no more of this side's time.</summary>
     internal static void Refuse(Socket socket)

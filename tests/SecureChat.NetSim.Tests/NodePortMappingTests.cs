@@ -15,7 +15,7 @@ namespace SecureChat.NetSim.Tests;
 /// </summary>
 [Trait("Speed", "Slow")]
 [Collection(SimulatedInternetCollection.Name)]
-public sealed class NodePortMappingTests(ITestOutputHelper output)
+public sealed partial class NodePortMappingTests(ITestOutputHelper output)
 {
     /// <summary>miniupnpd maps nothing before its STUN check (up to about 10 s); the node retries 3 s, 6 s, 12 s, 24 s after a refusal.</summary>
     private static readonly TimeSpan MappingDeadline = TimeSpan.FromSeconds(90);

@@ -82,6 +82,16 @@ internal sealed partial class SimulatedInternet
         Ip(ns, "addr", "del", $"{old.Groups["address"].Value}/24", "dev", "wan");
         Ip(ns, "addr", "add", $"{next}/24", "dev", "wan");
         Ip(ns, "route", "replace", "default", "via", CoreIPv4.ToString());
+
+        // On the internet the provider stops routing the old address to this line. On the shared
+        // bridge a neighbour's ARP cache would still send it here, where the NAT's state for a
+        // forwarded connection would carry it on to the host as if nothing had changed: so the
+        // router drops it before that state is consulted.
+        Nft(ns, $$"""
+            table ip renumbered {
+              chain prerouting { type filter hook prerouting priority raw; ip daddr {{old.Groups["address"].Value}} drop; }
+            }
+            """);
         return next;
     }
 
