@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 using System.Xml;
 
 namespace SecureChat.Net.PortMapping;
@@ -51,8 +52,13 @@ public static class UpnpDescription
         string? urlBase = null;
         try
         {
-            using var stream = new MemoryStream(document.ToArray(), writable: false);
-            using var reader = XmlReader.Create(stream, Settings(MaxBytes));
+            if (Open(document, MaxBytes) is not { } opened)
+            {
+                rejection = "the device description is not UTF-8 text";
+                return null;
+            }
+
+            using var reader = opened;
             string? serviceType = null;
             string? controlUrl = null;
             var serviceDepth = -1;
@@ -136,6 +142,38 @@ public static class UpnpDescription
         rejection = string.Empty;
         return new UpnpService(best, checkedControl);
     }
+
+    /// <summary>
+    /// A reader over a document a device sent, or null when its bytes are not UTF-8 (UPnP requires
+    /// it). The bytes are decoded here, strictly, and the reader reads text: the XML declaration's
+    /// encoding is then not acted on, so a lying one cannot send the reader's own decoder down a
+    /// path that fails with something other than an <see cref="XmlException"/> (a fuzzed reply
+    /// did: an invalid byte inside the declaration threw ArgumentOutOfRangeException from within
+    /// System.Xml).
+    /// </summary>
+    internal static XmlReader? Open(ReadOnlySpan<byte> document, int maxCharacters)
+    {
+        if (document.StartsWith(Utf8Bom))
+        {
+            document = document[Utf8Bom.Length..];
+        }
+
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(document);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+
+        return XmlReader.Create(new StringReader(text), Settings(maxCharacters));
+    }
+
+    private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>
     /// The reader settings for every document a device sends: no DTD (an entity expansion bomb or

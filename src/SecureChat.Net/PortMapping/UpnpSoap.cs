@@ -78,8 +78,12 @@ public static class UpnpSoap
 
         try
         {
-            using var stream = new MemoryStream(document.ToArray(), writable: false);
-            using var reader = XmlReader.Create(stream, UpnpDescription.Settings(MaxBytes));
+            if (UpnpDescription.Open(document, MaxBytes) is not { } opened)
+            {
+                return Malformed($"the answer to {action} is not UTF-8 text");
+            }
+
+            using var reader = opened;
             if (reader.MoveToContent() != XmlNodeType.Element || reader.LocalName != "Envelope" || reader.NamespaceURI != EnvelopeNamespace)
             {
                 return Malformed($"the answer to {action} is not a SOAP envelope");

@@ -48,6 +48,28 @@ public sealed class UpnpSoapTests
         Assert.Equal("198.18.0.7", reply.Arguments!["NewExternalIPAddress"]);
     }
 
+    /// <summary>A fuzzed reply: invalid UTF-8 inside the XML declaration made System.Xml throw ArgumentOutOfRangeException while switching encodings.</summary>
+    [Fact]
+    public void ParseReply_InvalidUtf8InTheDeclaration_IsMalformedNotAnException()
+    {
+        byte[] document = [.. "<?xml version=\"1.0"u8, .. Enumerable.Repeat((byte)0xCF, 26), .. "\"?><root s=\"u-I\">"u8];
+
+        var reply = UpnpSoap.ParseReply(document, Service, "GetExternalIPAddress");
+
+        Assert.True(reply.IsMalformed);
+        Assert.Contains("not UTF-8", reply.Sentence, StringComparison.Ordinal);
+        Assert.Null(UpnpDescription.TryParse(document, new Uri("http://192.168.1.1:5000/rootDesc.xml"), System.Net.IPAddress.Parse("192.168.1.1"), out var rejection));
+        Assert.Contains("not UTF-8", rejection, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseReply_ByteOrderMark_IsRead()
+    {
+        byte[] document = [0xEF, 0xBB, 0xBF, .. Envelope($"<u:AddPortMappingResponse xmlns:u=\"{Service}\"/>")];
+
+        Assert.True(UpnpSoap.ParseReply(document, Service, "AddPortMapping").Succeeded);
+    }
+
     [Fact]
     public void ParseReply_EmptyResponse_Succeeds()
     {
