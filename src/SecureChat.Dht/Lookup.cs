@@ -434,7 +434,8 @@ internal sealed class Lookup
 /// separate networks, and an item put by an IPv4-only node lives on IPv4 nodes only), ended
 /// together: the result holds the closest nodes of both, the peers of both and the newest item.
 /// An item-stopping lookup that finds its item ends the other at once. Early stores
-/// (<see cref="Lookup.EarlyStore"/>) are bounded per family: each family's k closest get the item.
+/// (<see cref="Lookup.EarlyStore"/>) are made and bounded in each family's lookup on its own, as
+/// each family's k closest are where a reader in that DHT looks.
 /// </summary>
 internal sealed class LookupGroup
 {
