@@ -26,7 +26,13 @@ public sealed class DhtCounters
     public long Timeouts { get; internal set; }
 }
 
-/// <summary>The outcome of a put or an announce: how many of the closest nodes took it.</summary>
+/// <summary>
+/// The outcome of a put or an announce. <paramref name="Asked"/>: the nodes it was sent to, each
+/// once: while the get walk ran, to nodes with a token among the k closest that had answered so
+/// far, and when it ended, to those of the final k closest not yet asked. <paramref name="Accepted"/>:
+/// how many of them acknowledged it. <paramref name="Errors"/>: a sentence per node that refused
+/// or did not answer.
+/// </summary>
 public sealed record StoreResult(NodeId Target, int Accepted, int Asked, IReadOnlyList<string> Errors);
 
 /// <summary>
@@ -162,35 +168,42 @@ public sealed partial class DhtNode
         return Run(target, LookupKind.GetItem, m => ReadMutable(m, publicKey, salt), firstItem, Seeds);
     }
 
-    /// <summary>Stores an item on the k nodes closest to its target (a get lookup for their tokens, then put).</summary>
+    /// <summary>
+    /// Stores an item on the k nodes closest to its target: a get walk collects their tokens, and
+    /// each node with a token among the k closest that have answered so far gets the put at once,
+    /// so that the item can be found before the walk has waited out nodes that do not answer; when
+    /// the walk ends, the final k closest not yet asked get it too. The task ends when every put
+    /// sent has been answered or has timed out.
+    /// </summary>
     public Task<StoreResult> Put(DhtItem item, long? compareAndSwap = null)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
         Func<KrpcMessage, DhtItem?> read = item.IsMutable ? m => ReadMutable(m, item.PublicKey!, item.Salt) : m => ReadImmutable(m, item.Target);
-        Start(item.Target, LookupKind.GetItem, read, false, Seeds, result =>
-            StoreOnClosest(result, "put", _ => PutArguments(item, compareAndSwap), done));
-        return done.Task;
+        var store = new StoreOperation(this, item.Target, "put", () => PutArguments(item, compareAndSwap));
+        Start(item.Target, LookupKind.GetItem, read, false, Seeds, store.WalkEnded, store.Send);
+        return store.Task;
     }
 
-    /// <summary>Announces that a peer for the info-hash listens on <paramref name="port"/> (0: the port this node's datagrams come from).</summary>
+    /// <summary>
+    /// Announces that a peer for the info-hash listens on <paramref name="port"/> (0: the port this
+    /// node's datagrams come from), to the closest nodes as they answer, as <see cref="Put"/> does.
+    /// </summary>
     public Task<StoreResult> Announce(NodeId infoHash, int port)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
-        var done = new TaskCompletionSource<StoreResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Start(infoHash, LookupKind.GetPeers, null, false, Seeds, result =>
-            StoreOnClosest(result, "announce_peer", _ =>
+        var store = new StoreOperation(this, infoHash, "announce_peer", () =>
+        {
+            var arguments = new BDictionary().Set("info_hash", infoHash.ToArray()).Set("port", port == 0 ? 1 : port);
+            if (port == 0)
             {
-                var arguments = new BDictionary().Set("info_hash", infoHash.ToArray()).Set("port", port == 0 ? 1 : port);
-                if (port == 0)
-                {
-                    arguments.Set("implied_port", 1);
-                }
+                arguments.Set("implied_port", 1);
+            }
 
-                return arguments;
-            }, done));
-        return done.Task;
+            return arguments;
+        });
+        Start(infoHash, LookupKind.GetPeers, null, false, Seeds, store.WalkEnded, store.Send);
+        return store.Task;
     }
 
     /// <summary>Pings an address; the task yields the node's ID, or null when it did not answer.</summary>
@@ -416,7 +429,7 @@ public sealed partial class DhtNode
         Storage.Item(result.Target, Now) is { } own && (result.Item is null || own.Sequence > result.Item.Sequence) ? result with { Item = own } : result;
 
     /// <summary>Starts a lookup in each DHT this node is in (BEP 32), from that DHT's table and seeds.</summary>
-    private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, Func<AddressFamily, IEnumerable<IPEndPoint>> seeds, Action<LookupResult> done)
+    private void Start(NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? read, bool stopAtFirst, Func<AddressFamily, IEnumerable<IPEndPoint>> seeds, Action<LookupResult> done, Action<LookupNode>? earlyStore = null)
     {
         AddressFamily[] families = [.. new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 }.Where(Speaks)];
         LookupGroup? lookup = null;
@@ -424,50 +437,11 @@ public sealed partial class DhtNode
         {
             _lookups.RemoveAll(l => l.Lookup == lookup);
             done(result);
-        });
+        }, earlyStore);
         _lookups.Add((lookup, Now + Options.LookupTimeout));
         lookup.Start(
             family => (family == AddressFamily.InterNetworkV6 ? Routing6 : Routing).Closest(target, Options.BucketSize * 2),
             family => seeds(family).Where(s => Compact.Family(s) == family));
-    }
-
-    private void StoreOnClosest<T>(LookupResult lookup, string method, Func<LookupNode, BDictionary> arguments, TaskCompletionSource<T> done)
-        where T : class
-    {
-        var targets = lookup.Closest.Where(n => n.Token is not null).ToList();
-        var errors = new List<string>();
-        var accepted = 0;
-        var remaining = targets.Count;
-        if (remaining == 0)
-        {
-            done.TrySetResult((T)(object)new StoreResult(lookup.Target, 0, 0, ["no node near the target answered"]));
-            return;
-        }
-
-        foreach (var node in targets)
-        {
-            var args = arguments(node).Set("token", node.Token!);
-            var sent = SendQuery(node.Contact.EndPoint, node.Contact.Id, method, args, answer =>
-            {
-                if (answer is { Kind: KrpcKind.Response })
-                {
-                    accepted++;
-                }
-                else
-                {
-                    errors.Add(answer is null ? $"{node.Contact.EndPoint}: no answer" : $"{node.Contact.EndPoint}: {answer.ErrorCode} {answer.ErrorText}");
-                }
-
-                if (--remaining == 0)
-                {
-                    done.TrySetResult((T)(object)new StoreResult(lookup.Target, accepted, targets.Count, errors));
-                }
-            }, null);
-            if (!sent && --remaining == 0)
-            {
-                done.TrySetResult((T)(object)new StoreResult(lookup.Target, accepted, targets.Count, errors));
-            }
-        }
     }
 
     private static BDictionary PutArguments(DhtItem item, long? compareAndSwap)

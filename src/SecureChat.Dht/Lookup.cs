@@ -49,6 +49,7 @@ internal sealed class Lookup
     private int _active;
     private int _outstanding;
     private int _queries;
+    private int _earlyStores;
     private bool _finished;
     private bool _started;
     private bool _idle;
@@ -82,6 +83,15 @@ internal sealed class Lookup
     private Func<KrpcMessage, DhtItem?>? ReadItem { get; }
 
     private bool StopAtFirstItem { get; }
+
+    /// <summary>
+    /// For a lookup that collects write tokens for a put or an announce: called, at most once per
+    /// node, when a node answers with a token while it is among the k closest that have answered
+    /// so far, so that the store reaches it now rather than when the walk has waited out the nodes
+    /// that do not answer. At most 2k calls per lookup, so that a walk through many nodes (each
+    /// closer than the last) sends a bounded number of stores.
+    /// </summary>
+    public Action<LookupNode>? EarlyStore { get; init; }
 
     /// <summary>Starts from the node's own table, and from seed addresses whose IDs are unknown (bootstrap nodes).</summary>
     public void Start(IEnumerable<NodeContact> known, IEnumerable<IPEndPoint> seeds)
@@ -318,7 +328,10 @@ internal sealed class Lookup
             seed.Token = answer.Body.Bytes("token") is { Length: > 0 and <= DhtNode.MaxTokenSize } t ? t : null;
             var index = _candidates.BinarySearch(seed, Comparer<Candidate>.Create((a, b) => Target.CompareDistance(a.Contact.Id, b.Contact.Id)));
             _candidates.Insert(index < 0 ? ~index : index, seed);
+            candidate = seed;
         }
+
+        StoreEarly(candidate);
 
         foreach (var node in DhtNode.NodesOf(answer, Family))
         {
@@ -350,6 +363,31 @@ internal sealed class Lookup
         }
 
         Step();
+    }
+
+    private void StoreEarly(Candidate answered)
+    {
+        if (EarlyStore is null || answered.Token is null || _earlyStores >= 2 * _options.BucketSize)
+        {
+            return;
+        }
+
+        var closer = 0;
+        foreach (var candidate in _candidates)
+        {
+            if (candidate == answered)
+            {
+                break;
+            }
+
+            if (candidate.State == CandidateState.Responded && ++closer >= _options.BucketSize)
+            {
+                return;
+            }
+        }
+
+        _earlyStores++;
+        EarlyStore(new LookupNode(answered.Contact, answered.Token, answered.Depth));
     }
 
     private void Finish()
@@ -395,7 +433,9 @@ internal sealed class Lookup
 /// One lookup of a target in each DHT the node is in (BEP 32: the IPv4 and the IPv6 DHT are
 /// separate networks, and an item put by an IPv4-only node lives on IPv4 nodes only), ended
 /// together: the result holds the closest nodes of both, the peers of both and the newest item.
-/// An item-stopping lookup that finds its item ends the other at once.
+/// An item-stopping lookup that finds its item ends the other at once. Early stores
+/// (<see cref="Lookup.EarlyStore"/>) are made and bounded in each family's lookup on its own, as
+/// each family's k closest are where a reader in that DHT looks.
 /// </summary>
 internal sealed class LookupGroup
 {
@@ -406,14 +446,14 @@ internal sealed class LookupGroup
     private readonly bool _stopAtFirstItem;
     private bool _finished;
 
-    public LookupGroup(DhtNode node, IReadOnlyList<AddressFamily> families, NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? readItem, bool stopAtFirstItem, Action<LookupResult> done)
+    public LookupGroup(DhtNode node, IReadOnlyList<AddressFamily> families, NodeId target, LookupKind kind, Func<KrpcMessage, DhtItem?>? readItem, bool stopAtFirstItem, Action<LookupResult> done, Action<LookupNode>? earlyStore = null)
     {
         _target = target;
         _stopAtFirstItem = stopAtFirstItem;
         _done = done;
         foreach (var family in families)
         {
-            _lookups.Add(new Lookup(node, family, target, kind, readItem, stopAtFirstItem, Finished));
+            _lookups.Add(new Lookup(node, family, target, kind, readItem, stopAtFirstItem, Finished) { EarlyStore = earlyStore });
         }
 
         if (_lookups.Count == 2)
