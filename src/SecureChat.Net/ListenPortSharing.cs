@@ -41,7 +41,7 @@ public static class ListenPortSharing
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         if (dialFrom is null || dialFrom.Port == 0 || !IsSupported
-            || !IPAddress.TryParse(endpoint.Host, out var remote) || !IsGlobalIPv6(remote))
+            || !IPAddress.TryParse(endpoint.Host, out var remote) || !DualStack.IsGlobalUnicast(remote))
         {
             return null;
         }
@@ -52,20 +52,6 @@ public static class ListenPortSharing
             ? own
             : IPAddress.IPv6Any;
         return (new IPEndPoint(source, dialFrom.Port), new IPEndPoint(remote, endpoint.Port));
-    }
-
-    /// <summary>Global unicast IPv6 (2000::/3; the simulated internet's 2001:db8::/32 is in it): the addresses beyond a home's firewall.</summary>
-    public static bool IsGlobalIPv6(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.AddressFamily != AddressFamily.InterNetworkV6 || address.IsIPv4MappedToIPv6)
-        {
-            return false;
-        }
-
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        return (bytes[0] & 0xE0) == 0x20;
     }
 
     /// <summary>Marks a socket, before it binds, as one that shares its port with the node's other sockets.</summary>
