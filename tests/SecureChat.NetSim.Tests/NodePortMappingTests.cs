@@ -119,17 +119,11 @@ public sealed partial class NodePortMappingTests(ITestOutputHelper output)
         using var net = SimulatedInternet.Create();
         var home = net.AddHome("home", HomeKind.UpnpRouter);
         var contactHome = net.AddHome("eim", HomeKind.EimNat);
-        var bootHosts = new[] { net.AddPublicHost("boot1"), net.AddPublicHost("boot2"), net.AddPublicHost("boot3") };
-        var bootstrap = bootHosts.Select(h => new IPEndPoint(h.V4, DhtPort)).ToList();
-        var boots = new List<SimNode>();
+        var dht = BootstrapNodes.Add(net, DhtPort, ipv6: false);
+        var bootstrap = dht.EndPoints;
         try
         {
-            for (var i = 0; i < bootHosts.Length; i++)
-            {
-                var boot = await SimNode.CreateAsync(bootHosts[i], $"boot{i + 1}");
-                boots.Add(boot);
-                await boot.StartAsync(7000, DhtPort, bootstrap.Where((_, j) => j != i));
-            }
+            await dht.StartAsync(7000);
 
             // The contact sits behind a NAT that maps nothing: it can reach the node only at an
             // endpoint the node's router forwards, and learns it only from the node's DHT record.
@@ -156,10 +150,7 @@ public sealed partial class NodePortMappingTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var boot in boots)
-            {
-                await boot.DisposeAsync();
-            }
+            await dht.DisposeAsync();
         }
     }
 

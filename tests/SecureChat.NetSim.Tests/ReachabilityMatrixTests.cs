@@ -136,26 +136,19 @@ public sealed class ReachabilityMatrixTests(ITestOutputHelper output)
     public async Task Run_PairsAddedByIdOnly_ConnectAsIssue17SaysWithinTheTargets()
     {
         using var net = SimulatedInternet.Create();
-        var bootHosts = new[] { net.AddPublicHost("boot1"), net.AddPublicHost("boot2"), net.AddPublicHost("boot3") };
+        var dht = BootstrapNodes.Add(net, DhtPort, ipv6: true);
 
         // Every home of every pair is built first (the world is built by one thread); each pair
         // gets fresh homes, so no two pairs share a router, its NAT table or its mappings.
         var places = Pairs.Select((pair, i) => (A: Build(net, pair.A, $"p{i}a"), B: Build(net, pair.B, $"p{i}b"))).ToArray();
 
         // The bootstrap nodes are reachable over both families; a node uses those its host can reach.
-        var bootstrap = bootHosts.Select(h => new IPEndPoint(h.V4, DhtPort)).Concat(bootHosts.Select(h => new IPEndPoint(h.V6, DhtPort))).ToList();
-        var boots = new List<SimNode>();
+        var bootstrap = dht.EndPoints;
         var rows = new Row[Pairs.Length];
         var clock = Stopwatch.StartNew();
         try
         {
-            // The bootstrap nodes join through each other: BEP 42's observed address needs two voters at two addresses.
-            for (var i = 0; i < bootHosts.Length; i++)
-            {
-                var boot = await SimNode.CreateAsync(bootHosts[i], $"boot{i + 1}");
-                boots.Add(boot);
-                await boot.StartAsync(ListenPort, DhtPort, bootstrap.Where(b => !b.Address.Equals(bootHosts[i].V4) && !b.Address.Equals(bootHosts[i].V6)));
-            }
+            await dht.StartAsync(ListenPort);
 
             // The pairs that connect run ConcurrentPairs at a time, so that each time is the pair's
             // own and not a crowded machine's; the pairs that should not connect can only wait out
@@ -179,10 +172,7 @@ public sealed class ReachabilityMatrixTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var boot in boots)
-            {
-                await boot.DisposeAsync();
-            }
+            await dht.DisposeAsync();
         }
 
         var times = rows.Where(r => r.Pair.Connects).SelectMany(r => new[] { r.AToB, r.BToA }).ToList();

@@ -1,4 +1,3 @@
-using System.Net;
 using SecureChat.Testing;
 using Xunit.Abstractions;
 
@@ -30,18 +29,11 @@ public sealed class ReachabilityTests(ITestOutputHelper output)
         var pub2 = net.AddPublicHost("pub2");
         var eim = net.AddHome("eim1", HomeKind.EimNat);
         var sym = net.AddHome("sym1", HomeKind.SymmetricNat);
-        var bootHosts = new[] { net.AddPublicHost("boot1"), net.AddPublicHost("boot2"), net.AddPublicHost("boot3") };
-        var bootstrap = bootHosts.Select(h => new IPEndPoint(h.V4, DhtPort)).ToList();
-        var boots = new List<SimNode>();
+        var dht = BootstrapNodes.Add(net, DhtPort, ipv6: false);
+        var bootstrap = dht.EndPoints;
         try
         {
-            // The bootstrap nodes join through each other: BEP 42's observed address needs two voters at two addresses.
-            for (var i = 0; i < bootHosts.Length; i++)
-            {
-                var boot = await SimNode.CreateAsync(bootHosts[i], $"boot{i + 1}");
-                boots.Add(boot);
-                await boot.StartAsync(7000, DhtPort, bootstrap.Where((_, j) => j != i));
-            }
+            await dht.StartAsync(7000);
 
             await using var p = await SimNode.CreateAsync(pub, "p");
             await using var q = await SimNode.CreateAsync(pub2, "q");
@@ -68,10 +60,7 @@ public sealed class ReachabilityTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var boot in boots)
-            {
-                await boot.DisposeAsync();
-            }
+            await dht.DisposeAsync();
         }
     }
 
